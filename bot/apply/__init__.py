@@ -1,0 +1,1 @@
+"""The apply stage: a campaign of semantic patches -> one commit per step, a series, a report."""

@@ -1,0 +1,47 @@
+"""Named defaults, in one place: timeouts, retries, paths, identities."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# --- timeouts (seconds) -------------------------------------------------------------
+TIMEOUT_DEFAULT = 120          # any external program not listed below
+TIMEOUT_GIT = 600              # git on a kernel tree (checkout of 70k files, commit-tree)
+TIMEOUT_GIT_IMPORT = 1800      # git add/commit of a whole kernel release
+TIMEOUT_APT = 1800             # apt-get download of a ~120 MB package
+TIMEOUT_UNPACK = 900           # dpkg-deb / tar of a kernel source tarball
+TIMEOUT_SPATCH_FILE = 120      # spatch --timeout: per file
+TIMEOUT_SPATCH_RUN = 1800      # a whole spatch invocation
+TIMEOUT_BUILD = 3600           # one kernel build
+TIMEOUT_BOOT = 300             # one QEMU boot, whole deadline
+TIMEOUT_KVM_PROBE = 10         # proving KVM can run a guest
+TIMEOUT_HTTP = 30              # one request to the review queue
+
+# --- retries --------------------------------------------------------------------------
+BOOT_INFRA_RETRIES = 3
+HTTP_RETRIES = 3
+
+# --- spatch ---------------------------------------------------------------------------
+SPATCH_JOBS = max(1, os.cpu_count() or 1)
+
+# --- identity used for the bot's commits ------------------------------------------------
+BOT_NAME = "cocci-bot"
+BOT_EMAIL = "cocci-bot@localhost"
+
+
+def data_dir() -> Path:
+    """Default state directory: $XDG_DATA_HOME/cocci-bot or ~/.local/share/cocci-bot."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cocci-bot"
+
+
+def cache_dir() -> Path:
+    """Downloads (Debian packages) live here, shared by every data dir of the user."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cocci-bot"
+
+
+def project_root() -> Path:
+    """The checkout (or install prefix) that holds semantic_patches/."""
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,22 @@
+"""Logging set-up: one line per event on stderr; --debug shows every command run."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def setup(debug: bool = False) -> None:
+    level = logging.DEBUG if debug else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s" if not debug else
+                                           "%(asctime)s %(name)s: %(message)s"))
+    root = logging.getLogger("bot")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def progress(stage: str, message: str) -> None:
+    """A progress line for long work (fetch, unpack, build, boot)."""
+    logging.getLogger(f"bot.{stage}").info("%s: %s", stage, message)

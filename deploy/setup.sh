@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The one set-up script: README, .ci/run and the Dockerfile all call it.
+#   deploy/setup.sh            system packages (as root, via apt) + the virtualenv in .venv
+#   deploy/setup.sh --venv     only the virtualenv (no root needed)
+# Idempotent: a second run changes nothing and takes seconds.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${COCCI_BOT_VENV:-$here/.venv}"
+only_venv=0
+[ "${1:-}" = "--venv" ] && only_venv=1
+
+APT_PACKAGES=(
+  git ca-certificates xz-utils dpkg-dev cpio
+  coccinelle
+  gcc make flex bison bc libelf-dev libssl-dev ccache perl python3-venv
+  qemu-system-x86 busybox-static
+  chromium
+  postgresql
+)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_sources() {
+  # Debian bullseye carries the 5.10 kernel sources (linux-source-5.10, linux orig tarballs).
+  local f=/etc/apt/sources.list.d/cocci-bot-bullseye.sources
+  if [ ! -f "$f" ]; then
+    as_root tee "$f" >/dev/null <<'SRC'
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bullseye
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bullseye-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    # never let bullseye replace the host's own packages
+    as_root tee /etc/apt/preferences.d/cocci-bot-bullseye >/dev/null <<'PIN'
+Package: *
+Pin: release n=bullseye
+Pin-Priority: 100
+
+Package: *
+Pin: release n=bullseye-security
+Pin-Priority: 100
+PIN
+    as_root apt-get update -qq
+  fi
+}
+
+apt_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ] || as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+python_venv() {
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  local stamp="$venv/.cocci-bot-installed"
+  if [ ! -f "$stamp" ] || [ "$here/pyproject.toml" -nt "$stamp" ]; then
+    "$venv/bin/pip" install -q --upgrade pip >/dev/null
+    "$venv/bin/pip" install -q -e "$here[dev]"
+    touch "$stamp"
+  fi
+}
+
+if [ "$only_venv" = 0 ]; then
+  apt_sources
+  apt_packages
+fi
+python_venv
+echo "setup: ok ($venv)" >&2
