@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--campaign", required=True, help="campaign name (semantic_patches/NAME)")
     p.add_argument("--rev", default="HEAD", help="base revision (default: HEAD)")
     p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--tree-name", default=None,
+                   help="the project name the review queue files the series under "
+                   "(default: the tree's directory name)")
     p.add_argument("--jobs", "-j", type=int, default=defaults.SPATCH_JOBS, help="spatch jobs")
     p.add_argument("--file-timeout", type=int, default=defaults.TIMEOUT_SPATCH_FILE,
                    help="spatch per-file timeout in seconds")
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     doc = apply(Options(tree=args.tree, campaign=args.campaign, out=args.out,
                         data_dir=args.data_dir, rev=args.rev, jobs=args.jobs,
-                        file_timeout=args.file_timeout, ident=(args.bot_name, args.bot_email)))
+                        file_timeout=args.file_timeout, tree_name=args.tree_name, ident=(args.bot_name, args.bot_email)))
     commits = sum(1 for s in doc["steps"] if s["commit"])
     if doc["nothing_to_do"]:
         log.info("apply: PASS nothing to do (no %s in %s) in %.1f s",

@@ -14,6 +14,7 @@ One run, in order:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ class Options:
     file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
     ident: tuple[str, str] = (defaults.BOT_NAME, defaults.BOT_EMAIL)
     campaigns_root: Path | None = None
+    tree_name: str | None = None
 
 
 @dataclass
@@ -74,7 +76,10 @@ def apply(opts: Options) -> dict:
     _check_out_dir(opts.out, tree)
     files = _files_with_token(tree, base, camp.requires)
     doc: dict = {"campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
-                 "tree": str(tree), "steps": [], "sites": [], "idempotent": True,
+                 "tree": opts.tree_name or tree_name(tree), "tree_path": str(tree),
+                 "tag": _tag(tree, opts.rev, base),
+                 "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
+                 "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
                  "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes()}
     report.write_json(opts.out / "report.json", doc | {"status": "running"})
@@ -97,6 +102,23 @@ def apply(opts: Options) -> dict:
             patches = series.format_patch(wt, base, opts.out / "series", camp.title,
                                           _cover(camp, doc, spatch_version, opts))
         return _finish(opts, doc, start, patches)
+
+
+def tree_name(tree: Path) -> str:
+    """The project name a tree goes by: its directory name without .git."""
+    name = tree.name
+    return name[:-4] if name.endswith(".git") else name
+
+
+def dedupe_key(*parts: str) -> str:
+    """Same base, campaign content and tool versions: the same job, never posted twice."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _tag(tree: Path, rev: str, base: str) -> str | None:
+    """The release tag the base is, when there is one (`v5.10.223`)."""
+    res = git.git(tree, "describe", "--tags", "--exact-match", base, check=False)
+    return res.stdout.strip() if res.ok else None
 
 
 def _finish(opts: Options, doc: dict, start: float, patches: list[Path]) -> dict:
