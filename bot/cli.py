@@ -23,6 +23,7 @@ from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError
 
 # one stage per folder; each folder's cli.py registers its subcommand(s)
 COMMANDS = (
+    "bot.mirror.cli",
     "bot.apply.cli",
     "bot.pipeline.cli",
 )

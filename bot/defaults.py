@@ -11,6 +11,8 @@ TIMEOUT_GIT = 600              # git on a kernel tree (checkout of 70k files, co
 TIMEOUT_GIT_IMPORT = 1800      # git add/commit of a whole kernel release
 TIMEOUT_APT = 1800             # apt-get download of a ~120 MB package
 TIMEOUT_UNPACK = 900           # dpkg-deb / tar of a kernel source tarball
+TIMEOUT_APT_QUERY = 120        # apt-cache madison / show / showsrc
+TIMEOUT_MIRROR_LOCK = 3600     # waiting for another `cocci-bot mirror` on the same repo
 TIMEOUT_SPATCH_FILE = 120      # spatch --timeout: per file
 TIMEOUT_SPATCH_RUN = 1800      # a whole spatch invocation
 TIMEOUT_BUILD = 3600           # one kernel build
@@ -24,6 +26,13 @@ HTTP_RETRIES = 3
 
 # --- spatch ---------------------------------------------------------------------------
 SPATCH_JOBS = max(1, os.cpu_count() or 1)
+
+# --- cocci-bot mirror: where kernel releases come from ------------------------------------
+# binary packages whose .deb carries /usr/src/linux-source-X.Y.tar.xz (Debian-patched tree)
+MIRROR_BINARY_PACKAGES = ("linux-source-5.10", "linux-source-6.1")
+# source packages whose orig tarball is the fallback for releases no binary package carries
+MIRROR_SOURCE_PACKAGES = ("linux", "linux-6.1")
+MIRROR_REPO = Path("mirrors") / "debian-linux.git"   # relative to the data dir
 
 # --- identity used for the bot's commits ------------------------------------------------
 BOT_NAME = "cocci-bot"

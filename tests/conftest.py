@@ -44,3 +44,30 @@ def shim_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return p
 
     return make
+
+
+# --- cocci-bot mirror: a real Debian kernel mirror shared by every test session -------------
+
+# Computed at import time from the real environment: isolated_home changes HOME per test.
+DEBIAN_MIRROR_DIR = defaults.cache_dir() / "test-mirror"
+DEBIAN_MIRROR_RELEASES = ("5.10.46", "5.10.223", "6.1.176")
+
+
+@pytest.fixture(scope="session")
+def debian_mirror() -> Path:
+    """A mirror repo (bare) tagged v5.10.46 (early 5.10, orig tarball), v5.10.223 (late 5.10,
+    Debian-patched) and v6.1.176, made by the real `cocci-bot mirror`.
+
+    It lives under the download cache so repeated runs and CI on this machine reuse it (a
+    release already present is skipped); concurrent sessions wait on the mirror's lock. Use
+    `git worktree add --detach DIR v5.10.223` for a checkout, and remove it when done.
+    """
+    from bot import cli
+
+    repo = DEBIAN_MIRROR_DIR / "debian-linux.git"
+    argv = ["mirror", "--data-dir", str(DEBIAN_MIRROR_DIR / "data"), "--repo", str(repo),
+            *DEBIAN_MIRROR_RELEASES]
+    rc = cli.main(argv)
+    if rc != 0:
+        pytest.fail(f"cocci-bot {' '.join(argv)} failed with exit {rc} (see its error above)")
+    return repo

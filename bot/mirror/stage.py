@@ -1,0 +1,201 @@
+"""`cocci-bot mirror` as a library: download, unpack and import kernel releases in version order.
+
+For each asked release not yet tagged in the mirror, in ascending version order:
+download (or reuse) the Debian file, unpack it into a temporary folder under the data
+dir (removed afterwards, also on failure or Ctrl-C), store the tree with a private index
+(`git add --all --force`, because Debian's tarball .gitignore ignores the whole top
+level), check that every unpacked file made it into the tree, then commit it into the
+version-ordered chain (see bot.mirror.repo for how an older release is inserted).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import defaults, proc
+from bot.errors import InfraError
+from bot.log import progress
+from bot.mirror import apt, repo
+from bot.mirror.versions import Request, Upstream
+
+
+@dataclass
+class Timing:
+    download: float = 0.0
+    unpack: float = 0.0
+    import_: float = 0.0
+
+
+@dataclass
+class Summary:
+    imported: list[Upstream] = field(default_factory=list)
+    present: list[Upstream] = field(default_factory=list)
+    timings: dict[Upstream, Timing] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"PASS {len(self.imported)} imported, {len(self.present)} present "
+                f"in {self.seconds:.0f} s")
+
+
+# --- unpacking --------------------------------------------------------------------------------
+
+def deb_extract_argv(deb: Path, dest: Path) -> list[str]:
+    return ["dpkg-deb", "--extract", str(deb), str(dest)]
+
+
+def tar_extract_argv(tarball: Path, dest: Path) -> list[str]:
+    return ["tar", "--extract", "--no-same-owner", "--file", str(tarball), "--directory",
+            str(dest)]
+
+
+def count_files(root: Path) -> int:
+    """Regular files and symlinks under root (what git stores; empty folders it does not)."""
+    total = 0
+    for _dirpath, dirnames, filenames in os.walk(root):
+        total += len(filenames)
+        total += sum(1 for d in dirnames if Path(_dirpath, d).is_symlink())
+    return total
+
+
+def unpack(art: apt.Artifact, path: Path, work: Path) -> tuple[Path, str | None]:
+    """Unpack the kernel tree of `art` (at `path`) under `work`; return its root and, for a
+    .deb, the tarball member it came from."""
+    member = None
+    tarball = path
+    if art.offer.kind == apt.BINARY:
+        debdir = work / "deb"
+        proc.run(deb_extract_argv(path, debdir), timeout=defaults.TIMEOUT_UNPACK)
+        tarballs = sorted((debdir / "usr" / "src").glob("linux-source-*.tar.*"))
+        if len(tarballs) != 1:
+            raise InfraError(f"{art.filename} does not hold one /usr/src/linux-source-*.tar.* "
+                             f"(found {len(tarballs)}): not a kernel source package")
+        tarball = tarballs[0]
+        member = "/" + str(tarball.relative_to(debdir))
+    src = work / "src"
+    src.mkdir()
+    proc.run(tar_extract_argv(tarball, src), timeout=defaults.TIMEOUT_UNPACK)
+    if member is not None:
+        repo.remove_tree(work / "deb")
+    tops = list(src.iterdir())
+    if len(tops) != 1 or not tops[0].is_dir():
+        raise InfraError(f"{tarball.name} does not unpack into one folder: not a kernel tarball")
+    return tops[0], member
+
+
+# --- one release --------------------------------------------------------------------------------
+
+def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
+    offer = art.offer
+    start = time.monotonic()
+    path = apt.cached(art, cache)
+    if path is not None:
+        progress("mirror", f"download {offer} (cached)")
+    else:
+        progress("mirror", f"download {offer} {art.filename} ({art.size / 1e6:.0f} MB) ...")
+        path = apt.download(art, cache)
+        timing.download = time.monotonic() - start
+        progress("mirror", f"download {offer} done in {timing.download:.0f} s")
+    return path
+
+
+def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
+                   timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
+    offer = art.offer
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="mirror-", dir=tmp_root))
+    try:
+        progress("mirror", f"unpack {offer} ...")
+        start = time.monotonic()
+        root, member = unpack(art, path, work)
+        files = count_files(root)
+        timing.unpack = time.monotonic() - start
+        progress("mirror", f"unpack {offer}: {files} files in {timing.unpack:.0f} s")
+        progress("mirror", f"import {offer} ...")
+        start = time.monotonic()
+        tree = repo.write_tree(gitdir, root, work / "index")
+        stored = repo.count_tree(gitdir, tree)
+        if stored != files:
+            raise InfraError(f"import of {offer} stored {stored} of {files} files: check "
+                             "git's config for filters or ignore rules that apply to "
+                             f"{gitdir}")
+        rel = repo.Release(offer.upstream, tree,
+                           repo.message(offer.upstream, offer.package, offer.version,
+                                        art.filename, art.sha256, member),
+                           repo.makefile_date(root))
+    finally:
+        repo.remove_tree(work)
+    placed, moved = repo.add_release(gitdir, rel)
+    repo.pack(gitdir)
+    timing.import_ = time.monotonic() - start
+    assert placed.commit is not None
+    progress("mirror", f"import {offer} -> {placed.version.tag} {placed.commit[:12]} "
+             f"({stored} files) in {timing.import_:.0f} s")
+    if moved:
+        progress("mirror", "re-parented " + ", ".join(r.version.tag for r in moved)
+                 + f" onto {placed.version.tag} (trees unchanged)")
+    return placed, moved
+
+
+# --- the whole run --------------------------------------------------------------------------------
+
+def mirror(requests: Sequence[Request], repo_path: Path, data_dir: Path,
+           cache: Path | None = None) -> Summary:
+    """Make sure every requested release is tagged in the mirror at `repo_path`."""
+    start = time.monotonic()
+    summary = Summary()
+    cache = cache or apt.cache_root()
+    gitdir = repo.ensure(repo_path)
+    with repo.locked(gitdir):
+        present = {r.version: r for r in repo.releases(gitdir)}
+        wanted = sorted({r.upstream: r for r in requests}.values(), key=lambda r: r.upstream)
+        missing = [r for r in wanted if r.upstream not in present]
+        for req in wanted:
+            if req.upstream in present:
+                rel = present[req.upstream]
+                summary.present.append(req.upstream)
+                progress("mirror", f"present {req.upstream.tag} {rel.commit and rel.commit[:12]} "
+                         f"({rel.source})")
+        if missing:
+            offers = apt.query_offers()
+            chosen = [apt.choose(r, offers) for r in missing]  # all unknowns fail up front
+            for offer in chosen:
+                timing = summary.timings.setdefault(offer.upstream, Timing())
+                art = apt.artifact(offer)
+                path = fetch(art, cache, timing)
+                import_release(gitdir, art, path, data_dir / "tmp", timing)
+                summary.imported.append(offer.upstream)
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+@dataclass(frozen=True)
+class Listed:
+    offer: apt.Offer
+    present: str | None  # the Mirrored-from of the release in the mirror, if any
+    cached: bool
+
+
+def listing(repo_path: Path, cache: Path | None = None) -> list[Listed]:
+    """What the configured sources offer (best offer per version), with mirror and cache state."""
+    cache = cache or apt.cache_root()
+    present: dict[Upstream, str] = {}
+    if repo_path.exists():
+        gitdir = repo.ensure(repo_path)
+        present = {r.version: r.source for r in repo.releases(gitdir)}
+    rows = []
+    for up, offer in apt.best_offers(apt.query_offers()).items():
+        rows.append(Listed(offer, present.get(up), _looks_cached(offer, cache)))
+    return rows
+
+
+def _looks_cached(offer: apt.Offer, cache: Path) -> bool:
+    """A cheap guess from file names (no apt query, no checksum): is the download cached?"""
+    if offer.kind == apt.BINARY:
+        return any(cache.glob(f"{offer.package}_{offer.version.split(':')[-1]}_*.deb"))
+    return any(cache.glob(f"{offer.package}_{offer.upstream}.orig.tar.*"))
