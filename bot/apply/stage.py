@@ -99,8 +99,10 @@ def apply(opts: Options) -> dict:
         doc["head"] = git.out(wt, "rev-parse", "HEAD")
         patches = []
         if doc["head"] != base:
+            doc["cover"] = {"subject": camp.title,
+                            "blurb": _cover(camp, doc, spatch_version, opts)}
             patches = series.format_patch(wt, base, opts.out / "series", camp.title,
-                                          _cover(camp, doc, spatch_version, opts))
+                                          doc["cover"]["blurb"])
         return _finish(opts, doc, start, patches)
 
 

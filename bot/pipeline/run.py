@@ -28,8 +28,9 @@ from bot.pipeline.watch import Release
 
 log = logging.getLogger("bot.run")
 
-STAGES = ("apply", "build", "boot", "post")
+STAGES = ("apply", "build", "boot", "post", "drafts")
 DONE = ("PASS", "FAIL", "skipped")
+WAITING = "waiting"   # drafts: the maintainer has not decided yet; asked again next run
 
 
 @dataclass
@@ -61,7 +62,7 @@ def run_job(ctx: Context) -> dict:
         log.info("run: %s %s %s %s", ctx.release.tree.name, ctx.release.tag, stage,
                  result["status"] + (f" ({result['why']})" if result.get("why") else ""))
         if result["status"] not in DONE:
-            break   # an error (exit 2/3): later stages wait for this one to be resumed
+            break   # waiting, or an error (exit 2/3): resumed here on the next run
     return state
 
 
@@ -149,5 +150,41 @@ def stage_post(ctx: Context, state: dict) -> dict:
     return {"status": "PASS", "series_url": series["web_url"], "series_id": series["id"]}
 
 
+def stage_drafts(ctx: Context, state: dict) -> dict:
+    """Once the maintainer accepts the series in the queue: git-send-email drafts (not sent)."""
+    post = state["stages"].get("post", {})
+    if post.get("status") != "PASS":
+        return _skip("nothing was posted")
+    from bot.drafts.write import write
+    from bot.post.client import QueueClient
+
+    url, token = ctx.queue()
+    series = QueueClient(url, token).get_series(post["series_id"])
+    decision = series.get("state", "new")
+    if decision in ("rejected", "changes-requested", "superseded", "not-applicable"):
+        return _skip(f"the maintainer's decision: {decision}")
+    if decision != "accepted":
+        return {"status": WAITING, "why": f"series is {decision!r} in the queue"}
+    report = json.loads((ctx.run_dir / "report.json").read_text())
+    files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
+                  version=int(series.get("version", 1)), subject=report["cover"]["subject"],
+                  blurb=report["cover"]["blurb"],
+                  previous=_previous(ctx, (series.get("previous") or {}).get("id")))
+    return {"status": "PASS", "drafts": str(ctx.run_dir / "drafts"), "files": len(files)}
+
+
+def _previous(ctx: Context, series_id: int | None) -> tuple[str, str] | None:
+    """base..head of the job that posted the previous version, for the range-diff."""
+    if series_id is None:
+        return None
+    for run_json in (ctx.data_dir / "runs").glob("*/run.json"):
+        other = json.loads(run_json.read_text())
+        if other["stages"].get("post", {}).get("series_id") == series_id:
+            report = json.loads((run_json.parent / "report.json").read_text())
+            return report["base"], report["head"]
+    return None
+
+
 STAGE_FUNCS: dict[str, Callable[[Context, dict], dict]] = {
-    "apply": stage_apply, "build": stage_build, "boot": stage_boot, "post": stage_post}
+    "apply": stage_apply, "build": stage_build, "boot": stage_boot, "post": stage_post,
+    "drafts": stage_drafts}

@@ -12,7 +12,7 @@ from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
 from bot.pipeline import watch
 from bot.pipeline.config import Config
 from bot.pipeline.queue import Queue
-from bot.pipeline.run import Context, run_job
+from bot.pipeline.run import STAGES, WAITING, Context, run_job
 from bot.pipeline.store import Store
 
 log = logging.getLogger("bot.run")
@@ -49,7 +49,7 @@ def run_all(cfg: Config, data_dir: Path) -> list[tuple[str, int]]:
                     store.update(job.id, state="running")
                     state = run_job(Context(job, rel, name, cfg, data_dir, queue))
                     code = verdict(state)
-                    store.update(job.id, state="done" if code != EXIT_INFRA else "failed",
+                    store.update(job.id, state=job_state(state, code),
                                  series_url=state.get("series_url"))
                     out.append((summary(state, job.run_dir), code))
     return out
@@ -57,9 +57,17 @@ def run_all(cfg: Config, data_dir: Path) -> list[tuple[str, int]]:
 
 def verdict(state: dict) -> int:
     statuses = [s["status"] for s in state["stages"].values()]
-    if any(s not in ("PASS", "FAIL", "skipped") for s in statuses) or len(statuses) < 4:
+    finished = ("PASS", "FAIL", "skipped", WAITING)
+    if any(s not in finished for s in statuses) or len(statuses) < len(STAGES):
         return EXIT_INFRA
     return EXIT_FAILED if "FAIL" in statuses else EXIT_OK
+
+
+def job_state(state: dict, code: int) -> str:
+    if code == EXIT_INFRA:
+        return "failed"
+    waiting = state["stages"].get("drafts", {}).get("status") == WAITING
+    return "posted" if waiting else "done"
 
 
 def summary(state: dict, run_dir: Path) -> str:

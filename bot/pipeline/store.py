@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated REAL NOT NULL
 );
 """
-STATES = ("new", "running", "done", "failed")
+STATES = ("new", "running", "posted", "done", "failed")
 
 
 @dataclass(frozen=True)
