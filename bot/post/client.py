@@ -19,12 +19,12 @@ _RETRY_STATUS = {502, 503, 504}
 
 class QueueClient:
     def __init__(self, base_url: str, token: str, *, timeout: float = defaults.TIMEOUT_HTTP,
-                 retries: int = defaults.HTTP_RETRIES):
+                 retries: int | None = None):
         if not base_url.startswith(("http://", "https://")):
             raise UserError(f"--queue {base_url!r} is not an http(s) URL")
         self.base = base_url.rstrip("/")
         self.timeout = timeout
-        self.retries = retries
+        self.retries = defaults.HTTP_RETRIES if retries is None else retries
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"Token {token}",
                                      "User-Agent": "cocci-bot"})

@@ -19,6 +19,8 @@ from bot.errors import UserError
 
 log = logging.getLogger(__name__)
 
+ROLES = ("maintainer", "bot")  # as bot.review.models.ROLES (kept import-free for the CLI)
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common], help="run the review queue web app",
@@ -71,6 +73,8 @@ def migrate() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.create_token and args.create_token[0] not in ROLES:
+        raise UserError(f"unknown role {args.create_token[0]!r}: use one of {', '.join(ROLES)}")
     setup_django(args.data_dir)
     migrate()
     if args.create_token:
@@ -82,11 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _create_token(args: argparse.Namespace) -> int:
     from bot.review.auth import create_token
-    from bot.review.models import ROLES
 
     role, name = args.create_token
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     token = create_token(role, name)
     if args.password_stdin:
         _set_password(name, sys.stdin.readline().rstrip("\n"))
