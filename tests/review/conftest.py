@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from review_fixtures import add_build_boot, make_outdir
 
 from bot import defaults, proc
-from review_fixtures import add_build_boot, make_outdir
 
 PASSWORD = "correct horse battery staple"
 
