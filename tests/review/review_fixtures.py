@@ -114,3 +114,17 @@ def _tag(*parts: str) -> str:
     import hashlib
 
     return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:8]
+
+
+XSS_SUBJECT = " <img src=x onerror=window.pwned=1>"
+XSS_CODE = " /* <script>window.pwned=2</script> */"
+
+
+def make_crafted_outdir(root: Path) -> Path:
+    """A series whose subject, code and report carry markup: the UI must show it as text."""
+    out = make_outdir(root, variant=XSS_CODE, extra_patch_text=XSS_SUBJECT)
+    report = json.loads((out / "report.json").read_text())
+    report["campaign"] = "xss-probe"
+    (out / "report.json").write_text(json.dumps(report))
+    add_build_boot(out, build="FAIL")
+    return out
