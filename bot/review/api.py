@@ -363,6 +363,7 @@ class PatchDetail(generics.RetrieveUpdateAPIView):
         data = ser.PatchUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
+        ingest.storable(dict(fields), "patch update")
         if "state" in fields:
             state = State.objects.filter(Q(slug=fields["state"]) | Q(name=fields["state"])).first()
             if state is None:

@@ -42,10 +42,29 @@ class Parsed:
     patches: list[tuple[mbox.Mail, str]]  # (mail, patch-id)
 
 
+def storable(value: Any, what: str) -> None:
+    """Reject text no database can store: NUL characters, lone UTF-16 surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UserError(f"{what} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UserError(f"{what} is not valid Unicode text ({exc.reason})") from exc
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            storable(k, what)
+            storable(v, f"{what}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            storable(v, f"{what}[{i}]")
+
+
 def parse_request(data: Any) -> Parsed:
     """Validate a series creation request completely, before anything is stored."""
     if not isinstance(data, dict):
         raise UserError("expected a JSON object with project, report, patches (and cover)")
+    storable(data, "request")
     project = _project(data.get("project"))
     report = _report(data.get("report"))
     patches = _patches(data.get("patches"))
@@ -179,6 +198,7 @@ def _series_name(parsed: Parsed) -> str:
 def validate_check(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError("a check is a JSON object: context, state, description, target_url, log")
+    storable(dict(data), "check")
     state = data.get("state")
     if state not in CHECK_STATES:
         raise UserError(f"check state must be one of {', '.join(CHECK_STATES)}, got {state!r}")
@@ -213,6 +233,7 @@ def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any])
 
 def set_state(series: Series, slug: str, user, comment: str = "") -> None:
     """Change a series' review state (and its patches'), logging each change."""
+    storable(slug, "state")
     state = State.objects.filter(slug=slug).first()
     if state is None:
         raise UserError(f"unknown state {slug!r}: one of "
@@ -242,6 +263,7 @@ def set_patch_state(patch: Patch, state: State, user) -> None:
 
 
 def add_comment(series: Series, user, content: str) -> None:
+    storable(content, "comment")
     series.comments.create(user=user, content=content)
     Event.objects.create(project=series.project, category="comment-created", actor=user,
                          series=series, text=content[:200])

@@ -3,6 +3,7 @@ gunicorn (`cocci-bot serve`) on loopback with its own data dir for git-pw, the b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -97,10 +98,9 @@ def _wait_ready(url: str, server) -> None:
     raise RuntimeError(f"cocci-bot serve did not answer within {defaults.REVIEW_START_TIMEOUT}s")
 
 
-@pytest.fixture(scope="session")
-def live_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveQueue]:
+@contextlib.contextmanager
+def start_queue(data_dir: Path) -> Iterator[LiveQueue]:
     """A real `cocci-bot serve` (gunicorn) on 127.0.0.1, a project, bot and maintainer tokens."""
-    data_dir = tmp_path_factory.mktemp("queue")
     port = free_port()
     q = LiveQueue(f"http://127.0.0.1:{port}", data_dir, "", "")
     q.cli("serve", "--data-dir", str(data_dir), "--create-project", "debian-linux")
@@ -114,6 +114,12 @@ def live_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveQueue]:
     env = {**os.environ, **_isolated_env(data_dir)}
     with proc.spawn(argv, env=env, stdout=data_dir / "serve.log") as server:
         _wait_ready(q.url, server)
+        yield q
+
+
+@pytest.fixture(scope="session")
+def live_queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveQueue]:
+    with start_queue(tmp_path_factory.mktemp("queue")) as q:
         yield q
 
 

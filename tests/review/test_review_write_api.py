@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -170,3 +171,18 @@ def test_patch_check_patchwork_endpoint(project, bot_api, outdir):
     assert bot_api.get(f"/api/1.2/patches/{pid}/").json()["check"] == "warning"
     listed = bot_api.get(f"/api/1.2/patches/{pid}/checks/").json()
     assert [c["context"] for c in listed] == ["checkpatch"]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_text_no_database_can_store_is_400(project, bot_api, maintainer_api, outdir, bad):
+    body = payload(outdir)
+    body["report"]["sites"][0]["function"] = f"f{bad}"
+    rsp = bot_api.post("/api/cocci/series/", json.dumps(body), content_type="application/json")
+    assert rsp.status_code == 400 and "request.report.sites[0].function" in rsp.json()["detail"]
+    assert Series.objects.count() == 0
+    sid = post(bot_api, payload(outdir)).json()["id"]
+    rsp = maintainer_api.post(f"/api/cocci/series/{sid}/state/",
+                              json.dumps({"state": "accepted", "comment": f"ok{bad}"}),
+                              content_type="application/json")
+    assert rsp.status_code == 400
+    assert maintainer_api.get("/api/1.2/patches/?q=a%00").status_code == 400
