@@ -163,7 +163,7 @@ def _store(parsed: Parsed, user) -> Series:
     report, project = parsed.report, parsed.project
     new = State.objects.get(slug="new")
     first = parsed.cover or parsed.patches[0][0]
-    previous = (Series.objects.select_for_update()
+    previous = (Series.objects.select_for_update(of=("self",))
                 .filter(project=project, campaign=report["campaign"], next_version__isnull=True)
                 .order_by("-id").first())
     series = Series.objects.create(

@@ -80,8 +80,29 @@ class LiveQueue:
 def _isolated_env(data_dir: Path) -> dict[str, str]:
     home = data_dir / "home"
     home.mkdir(exist_ok=True)
-    return {"HOME": str(home), "XDG_DATA_HOME": str(home / "share"),
-            "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share"), "GIT_CONFIG_NOSYSTEM": "1"}
+    db_url = (data_dir / "database_url")
+    if db_url.is_file():
+        env["DATABASE_URL"] = db_url.read_text().strip()
+    return env
+
+
+def _own_database(data_dir: Path) -> None:
+    """With DATABASE_URL (the PostgreSQL job), every live queue gets a fresh database."""
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith("postgres"):
+        return
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    name = f"cocci_live_{data_dir.name.replace('-', '_')}"
+    with psycopg.connect(host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"],
+                         password=cfg["PASSWORD"] or None, dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    (data_dir / "database_url").write_text(url.rsplit("/", 1)[0] + "/" + name)
 
 
 def _wait_ready(url: str, server) -> None:
@@ -101,6 +122,7 @@ def _wait_ready(url: str, server) -> None:
 @contextlib.contextmanager
 def start_queue(data_dir: Path) -> Iterator[LiveQueue]:
     """A real `cocci-bot serve` (gunicorn) on 127.0.0.1, a project, bot and maintainer tokens."""
+    _own_database(data_dir)
     port = free_port()
     q = LiveQueue(f"http://127.0.0.1:{port}", data_dir, "", "")
     q.cli("serve", "--data-dir", str(data_dir), "--create-project", "debian-linux")
