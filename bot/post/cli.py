@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+from bot import defaults
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=run)
 
 
+def _supersede(client, previous_id: int) -> None:
+    """The previous version is Superseded unless a maintainer already decided it."""
+    state = client.series(previous_id)["state"]
+    if state in defaults.REVIEW_OPEN_STATES:
+        client.supersede(previous_id)
+    elif state != "superseded":
+        log.info("post: previous version (series %d) is %s: left as it is", previous_id, state)
+
+
 def run(args: argparse.Namespace) -> int:
     from bot.post import outdir as od
     from bot.post.client import QueueClient
@@ -46,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     series, created = client.post_series(payload)
     for check in checks:
         client.post_series_check(series["id"], check)
-    if created and series.get("previous"):
-        client.supersede(series["previous"]["id"])
+    if series.get("previous"):
+        _supersede(client, series["previous"]["id"])
     states = ", ".join(f"{c['context']} {c['state']}" for c in checks) or "no checks"
     log.info("post: %s series %d v%d, %d patches, %s in %.1f s",
              "created" if created else "already had", series["id"], series["version"],

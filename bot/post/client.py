@@ -40,10 +40,14 @@ class QueueClient:
     def post_patch_check(self, patch_id: int, check: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", f"/api/1.2/patches/{patch_id}/checks/", check).json()
 
+    def series(self, series_id: int) -> dict[str, Any]:
+        return self._request("GET", f"/api/1.2/series/{series_id}/", None).json()
+
     def supersede(self, series_id: int) -> dict[str, Any]:
         return self._request("POST", f"/api/cocci/series/{series_id}/supersede/", {}).json()
 
-    def _request(self, method: str, path: str, body: dict[str, Any]) -> requests.Response:
+    def _request(self, method: str, path: str,
+                 body: dict[str, Any] | None) -> requests.Response:
         url = self.base + path
         for attempt in range(1, self.retries + 1):
             try:

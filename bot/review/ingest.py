@@ -270,9 +270,15 @@ def add_comment(series: Series, user, content: str) -> None:
 
 
 def supersede(series: Series, user) -> Series:
-    """Mark `series` Superseded: allowed once a newer version of it exists."""
+    """Mark `series` Superseded: allowed once a newer version of it exists, and only while it
+    is still open; superseding twice changes nothing."""
     newer = Series.objects.filter(previous=series).first()
     if newer is None:
         raise UserError(f"series {series.id} has no newer version: post the new version first")
+    if series.state.slug == "superseded":
+        return newer
+    if series.state.slug not in defaults.REVIEW_OPEN_STATES:
+        raise UserError(f"series {series.id} is {series.state.name}: a decided series is "
+                        "not superseded")
     set_state(series, "superseded", user)
     return newer

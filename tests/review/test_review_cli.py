@@ -77,3 +77,20 @@ def test_post_to_a_dead_queue_is_infra_error(outdir, capsys, monkeypatch):
     rc = cli.main(["post", "--queue", f"http://127.0.0.1:{free_port()}", "--token", "t",
                    str(outdir)])
     assert rc == 3 and "unreachable" in capsys.readouterr().err
+
+
+def test_concurrent_posts_of_one_series_store_it_once(live_queue, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from review_fixtures import make_outdir
+
+    from bot.post import outdir as od
+    from bot.post.client import QueueClient
+
+    body = od.series_payload(make_outdir(tmp_path, extra_patch_text=" (race)"), None)
+    body["dedupe_key"] = f"race-{tmp_path.name}"
+    client = QueueClient(live_queue.url, live_queue.bot_token)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: client.post_series(body), range(8)))
+    assert len({s["id"] for s, _ in results}) == 1
+    assert sum(created for _, created in results) == 1

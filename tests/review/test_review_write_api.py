@@ -186,3 +186,15 @@ def test_text_no_database_can_store_is_400(project, bot_api, maintainer_api, out
                               content_type="application/json")
     assert rsp.status_code == 400
     assert maintainer_api.get("/api/1.2/patches/?q=a%00").status_code == 400
+
+
+def test_a_decided_series_is_not_superseded(project, bot_api, maintainer_api, tmp_path):
+    from review_fixtures import make_outdir
+
+    v1 = post(bot_api, payload(make_outdir(tmp_path))).json()
+    maintainer_api.post(f"/api/cocci/series/{v1['id']}/state/", {"state": "accepted"},
+                        format="json")
+    post(bot_api, payload(make_outdir(tmp_path, variant=" /* v2 */")))
+    rsp = bot_api.post(f"/api/cocci/series/{v1['id']}/supersede/", {}, format="json")
+    assert rsp.status_code == 400 and "is Accepted" in rsp.json()["detail"]
+    assert Series.objects.get(pk=v1["id"]).state.slug == "accepted"
