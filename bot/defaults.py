@@ -54,3 +54,20 @@ def cache_dir() -> Path:
 def project_root() -> Path:
     """The checkout (or install prefix) that holds semantic_patches/."""
     return Path(__file__).resolve().parent.parent
+
+# --- review queue (bot/review, bot/post) ------------------------------------------------
+REVIEW_HOST = "127.0.0.1"
+REVIEW_PORT = 8000
+REVIEW_WORKERS = 2                     # gunicorn worker processes
+REVIEW_THREADS = 8                     # threads per worker (gthread)
+REVIEW_REQUEST_TIMEOUT = 60            # gunicorn: a request running longer is killed
+REVIEW_SQLITE_BUSY_TIMEOUT = 20        # seconds a SQLite writer waits for the lock
+REVIEW_MAX_POST_BYTES = 8 * 1024 * 1024    # one series creation request, all patches included
+REVIEW_MAX_PATCHES = 500               # patches in one series
+REVIEW_MAX_LOG_BYTES = 512 * 1024      # a check's log kept by the queue (tail)
+REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
+REVIEW_MAX_PAGE_SIZE = 250
+REVIEW_START_TIMEOUT = 30              # waiting for a spawned server to answer
+# review states in which a newer version supersedes a series (a decided one keeps its state)
+REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
+                      "deferred")
