@@ -55,6 +55,8 @@ class Queue:
         data = ["--data-dir", str(self.data_dir)]
         token = proc.run([*me, "serve", "--create-token", "bot", defaults.BOT_NAME, *data],
                          timeout=120).stdout.strip().splitlines()[-1]
+        for tree in self.cfg.trees:   # one project per watched tree
+            proc.run([*me, "serve", "--create-project", tree.name, *data], timeout=120)
         log_file = self.data_dir / "review" / "serve.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         server = self._stack.enter_context(proc.spawn(

@@ -18,6 +18,7 @@ from bot.errors import UserError
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "COCCI_BOT_QUEUE_TOKEN"
+UNDECIDED = ("new", "under-review")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -41,26 +42,33 @@ def _supersede(client, previous_id: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.post import outdir as od
-    from bot.post.client import QueueClient
-
     token = args.token or os.environ.get(TOKEN_ENV)
     if not token:
         raise UserError(f"no API token: pass --token or set {TOKEN_ENV}")
-    if not args.outdir.is_dir():
-        raise UserError(f"{args.outdir} is not a directory (expected `cocci-bot apply --out`)")
+    series = post(args.outdir, args.queue, token, args.project)
+    print(series["web_url"])  # noqa: T201 - the series URL is the command's output
+    return 0
+
+
+def post(outdir: Path, queue: str, token: str, project: str | None = None) -> dict:
+    """Post what `cocci-bot apply` (and build/boot) wrote to `outdir`; returns the series."""
+    from bot.post import outdir as od
+    from bot.post.client import QueueClient
+
+    if not outdir.is_dir():
+        raise UserError(f"{outdir} is not a directory (expected `cocci-bot apply --out`)")
     start = time.monotonic()
-    payload = od.series_payload(args.outdir, args.project)
-    checks = od.checks(args.outdir, payload["report"])
-    client = QueueClient(args.queue, token)
+    payload = od.series_payload(outdir, project)
+    checks = od.checks(outdir, payload["report"])
+    client = QueueClient(queue, token)
     series, created = client.post_series(payload)
     for check in checks:
         client.post_series_check(series["id"], check)
-    if series.get("previous"):
-        _supersede(client, series["previous"]["id"])
+    previous = series.get("previous")
+    if created and previous and client.get_series(previous["id"])["state"] in UNDECIDED:
+        client.supersede(previous["id"])   # a decided version keeps the maintainer's decision
     states = ", ".join(f"{c['context']} {c['state']}" for c in checks) or "no checks"
     log.info("post: %s series %d v%d, %d patches, %s in %.1f s",
              "created" if created else "already had", series["id"], series["version"],
              len(series["patches"]), states, time.monotonic() - start)
-    print(series["web_url"])  # noqa: T201 - the series URL is the command's output
-    return 0
+    return series

@@ -43,6 +43,10 @@ class QueueClient:
     def series(self, series_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/1.2/series/{series_id}/", None).json()
 
+    def get_series(self, series_id: int) -> dict[str, Any]:
+        """The series as the queue has it now (its review state included)."""
+        return self._request("GET", f"/api/1.2/series/{series_id}/", None).json()
+
     def supersede(self, series_id: int) -> dict[str, Any]:
         return self._request("POST", f"/api/cocci/series/{series_id}/supersede/", {}).json()
 
