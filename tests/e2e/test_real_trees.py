@@ -133,3 +133,21 @@ def test_touched_objects_compile_early_5_10(applied, pristine, tmp_path):
     for obj in ("arch/x86/kvm/mmu/mmu.o", "arch/x86/kvm/mmu/tdp_mmu.o", "virt/kvm/kvm_main.o"):
         assert (build / obj).stat().st_size > 0, obj
     assert "warning:" not in res.stderr, res.stderr
+
+
+def test_drafts_address_the_tree_maintainers(applied, debian_mirror, tmp_path):
+    """Drafts for the 5.10.223 series: To/Cc from that release's own get_maintainer.pl."""
+    from bot.drafts.write import write
+
+    _out, doc = applied("v5.10.223")
+    files = write(debian_mirror, doc["base"], doc["head"], tmp_path / "drafts", version=2,
+                  subject=doc["cover"]["subject"], blurb=doc["cover"]["blurb"],
+                  previous=(doc["base"], doc["head"]))
+    cover = files[0].read_text()
+    assert files[0].name.startswith("v2-0000-cover-letter")
+    assert "Subject: [PATCH v2 0/1] KVM: split kvm_is_reserved_pfn()" in cover
+    to = cover.split("\nTo: ", 1)[1].split("\nCc: ", 1)[0]
+    assert "Paolo Bonzini <pbonzini@redhat.com>" in to
+    assert "kvm@vger.kernel.org" in cover.split("\nCc: ", 1)[1].split("\n\n", 1)[0]
+    assert "Range-diff against v1:" in cover
+    assert f"base-commit: {doc['base']}" in cover
