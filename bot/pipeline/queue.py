@@ -65,10 +65,16 @@ class Queue:
         return url, token
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(preferred: int = defaults.REVIEW_PORT) -> int:
+    """`cocci-bot serve`'s own port when it is free (so printed URLs stay valid), else any."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise InfraError("no free TCP port on 127.0.0.1 for the embedded review queue")
 
 
 def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0) -> None:
