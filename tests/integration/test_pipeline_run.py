@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +14,6 @@ import requests
 
 from bot import cli
 
-INPUTS = Path(__file__).resolve().parents[2] / "semantic_patches" / "kvm-refcounted-pfn" / "tests"
-
 
 def git(tree: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True,
@@ -24,18 +21,8 @@ def git(tree: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def small_tree(tmp_path: Path) -> Path:
-    tree = tmp_path / "linux"
-    for src, dst in (("01-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
-                     ("01-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
-                     ("01-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h")):
-        (tree / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(INPUTS / src, tree / dst)
-    subprocess.run(["git", "init", "-q", str(tree)], check=True)
-    git(tree, "add", "-A")
-    git(tree, "commit", "-qm", "release 1")
-    git(tree, "tag", "v5.10.1")
-    return tree
+def small_tree(fake_kernel_tree: Path) -> Path:
+    return fake_kernel_tree
 
 
 def bot_toml(tmp_path: Path, tree: Path, queue: str = "") -> Path:

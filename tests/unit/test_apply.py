@@ -22,20 +22,8 @@ def git(tree: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def fake_tree(tmp_path: Path) -> Path:
-    """A kernel-shaped git tree: kvm_main.c, mmu.c and kvm_host.h from the SmPL inputs."""
-    tree = tmp_path / "linux"
-    for src, dst in (("01-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
-                     ("01-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
-                     ("01-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h")):
-        (tree / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(INPUTS / src, tree / dst)
-    (tree / "Makefile").write_text("# fake\n")
-    subprocess.run(["git", "init", "-q", "-b", "master", str(tree)], check=True)
-    git(tree, "add", "-A")
-    git(tree, "commit", "-qm", "v5.10-fake")
-    git(tree, "tag", "v5.10")
-    return tree
+def fake_tree(fake_kernel_tree: Path) -> Path:
+    return fake_kernel_tree
 
 
 def apply(tree: Path, out: Path, *extra: str) -> int:
