@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bot import defaults, git
 from bot.apply import campaign as campaign_mod
-from bot.apply import cocci, report, series
+from bot.apply import checkpatch, cocci, report, series
 from bot.apply.campaign import Campaign, Step
 from bot.errors import InfraError, UserError
 
@@ -103,6 +103,7 @@ def apply(opts: Options) -> dict:
                             "blurb": _cover(camp, doc, spatch_version, opts)}
             patches = series.format_patch(wt, base, opts.out / "series", camp.title,
                                           doc["cover"]["blurb"])
+            doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out)
         return _finish(opts, doc, start, patches)
 
 

@@ -151,3 +151,11 @@ def test_drafts_address_the_tree_maintainers(applied, debian_mirror, tmp_path):
     assert "kvm@vger.kernel.org" in cover.split("\nCc: ", 1)[1].split("\n\n", 1)[0]
     assert "Range-diff against v1:" in cover
     assert f"base-commit: {doc['base']}" in cover
+
+
+def test_series_passes_the_trees_own_checkpatch(applied):
+    for tag in ("v5.10.46", "v5.10.223"):
+        out, doc = applied(tag)
+        assert doc["checkpatch"]["errors"] == 0 and doc["checkpatch"]["warnings"] == 0, (
+            (out / "checkpatch" / "checkpatch.log").read_text())
+        assert len(doc["checkpatch"]["patches"]) == len(list((out / "series").glob("*.patch"))) - 1

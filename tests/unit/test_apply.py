@@ -200,3 +200,17 @@ def test_line_map_through_hunks():
     assert report.map_line(hunks, 31) is None
     assert report.map_line(hunks, 40) == 51
     assert report.removed(hunks, 30) and not report.removed(hunks, 20)
+
+
+def test_checkpatch_totals_parse():
+    from bot.apply import checkpatch
+
+    out = "WARNING:LONG_LINE: ...\ntotal: 1 errors, 2 warnings, 3 checks, 89 lines checked\n"
+    assert checkpatch.parse(out) == {"errors": 1, "warnings": 2, "checks": 3}
+    assert checkpatch.parse("perl: oops")["errors"] == 1   # no total is never a pass
+
+
+def test_fake_tree_without_checkpatch_gets_no_result(fake_tree: Path, tmp_path: Path):
+    assert apply(fake_tree, tmp_path / "out") == 0
+    doc = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert doc["checkpatch"] is None and not (tmp_path / "out" / "checkpatch").exists()
