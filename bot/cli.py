@@ -24,6 +24,8 @@ from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError
 # one stage per folder; each folder's cli.py registers its subcommand(s)
 COMMANDS = (
     "bot.apply.cli",
+    "bot.build.cli",
+    "bot.boot.cli",
 )
 
 
