@@ -52,6 +52,7 @@ BUILD_ARCH = "x86_64"
 BUILD_TOOLCHAIN = "gcc"
 BUILD_BASE_CONFIG = "tinyconfig"             # the fragment is merged on top of this
 BUILD_FRAGMENT = "kernel.config"             # file name of a campaign's config fragment
+BUILD_CAMPAIGN = "kvm-refcounted-pfn"       # whose fragment `cocci-bot build` uses by default
 TIMEOUT_BUILD_CHECKOUT = TIMEOUT_GIT         # git worktree / checkout of a kernel tree
 TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
 BOOT_MEMORY_MB = 512

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot import defaults
 
+
 @dataclass(frozen=True)
 class Machine:
     """What a boot runs on: accelerator and CPU model, and why they were chosen."""
@@ -28,10 +29,10 @@ def kernel_cmdline(extra: Sequence[str] = ()) -> str:
 
 def boot_argv(machine: Machine, kernel: Path, initrd: Path, console: Path, verdict: Path,
               *, append: Sequence[str] = (), memory_mb: int = defaults.BOOT_MEMORY_MB,
-              qemu: str = defaults.QEMU) -> list[str]:
+              qemu: str | None = None) -> list[str]:
     """The QEMU command line of one boot: no devices but two serial ports, no reboot."""
     return [
-        qemu, "-accel", machine.accel, "-cpu", machine.cpu, "-m", str(memory_mb), "-smp", "1",
+        qemu or defaults.QEMU, "-accel", machine.accel, "-cpu", machine.cpu, "-m", str(memory_mb), "-smp", "1",
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-kernel", str(kernel), "-initrd", str(initrd), "-append", kernel_cmdline(append),
         "-chardev", f"file,id=console,path={console}", "-serial", "chardev:console",
