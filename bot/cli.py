@@ -25,6 +25,8 @@ from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError
 COMMANDS = (
     "bot.mirror.cli",
     "bot.apply.cli",
+    "bot.build.cli",
+    "bot.boot.cli",
     "bot.post.cli",
     "bot.review.cli",
     "bot.pipeline.cli",

@@ -71,3 +71,24 @@ REVIEW_START_TIMEOUT = 30              # waiting for a spawned server to answer
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
                       "deferred")
+# --- build and boot stages ---------------------------------------------------------------
+BUILD_JOBS = max(1, os.cpu_count() or 1)    # make -j for kernel builds
+BUILD_ARCH = "x86_64"
+BUILD_TOOLCHAIN = "gcc"
+BUILD_BASE_CONFIG = "tinyconfig"             # the fragment is merged on top of this
+BUILD_FRAGMENT = "kernel.config"             # file name of a campaign's config fragment
+BUILD_CAMPAIGN = "kvm-refcounted-pfn"       # whose fragment `cocci-bot build` uses by default
+TIMEOUT_BUILD_CHECKOUT = TIMEOUT_GIT         # git worktree / checkout of a kernel tree
+TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
+BOOT_MEMORY_MB = 512
+BOOT_CPU_TCG = "qemu64,+svm"                 # SVM without nested paging: KVM_RUN works under TCG
+BOOT_CPU_KVM = "host"
+BOOT_CMDLINE = ("console=ttyS0", "panic=-1", "rdinit=/init")
+BOOT_DONE_GRACE = 10                         # seconds QEMU gets to exit after the guest's last line
+BOOT_POLL = 0.2                              # how often the boot stage looks at QEMU and the logs
+QEMU = "qemu-system-x86_64"
+
+
+def ccache_dir() -> Path:
+    """Where kernel builds keep their ccache (shared by runs, like downloads)."""
+    return cache_dir() / "ccache"
