@@ -122,8 +122,8 @@ def stage_build(ctx: Context, state: dict) -> dict:
     if not ctx.cfg.build:
         return _skip("disabled in the configuration")
     rc = _cli(["build", "--tree", str(ctx.release.repo), "--rev", apply["head"],
-               "--base", ctx.release.base, "--out", str(ctx.run_dir / "build"),
-               "--data-dir", str(ctx.data_dir)])
+               "--base", ctx.release.base, "--campaign", ctx.campaign,
+               "--out", str(ctx.run_dir / "build"), "--data-dir", str(ctx.data_dir)])
     return {"status": _status(rc), "exit": rc}
 
 
