@@ -20,8 +20,8 @@ from bot.errors import InfraError, UserError
 RECORD_PREFIX = "cocci-bot-"
 _SMPL_ERROR = re.compile(r'(parse error|Fatal error|semantic error|meta: parse error)', re.I)
 _FILE_PROBLEM = re.compile(
-    r"(?P<what>timeout|parse error|EXN|error in|bad:|Failure)\b.*?(?P<file>[\w./+-]+\.[ch])\b",
-    re.I)
+    r"(?P<what>timeout|parse error|EXN|error in|bad:|Failure)\b.*?(?:\bin |: |\s)"
+    r"(?P<file>[\w./+-]+\.[ch])$", re.I)
 
 
 @dataclass

@@ -90,6 +90,7 @@ def apply(opts: Options) -> dict:
     with _worktree(tree, base, camp, files, opts.data_dir) as (wt, branch):
         doc["branch"] = branch
         results, sites, facts, problems = _run_steps(camp, wt, opts)
+        sites += _unparsed(tree, base, camp.requires, sites, problems)
         doc["facts"] = sorted(facts)
         doc["file_problems"] = problems
         doc["idempotent"], doc["idempotence_diff"] = _idempotence(camp, wt, opts)
@@ -146,6 +147,23 @@ def _files_with_token(tree: Path, base: str, token: str) -> list[str]:
     if res.returncode not in (0, 1):
         raise InfraError(f"git grep failed in {tree}: {res.tail()}")
     return sorted(line.split(":", 1)[1] for line in res.stdout.splitlines() if ":" in line)
+
+
+def _unparsed(tree: Path, base: str, token: str, sites: list[report.Site],
+              problems: dict[str, str]) -> list[report.Site]:
+    """Uses git grep sees but spatch did not (a parse failure, a timeout): reported, untouched."""
+    res = git.git(tree, "grep", "-n", "-F", "-e", token, base, "--", check=False)
+    seen = {(s.file, s.line) for s in sites}
+    extra = []
+    for hit in res.stdout.splitlines():
+        _rev, path, line, text = hit.split(":", 3)
+        code = text.strip()
+        if (path, int(line)) in seen or code.startswith(("*", "//", "/*")) or f"{token}(" not in code:
+            continue
+        extra.append(report.Site(path, int(line), 0, "", code[:120], "unknown",
+                                 note="spatch did not analyse this use (see file_problems)"))
+        problems.setdefault(path, f"spatch could not analyse line {line}: parse failure or timeout")
+    return extra
 
 
 @contextlib.contextmanager

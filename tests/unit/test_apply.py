@@ -214,3 +214,30 @@ def test_fake_tree_without_checkpatch_gets_no_result(fake_tree: Path, tmp_path: 
     assert apply(fake_tree, tmp_path / "out") == 0
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     assert doc["checkpatch"] is None and not (tmp_path / "out" / "checkpatch").exists()
+
+
+def test_spatch_problem_lines_name_the_file():
+    from bot.apply import cocci
+
+    tree = Path("/tmp/wt")
+    got = cocci.parse_file_problems(
+        "warning: line 365: should pfn be a metavariable?\n"
+        "EXN: Coccinelle_modules.Common.Timeout in /tmp/wt/arch/x86/kvm/mmu/mmu.c\n", tree)
+    assert list(got) == ["arch/x86/kvm/mmu/mmu.c"] and "Timeout" in got["arch/x86/kvm/mmu/mmu.c"]
+
+
+def test_a_use_spatch_cannot_parse_is_reported_not_lost(fake_tree: Path, tmp_path: Path):
+    """A real parse failure: a vendor file spatch cannot parse; its use is listed as unknown."""
+    bad = fake_tree / "drivers" / "vendor.c"
+    bad.parent.mkdir()
+    bad.write_text("void vendor(kvm_pfn_t pfn)\n{\n\tif (!kvm_is_reserved_pfn(pfn)\n"
+                   "\t\tput_page(pfn_to_page(pfn));\n}\n")
+    git(fake_tree, "add", "-A")
+    git(fake_tree, "commit", "-qm", "vendor")
+    assert apply(fake_tree, tmp_path / "out") == 0
+    doc = json.loads((tmp_path / "out" / "report.json").read_text())
+    vendor = [s for s in doc["sites"] if s["file"] == "drivers/vendor.c"]
+    assert vendor == [vendor[0]] and vendor[0]["class"] == "unknown"
+    assert vendor[0]["outcome"] == "untouched" and vendor[0]["line"] == 3
+    assert "drivers/vendor.c" in doc["file_problems"]
+    assert "vendor.c" not in "".join(p.read_text() for p in (tmp_path / "out" / "series").glob("*"))
