@@ -74,7 +74,8 @@ def apply(opts: Options) -> dict:
     tree = git.toplevel(opts.tree)
     base = git.resolve(tree, opts.rev)
     _check_out_dir(opts.out, tree)
-    files = _files_with_token(tree, base, camp.requires)
+    hits = _grep(tree, base, camp.requires)
+    files = sorted({path for path, _line, _text in hits})
     doc: dict = {"campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
                  "tree": opts.tree_name or tree_name(tree), "tree_path": str(tree),
                  "tag": _tag(tree, opts.rev, base),
@@ -90,7 +91,7 @@ def apply(opts: Options) -> dict:
     with _worktree(tree, base, camp, files, opts.data_dir) as (wt, branch):
         doc["branch"] = branch
         results, sites, facts, problems = _run_steps(camp, wt, opts)
-        sites += _unparsed(tree, base, camp.requires, sites, problems)
+        sites += _unparsed(hits, camp.requires, sites, problems)
         doc["facts"] = sorted(facts)
         doc["file_problems"] = problems
         doc["idempotent"], doc["idempotence_diff"] = _idempotence(camp, wt, opts)
@@ -142,25 +143,28 @@ def _check_out_dir(out: Path, tree: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _files_with_token(tree: Path, base: str, token: str) -> list[str]:
-    res = git.git(tree, "grep", "-l", "-F", "-e", token, base, "--", check=False)
+def _grep(tree: Path, base: str, token: str) -> list[tuple[str, int, str]]:
+    """Every line of the base commit that mentions the token: (path, line, text)."""
+    res = git.git(tree, "grep", "-n", "-F", "-e", token, base, "--", check=False)
     if res.returncode not in (0, 1):
         raise InfraError(f"git grep failed in {tree}: {res.tail()}")
-    return sorted(line.split(":", 1)[1] for line in res.stdout.splitlines() if ":" in line)
-
-
-def _unparsed(tree: Path, base: str, token: str, sites: list[report.Site],
-              problems: dict[str, str]) -> list[report.Site]:
-    """Uses git grep sees but spatch did not (a parse failure, a timeout): reported, untouched."""
-    res = git.git(tree, "grep", "-n", "-F", "-e", token, base, "--", check=False)
-    seen = {(s.file, s.line) for s in sites}
-    extra = []
+    hits = []
     for hit in res.stdout.splitlines():
         _rev, path, line, text = hit.split(":", 3)
+        hits.append((path, int(line), text))
+    return hits
+
+
+def _unparsed(hits: list[tuple[str, int, str]], token: str, sites: list[report.Site],
+              problems: dict[str, str]) -> list[report.Site]:
+    """Uses git grep sees but spatch did not (a parse failure, a timeout): reported, untouched."""
+    seen = {(s.file, s.line) for s in sites}
+    extra = []
+    for path, line, text in hits:
         code = text.strip()
-        if (path, int(line)) in seen or code.startswith(("*", "//", "/*")) or f"{token}(" not in code:
+        if (path, line) in seen or code.startswith(("*", "//", "/*")) or f"{token}(" not in code:
             continue
-        extra.append(report.Site(path, int(line), 0, "", code[:120], "unknown",
+        extra.append(report.Site(path, line, 0, "", code[:120], "unknown",
                                  note="spatch did not analyse this use (see file_problems)"))
         problems.setdefault(path, f"spatch could not analyse line {line}: parse failure or timeout")
     return extra
