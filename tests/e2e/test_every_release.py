@@ -35,16 +35,13 @@ def offered_5_10() -> list[str]:
     return [str(up) for up in best if str(up).startswith("5.10.")]
 
 
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    repo = MIRROR / "linux.git"
-    assert cli.main(["mirror", "--data-dir", str(MIRROR / "data"), "--repo", str(repo),
-                     *offered_5_10()]) == 0
-    return repo
-
-
 @pytest.mark.parametrize("version", offered_5_10())
-def test_campaign_is_right_on(mirror: Path, version: str, tmp_path: Path):
+def test_campaign_is_right_on(version: str, tmp_path: Path, capsys):
+    mirror = MIRROR / "linux.git"
+    rc = cli.main(["mirror", "--data-dir", str(MIRROR / "data"), "--repo", str(mirror), version])
+    if rc == 3:   # listed by apt but not fetchable from this machine (e.g. a 404 in the archive)
+        pytest.skip(f"{version} could not be downloaded here: {capsys.readouterr().err.strip()[:300]}")
+    assert rc == 0
     out = tmp_path / "out"
     assert cli.main(["apply", "--tree", str(mirror), "--rev", f"v{version}", "--campaign",
                      "kvm-refcounted-pfn", "--out", str(out), "--data-dir",
