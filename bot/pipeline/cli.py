@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import time
 from pathlib import Path
 
-from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
+from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, UserError
 
 log = logging.getLogger("bot.run")
 
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--no-build", action="store_true", help="skip the build and boot stages")
     p.add_argument("--no-boot", action="store_true", help="skip the boot stage")
     p.add_argument("--queue", default=None, help="review queue URL (default: config / embedded)")
+    p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
+                   help="keep watching: run again every SECONDS (new releases, pending reviews)"
+                   " until interrupted")
     p.set_defaults(func=run)
 
 
@@ -34,7 +38,18 @@ def run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, build=cfg.build and not args.no_build,
                               boot=cfg.boot and not (args.no_boot or args.no_build),
                               queue_url=args.queue if args.queue is not None else cfg.queue_url)
-    results = runner.run_all(cfg, args.data_dir)
+    if args.watch is not None and args.watch <= 0:
+        raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
+    while True:
+        worst = cycle(runner.run_all(cfg, args.data_dir))
+        if args.watch is None:
+            return worst
+        log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
+        time.sleep(args.watch)
+
+
+def cycle(results: list[tuple[str, int]]) -> int:
+    """Log one line per job; the worst exit code of the cycle."""
     worst = EXIT_OK
     for line, code in results:
         log.info("%s", line)

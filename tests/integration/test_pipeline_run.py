@@ -127,3 +127,36 @@ def test_run_resumes_after_a_failed_post(tmp_path: Path, small_tree: Path, capsy
     state = json.loads((data / "runs" / "1" / "run.json").read_text())
     assert state["stages"]["post"]["status"] == "PASS"
     assert os.path.exists(data / "state.sqlite3")
+
+
+def test_watch_runs_cycles_until_interrupted(tmp_path: Path, small_tree: Path):
+    """--watch: a first cycle posts, the next ones only re-ask the queue; Ctrl-C ends it cleanly
+    and leaves no embedded queue running."""
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config",
+                             str(bot_toml(tmp_path, small_tree)), "--data-dir", str(data),
+                             "--watch", "0.5"], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    seen, deadline = [], time.monotonic() + 240
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if sum("next look in 0.5 s" in s for s in seen) == 2:
+            break
+    proc.send_signal(signal.SIGINT)
+    _out, rest = proc.communicate(timeout=60)
+    text = "".join(seen) + rest
+    assert proc.returncode == 130, text
+    assert text.count("v5.10.1 post PASS") == 1 and text.count("v5.10.1 drafts waiting") >= 2
+    leftovers = subprocess.run(["pgrep", "-f", f"--data-dir {data}"], capture_output=True,
+                               text=True).stdout.split()
+    assert leftovers == [], text
+
+
+def test_watch_needs_a_positive_interval(capsys):
+    assert cli.main(["run", "--watch", "0"]) == 2
+    assert "--watch takes a positive number of seconds" in capsys.readouterr().err
