@@ -205,8 +205,9 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
             continue
         assert step.cocci is not None
         pre = git.out(wt, "rev-parse", "HEAD")
-        mode = "patch,report" if first else "patch"
-        run = _spatch(camp, step.cocci, wt, mode, opts, in_place=True)
+        # the first step also prints the classifier's report of the base tree
+        modes = ("patch", "report") if first else ("patch",)
+        run = _spatch(camp, step.cocci, wt, modes, opts, in_place=True)
         problems.update(run.file_problems)
         if first:
             sites = report.sites_from_records(run.records)
@@ -224,9 +225,8 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
     return results, sites, facts, problems
 
 
-def _spatch(camp: Campaign, sp_file: Path, wt: Path, mode: str, opts: Options,
+def _spatch(camp: Campaign, sp_file: Path, wt: Path, modes: tuple[str, ...], opts: Options,
             in_place: bool) -> cocci.SpatchRun:
-    modes = mode.split(",")
     options = list(camp.spatch_options)
     for extra in modes[1:]:
         options += ["-D", extra]
@@ -249,7 +249,7 @@ def _idempotence(camp: Campaign, wt: Path, opts: Options) -> tuple[bool, str]:
     for step in camp.steps:
         if step.cocci is None:
             continue
-        run = _spatch(camp, step.cocci, wt, "patch", opts, in_place=False)
+        run = _spatch(camp, step.cocci, wt, ("patch",), opts, in_place=False)
         if run.diff.strip():
             diffs.append(run.diff)
     return not diffs, "".join(diffs)
