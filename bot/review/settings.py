@@ -130,6 +130,9 @@ SPECTACULAR_SETTINGS = {
                    "extras: series creation, series checks, per-call-site reports.",
     "VERSION": "1.2",
     "SERVE_INCLUDE_SCHEMA": False,
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "bot.review.openapi.patchwork_shapes"],
 }
 
 LOGGING = {

@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 REFERENCE = Path("/work/shared/reference/patchwork-api-v1.2.yaml")
-LOCAL_COPY = Path(__file__).with_name("patchwork-api-v1.2.yaml")
+LOCAL_COPY = Path(__file__).resolve().parents[2] / "bot/review/schema/patchwork-api-v1.2.yaml"
 
 
 @pytest.fixture(scope="module")
