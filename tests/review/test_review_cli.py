@@ -94,3 +94,10 @@ def test_concurrent_posts_of_one_series_store_it_once(live_queue, tmp_path):
         results = list(pool.map(lambda _: client.post_series(body), range(8)))
     assert len({s["id"] for s, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+def test_serve_on_a_taken_port_says_so(live_queue, tmp_path, capsys):
+    port = live_queue.url.rsplit(":", 1)[1]
+    out = live_queue.cli("serve", "--data-dir", str(tmp_path), "--port", port, check=False)
+    assert out.returncode == 3
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
