@@ -19,7 +19,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bot import defaults
 from bot.review import ingest
 from bot.review import serializers as ser
 from bot.review.auth import IsBotOrMaintainer, IsMaintainer
@@ -199,26 +198,11 @@ class SeriesCreate(APIView):
     @extend_schema(request=ser.SeriesCreateSerializer, responses={200: ser.SeriesSerializer,
                                                                  201: ser.SeriesSerializer})
     def post(self, request: Request) -> Response:
-        too_big = _too_big(request)
-        if too_big:
-            return too_big
         parsed = ingest.parse_request(request.data)
         series, created = ingest.create_series(parsed, request.user)
         body = ser.SeriesSerializer(series_queryset().get(pk=series.pk),
                                     context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-
-
-def _too_big(request: Request) -> Response | None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > defaults.REVIEW_MAX_POST_BYTES:
-        return Response({"detail": f"payload of {length} bytes exceeds the queue's limit of "
-                                   f"{defaults.REVIEW_MAX_POST_BYTES} bytes"},
-                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    return None
 
 
 class SeriesSupersede(APIView):

@@ -119,6 +119,9 @@ def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
         if not isinstance(raw, str):
             raise UserError(f"{what} must be a string (the mail's text)")
         mail = mbox.parse(raw, what)
+        if mail.number is not None and (mail.number, mail.total) != (i, len(patches)):
+            raise UserError(f"{what} is numbered {mail.number}/{mail.total} but {len(patches)} "
+                            "patches were posted: post the whole series, in order")
         if not mail.diff:
             raise UserError(f"{what} ({mail.subject}) has no diff")
         mbox.check_diff(mail.diff, what)
