@@ -13,7 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from bot import defaults
-from bot.errors import UserError
+from bot.errors import InfraError, UserError
 from bot.review import mbox
 from bot.review.models import (
     CHECK_STATES,
@@ -141,19 +141,22 @@ def _cover(raw: Any) -> mbox.Mail | None:
 
 
 def create_series(parsed: Parsed, user) -> tuple[Series, bool]:
-    """Store the series, or return the one already stored under its dedupe key."""
-    existing = Series.objects.filter(project=parsed.project, dedupe_key=parsed.dedupe_key).first()
-    if existing:
-        return existing, False
-    try:
-        with transaction.atomic():
-            return _store(parsed, user), True
-    except IntegrityError:
+    """Store the series, or return the one already stored under its dedupe key.
+
+    A unique-constraint race (the same key posted twice at once, or two new versions of one
+    campaign taking the same `previous`) is settled by looking again, then retrying."""
+    for _ in range(defaults.REVIEW_STORE_ATTEMPTS):
         existing = Series.objects.filter(project=parsed.project,
                                          dedupe_key=parsed.dedupe_key).first()
-        if existing is None:
-            raise
-        return existing, False
+        if existing:
+            return existing, False
+        try:
+            with transaction.atomic():
+                return _store(parsed, user), True
+        except IntegrityError:
+            continue
+    raise InfraError(f"could not store series {parsed.dedupe_key} after "
+                     f"{defaults.REVIEW_STORE_ATTEMPTS} attempts (concurrent posts)")
 
 
 def _person(mail: mbox.Mail) -> Person:
@@ -166,7 +169,9 @@ def _store(parsed: Parsed, user) -> Series:
     report, project = parsed.report, parsed.project
     new = State.objects.get(slug="new")
     first = parsed.cover or parsed.patches[0][0]
-    previous = (Series.objects.select_for_update(of=("self",))
+    # one series creation at a time per project: versions of a campaign form one chain
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    previous = (Series.objects
                 .filter(project=project, campaign=report["campaign"], next_version__isnull=True)
                 .order_by("-id").first())
     series = Series.objects.create(
