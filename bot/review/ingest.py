@@ -193,7 +193,19 @@ def _store(parsed: Parsed, user) -> Series:
                              mbox=m.raw, state=new)
     Event.objects.create(project=project, category="series-created", actor=user, series=series,
                          text=f"series v{series.version} posted with {series.total} patches")
+    _patchwork_events(series, user)
     return series
+
+
+def _patchwork_events(series: Series, user) -> None:
+    """The events Patchwork's API lists for a new series (not shown on our series page)."""
+    events = [Event(project=series.project, category="cover-created", actor=user, series=series)
+              ] if hasattr(series, "cover") else []
+    events += [Event(project=series.project, category="patch-created", actor=user,
+                     series=series, patch=p) for p in series.patches.order_by("number")]
+    events.append(Event(project=series.project, category="series-completed", actor=user,
+                        series=series))
+    Event.objects.bulk_create(events)
 
 
 def _series_name(parsed: Parsed) -> str:
