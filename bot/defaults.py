@@ -67,6 +67,7 @@ REVIEW_MAX_PATCHES = 500               # patches in one series
 REVIEW_MAX_LOG_BYTES = 512 * 1024      # a check's log kept by the queue (tail)
 REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
 REVIEW_MAX_PAGE_SIZE = 250
+REVIEW_STORE_ATTEMPTS = 3             # storing a series that races another post
 REVIEW_START_TIMEOUT = 30              # waiting for a spawned server to answer
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",

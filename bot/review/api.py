@@ -19,11 +19,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bot import defaults
 from bot.review import ingest
 from bot.review import serializers as ser
 from bot.review.auth import IsBotOrMaintainer, IsMaintainer
-from bot.review.models import Check, Comment, Cover, Patch, Person, Project, Series, State
+from bot.review.models import (
+    Check,
+    Comment,
+    Cover,
+    Event,
+    Patch,
+    Person,
+    Project,
+    Series,
+    State,
+)
 
 _ORDERS = {"id": "id", "-id": "-id", "name": "name", "-name": "-name", "date": "date",
            "-date": "-date"}
@@ -86,7 +95,8 @@ class Filtered(generics.GenericAPIView):
 class Index(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        names = {"covers": "api-cover-list", "patches": "api-patch-list",
+        names = {"covers": "api-cover-list", "events": "api-event-list",
+                 "patches": "api-patch-list",
                  "people": "api-person-list", "projects": "api-project-list",
                  "series": "api-series-list", "users": "api-user-list"}
         return Response({k: request.build_absolute_uri(reverse(v)) for k, v in names.items()})
@@ -199,26 +209,11 @@ class SeriesCreate(APIView):
     @extend_schema(request=ser.SeriesCreateSerializer, responses={200: ser.SeriesSerializer,
                                                                  201: ser.SeriesSerializer})
     def post(self, request: Request) -> Response:
-        too_big = _too_big(request)
-        if too_big:
-            return too_big
         parsed = ingest.parse_request(request.data)
         series, created = ingest.create_series(parsed, request.user)
         body = ser.SeriesSerializer(series_queryset().get(pk=series.pk),
                                     context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-
-
-def _too_big(request: Request) -> Response | None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > defaults.REVIEW_MAX_POST_BYTES:
-        return Response({"detail": f"payload of {length} bytes exceeds the queue's limit of "
-                                   f"{defaults.REVIEW_MAX_POST_BYTES} bytes"},
-                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    return None
 
 
 class SeriesSupersede(APIView):
@@ -430,6 +425,44 @@ class CoverComments(generics.ListAPIView):
         cover = get_object_or_404(Cover, pk=self.kwargs["pk"])
         return Comment.objects.filter(series=cover.series_id, patch=None) \
             .select_related("user", "series")
+
+
+# --- events -------------------------------------------------------------------------------------
+
+PATCHWORK_EVENTS = ("cover-created", "patch-created", "patch-state-changed", "check-created",
+                    "series-created", "series-completed")
+
+
+class EventList(Filtered, generics.ListAPIView):
+    """Patchwork's event feed, for the categories Patchwork defines (ours stay on the pages)."""
+
+    serializer_class = ser.EventSerializer
+    search_field = "text"
+
+    @extend_schema(parameters=[
+        *COMMON, PROJECT, _param("category", "An event category."),
+        _param("series", "A series ID.", OpenApiTypes.INT),
+        _param("patch", "A patch ID.", OpenApiTypes.INT),
+        _param("cover", "A cover letter ID.", OpenApiTypes.INT)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def base_queryset(self) -> QuerySet:
+        return (Event.objects.filter(category__in=PATCHWORK_EVENTS)
+                .exclude(category="check-created", patch=None)
+                .select_related("project", "actor", "series", "series__cover", "patch",
+                                "patch__series", "check_run", "previous_state",
+                                "current_state"))
+
+    def more_filters(self, qs: QuerySet) -> QuerySet:
+        params = self.request.query_params
+        if categories := params.getlist("category"):
+            qs = qs.filter(category__in=categories)
+        for name, field in (("series", "series_id"), ("patch", "patch_id"),
+                            ("cover", "series__cover__id")):
+            if value := params.get(name):
+                qs = qs.filter(**{field: _int(value, name)})
+        return qs
 
 
 # --- mbox downloads (Patchwork's: plain text with a file name) --------------------------------

@@ -6,10 +6,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from bot.errors import UserError
+from bot.errors import InfraError, UserError
 
 
 def exception_handler(exc, context):
     if isinstance(exc, UserError):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, InfraError):
+        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     return drf_handler(exc, context)

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from bot import defaults
-from bot.errors import UserError
+from bot.errors import InfraError, UserError
 from bot.review import mbox
 from bot.review.models import (
     CHECK_STATES,
@@ -119,6 +119,9 @@ def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
         if not isinstance(raw, str):
             raise UserError(f"{what} must be a string (the mail's text)")
         mail = mbox.parse(raw, what)
+        if mail.number is not None and (mail.number, mail.total) != (i, len(patches)):
+            raise UserError(f"{what} is numbered {mail.number}/{mail.total} but {len(patches)} "
+                            "patches were posted: post the whole series, in order")
         if not mail.diff:
             raise UserError(f"{what} ({mail.subject}) has no diff")
         mbox.check_diff(mail.diff, what)
@@ -138,19 +141,22 @@ def _cover(raw: Any) -> mbox.Mail | None:
 
 
 def create_series(parsed: Parsed, user) -> tuple[Series, bool]:
-    """Store the series, or return the one already stored under its dedupe key."""
-    existing = Series.objects.filter(project=parsed.project, dedupe_key=parsed.dedupe_key).first()
-    if existing:
-        return existing, False
-    try:
-        with transaction.atomic():
-            return _store(parsed, user), True
-    except IntegrityError:
+    """Store the series, or return the one already stored under its dedupe key.
+
+    A unique-constraint race (the same key posted twice at once, or two new versions of one
+    campaign taking the same `previous`) is settled by looking again, then retrying."""
+    for _ in range(defaults.REVIEW_STORE_ATTEMPTS):
         existing = Series.objects.filter(project=parsed.project,
                                          dedupe_key=parsed.dedupe_key).first()
-        if existing is None:
-            raise
-        return existing, False
+        if existing:
+            return existing, False
+        try:
+            with transaction.atomic():
+                return _store(parsed, user), True
+        except IntegrityError:
+            continue
+    raise InfraError(f"could not store series {parsed.dedupe_key} after "
+                     f"{defaults.REVIEW_STORE_ATTEMPTS} attempts (concurrent posts)")
 
 
 def _person(mail: mbox.Mail) -> Person:
@@ -163,7 +169,9 @@ def _store(parsed: Parsed, user) -> Series:
     report, project = parsed.report, parsed.project
     new = State.objects.get(slug="new")
     first = parsed.cover or parsed.patches[0][0]
-    previous = (Series.objects.select_for_update(of=("self",))
+    # one series creation at a time per project: versions of a campaign form one chain
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    previous = (Series.objects
                 .filter(project=project, campaign=report["campaign"], next_version__isnull=True)
                 .order_by("-id").first())
     series = Series.objects.create(
@@ -185,7 +193,19 @@ def _store(parsed: Parsed, user) -> Series:
                              mbox=m.raw, state=new)
     Event.objects.create(project=project, category="series-created", actor=user, series=series,
                          text=f"series v{series.version} posted with {series.total} patches")
+    _patchwork_events(series, user)
     return series
+
+
+def _patchwork_events(series: Series, user) -> None:
+    """The events Patchwork's API lists for a new series (not shown on our series page)."""
+    events = [Event(project=series.project, category="cover-created", actor=user, series=series)
+              ] if hasattr(series, "cover") else []
+    events += [Event(project=series.project, category="patch-created", actor=user,
+                     series=series, patch=p) for p in series.patches.order_by("number")]
+    events.append(Event(project=series.project, category="series-completed", actor=user,
+                        series=series))
+    Event.objects.bulk_create(events)
 
 
 def _series_name(parsed: Parsed) -> str:

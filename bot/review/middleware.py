@@ -1,5 +1,6 @@
-"""Reject NUL characters in URLs and query strings up front: databases (PostgreSQL) cannot
-store or compare them, and no valid request needs one."""
+"""Requests refused before any view runs, each with a message naming the problem: bodies over
+the size limit (413), NUL characters in URLs and query strings (databases such as PostgreSQL
+cannot store or compare them, and no valid request needs one)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from bot import defaults
 
-class RejectNulMiddleware:
+
+class RequestGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > defaults.REVIEW_MAX_POST_BYTES:
+            return JsonResponse({"detail": f"payload of {length} bytes exceeds the queue's "
+                                           f"limit of {defaults.REVIEW_MAX_POST_BYTES} bytes"},
+                                status=413)
         values = [request.path, *(v for vs in request.GET.lists() for v in vs[1])]
         if any("\x00" in v for v in values):
             return JsonResponse({"detail": "NUL characters are not allowed in URLs"},

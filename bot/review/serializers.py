@@ -9,7 +9,17 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from bot.review.models import CHECK_STATES, Check, Comment, Cover, Patch, Person, Project, Series
+from bot.review.models import (
+    CHECK_STATES,
+    Check,
+    Comment,
+    Cover,
+    Event,
+    Patch,
+    Person,
+    Project,
+    Series,
+)
 
 
 def _abs(ctx: dict[str, Any], name: str, *args: Any) -> str:
@@ -256,3 +266,29 @@ class SeriesCreateSerializer(serializers.Serializer):
 class SeriesStateSerializer(serializers.Serializer):
     state = serializers.CharField()
     comment = serializers.CharField(required=False, allow_blank=True)
+
+
+class EventSerializer(Embedded):
+    """Patchwork's event shapes, for the categories Patchwork knows."""
+
+    def to_representation(self, e: Event) -> dict[str, Any]:
+        ctx = self.context
+        payload: dict[str, Any] = {}
+        if e.category in ("series-created", "series-completed"):
+            payload["series"] = series_embedded(e.series, ctx)
+        elif e.category == "cover-created":
+            payload["cover"] = cover_embedded(e.series.cover, ctx)
+        elif e.category == "patch-created":
+            payload["patch"] = patch_embedded(e.patch, ctx)
+        elif e.category == "patch-state-changed":
+            payload.update(patch=patch_embedded(e.patch, ctx),
+                           previous_state=e.previous_state.slug,
+                           current_state=e.current_state.slug)
+        elif e.category == "check-created":
+            c = e.check_run
+            payload.update(patch=patch_embedded(e.patch, ctx), check={
+                "id": c.id, "url": _abs(ctx, "api-patch-check-detail", c.patch_id, c.id),
+                "date": _date(c.date), "state": c.state, "target_url": c.target_url,
+                "context": c.context})
+        return {"id": e.id, "category": e.category, "project": project_embedded(e.project, ctx),
+                "date": _date(e.date), "actor": user_embedded(e.actor, ctx), "payload": payload}

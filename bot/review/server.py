@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from bot import defaults
+from bot.errors import InfraError
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,23 @@ class _App(BaseApplication):
         return application
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail early, with the fix, when the address is taken (gunicorn would retry, then exit 1)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise InfraError(f"cannot listen on {host}:{port}: {exc.strerror}; "
+                             "pick another --port or stop what uses it") from exc
+
+
 def serve(host: str, port: int, workers: int, threads: int) -> int:
     """Serve until SIGINT/SIGTERM; returns gunicorn's exit status."""
     from django.db import connections
+
+    check_port(host, port)
 
     connections.close_all()  # workers fork: never share the master's connection
     log.info("serve: http://%s:%d/ (%d workers x %d threads)", host, port, workers, threads)

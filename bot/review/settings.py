@@ -2,7 +2,8 @@
 
 Everything comes from the environment that `cocci-bot serve` sets up:
 COCCI_REVIEW_DATA_DIR (SQLite database and secret key), DATABASE_URL (PostgreSQL
-when set), COCCI_REVIEW_SECRET_KEY, COCCI_REVIEW_ALLOWED_HOSTS.
+when set), COCCI_REVIEW_SECRET_KEY, COCCI_REVIEW_ALLOWED_HOSTS, COCCI_REVIEW_HTTPS=1 and
+COCCI_REVIEW_TRUSTED_ORIGINS (behind an HTTPS proxy).
 Importing this module never writes a file: `serve` creates the secret key.
 """
 
@@ -59,7 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "bot.review.middleware.RejectNulMiddleware",
+    "bot.review.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +101,12 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# behind an HTTPS reverse proxy: COCCI_REVIEW_HTTPS=1 (secure cookies, trust X-Forwarded-Proto)
+if os.environ.get("COCCI_REVIEW_HTTPS") == "1":
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("COCCI_REVIEW_TRUSTED_ORIGINS", "").split(",")
+                        if o]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # the bot's write API checks sizes itself (a message that names the limit); this is the backstop
@@ -130,6 +137,9 @@ SPECTACULAR_SETTINGS = {
                    "extras: series creation, series checks, per-call-site reports.",
     "VERSION": "1.2",
     "SERVE_INCLUDE_SCHEMA": False,
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "bot.review.openapi.patchwork_shapes"],
 }
 
 LOGGING = {

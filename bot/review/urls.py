@@ -32,6 +32,7 @@ urlpatterns = [
          name="api-patch-checks"),
     path(f"{v}patches/<int:patch_id>/checks/<int:check_id>/", api.PatchCheckDetail.as_view(),
          name="api-patch-check-detail"),
+    path(f"{v}events/", api.EventList.as_view(), name="api-event-list"),
     path(f"{v}covers/", api.CoverList.as_view(), name="api-cover-list"),
     path(f"{v}covers/<int:pk>/", api.CoverDetail.as_view(), name="api-cover-detail"),
     path(f"{v}covers/<int:pk>/comments/", api.CoverComments.as_view(),

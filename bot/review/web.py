@@ -19,6 +19,7 @@ from bot.review import ingest
 from bot.review.auth import is_maintainer
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 
+QUIET_EVENTS = ("cover-created", "patch-created", "series-completed")  # for Patchwork's API
 ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "rejected"}
 
 
@@ -96,7 +97,7 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         "rangediff": range_diff(s.previous, patches) if s.previous else None,
         "newer": Series.objects.filter(previous=s).first(),
         "comments": s.comments.select_related("user"),
-        "events": Event.objects.filter(series=s).select_related(
+        "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS).select_related(
             "actor", "previous_state", "current_state"),
         "can_review": is_maintainer(request.user),
     })

@@ -94,3 +94,30 @@ def test_concurrent_posts_of_one_series_store_it_once(live_queue, tmp_path):
         results = list(pool.map(lambda _: client.post_series(body), range(8)))
     assert len({s["id"] for s, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+def test_serve_on_a_taken_port_says_so(live_queue, tmp_path, capsys):
+    port = live_queue.url.rsplit(":", 1)[1]
+    out = live_queue.cli("serve", "--data-dir", str(tmp_path), "--port", port, check=False)
+    assert out.returncode == 3
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
+
+
+def test_concurrent_new_versions_of_one_campaign_form_one_chain(live_queue, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from review_fixtures import make_outdir
+
+    from bot.post import outdir as od
+    from bot.post.client import QueueClient
+
+    body = od.series_payload(make_outdir(tmp_path, extra_patch_text=" (chain)"), None)
+    body["report"]["campaign"] = f"chain-{tmp_path.name}"
+    client = QueueClient(live_queue.url, live_queue.bot_token)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda i: client.post_series({**body, "dedupe_key": f"c-{i:06d}"}),
+                                range(6)))
+    assert all(created for _, created in results)
+    assert sorted(s["version"] for s, _ in results) == [1, 2, 3, 4, 5, 6]
+    previous = sorted((s["previous"] or {}).get("id", 0) for s, _ in results)
+    assert len(set(previous)) == 6  # a chain: nobody shares a previous version

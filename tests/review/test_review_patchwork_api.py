@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 REFERENCE = Path("/work/shared/reference/patchwork-api-v1.2.yaml")
-LOCAL_COPY = Path(__file__).with_name("patchwork-api-v1.2.yaml")
+LOCAL_COPY = Path(__file__).resolve().parents[2] / "bot/review/schema/patchwork-api-v1.2.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,7 @@ def get(url: str, **params):
     ("/api/1.2/covers", "/api/1.2/covers/"),
     ("/api/1.2/covers/{id}", "/api/1.2/covers/{cover}/"),
     ("/api/1.2/covers/{id}/comments", "/api/1.2/covers/{cover}/comments/"),
+    ("/api/1.2/events", "/api/1.2/events/"),
     ("/api/1.2/people", "/api/1.2/people/"),
     ("/api/1.2/people/{id}", "/api/1.2/people/1/"),
     ("/api/1.2/users", "/api/1.2/users/"),
@@ -151,3 +152,19 @@ def test_mbox_downloads(pw):
     assert series.count("\ndiff --git") + series.startswith("diff --git") == 2
     cover = get(s["cover_letter"]["mbox"]).text
     assert "Subject: [PATCH 0/2]" in cover
+
+
+def test_events_feed_speaks_patchworks_categories(pw):
+    base = pw["url"] + "/api/1.2/events/"
+    sid = pw["series"]["id"]
+    cats = [e["category"] for e in get(base, series=sid, order="id").json()]
+    assert cats[:5] == ["series-created", "cover-created", "patch-created", "patch-created",
+                        "series-completed"]
+    assert "check-created" in cats and "patch-state-changed" in cats
+    assert "series-state-changed" not in cats and "comment-created" not in cats
+    changed = get(base, category="patch-state-changed", series=sid).json()
+    assert {"under-review"} <= {e["payload"]["current_state"] for e in changed}
+    assert any(e["actor"]["username"] == "maint" and e["payload"]["current_state"] ==
+               "under-review" for e in changed)
+    assert all(e["payload"]["patch"]["id"] in [p["id"] for p in pw["series"]["patches"]]
+               for e in changed)

@@ -67,6 +67,8 @@ def test_derived_dedupe_key_is_stable_and_explicit_key_wins(project, bot_api, ou
     (lambda b: b.__setitem__("project", "nonexistent"), 400, "unknown project 'nonexistent'"),
     (lambda b: b["report"].__setitem__("base", "HEAD"), 400, "report.base must be a 40-hex"),
     (lambda b: b.__setitem__("patches", []), 400, "patches must be a non-empty list"),
+    (lambda b: b["patches"].pop(0), 400, "patch 1 is numbered 2/2 but 1 patches were posted"),
+    (lambda b: b["patches"].reverse(), 400, "patch 1 is numbered 2/2"),
 ])
 def test_bad_input_is_4xx_naming_the_problem_and_stores_nothing(
         project, bot_api, outdir, mutate, status, message):
@@ -86,6 +88,11 @@ def test_oversized_payload_is_413_naming_the_limit(project, bot_api, outdir):
     assert rsp.status_code == 413
     assert str(defaults.REVIEW_MAX_POST_BYTES) in rsp.json()["detail"]
     assert Series.objects.count() == 0
+    sid = post(bot_api, payload(outdir)).json()["id"]
+    big_log = {"context": "build", "state": "fail", "log": "x" * defaults.REVIEW_MAX_POST_BYTES}
+    rsp = bot_api.post(f"/api/1.2/series/{sid}/checks/", big_log, format="json")
+    assert rsp.status_code == 413 and "exceeds the queue's limit" in rsp.json()["detail"]
+    assert Check.objects.count() == 0
 
 
 def test_posting_needs_a_token(project, client, outdir):
