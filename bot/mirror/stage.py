@@ -21,7 +21,7 @@ from bot import defaults, proc
 from bot.errors import InfraError
 from bot.log import progress
 from bot.mirror import apt, repo
-from bot.mirror.versions import Request, Upstream
+from bot.mirror.versions import Request, Upstream, upstream_of
 
 
 @dataclass
@@ -165,6 +165,7 @@ def mirror(requests: Sequence[Request], repo_path: Path, data_dir: Path,
             offers = apt.query_offers()
             chosen = [apt.choose(r, offers) for r in missing]  # all unknowns fail up front
             for offer in chosen:
+                _say_choice(offer, offers)
                 timing = summary.timings.setdefault(offer.upstream, Timing())
                 art = apt.artifact(offer)
                 path = fetch(art, cache, timing)
@@ -172,6 +173,13 @@ def mirror(requests: Sequence[Request], repo_path: Path, data_dir: Path,
                 summary.imported.append(offer.upstream)
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _say_choice(offer: apt.Offer, offers: Sequence[apt.Offer]) -> None:
+    others = [o for o in offers if o.upstream == offer.upstream and o != offer]
+    if others:
+        progress("mirror", f"{offer.upstream}: using {offer} ({offer.kind}); also offered: "
+                 + ", ".join(f"{o} ({o.kind})" for o in others))
 
 
 @dataclass(frozen=True)
@@ -188,10 +196,15 @@ def listing(repo_path: Path, cache: Path | None = None) -> list[Listed]:
     if repo_path.exists():
         gitdir = repo.ensure(repo_path)
         present = {r.version: r.source for r in repo.releases(gitdir)}
-    rows = []
-    for up, offer in apt.best_offers(apt.query_offers()).items():
-        rows.append(Listed(offer, present.get(up), _looks_cached(offer, cache)))
-    return rows
+    best = apt.best_offers(apt.query_offers())
+    rows = [Listed(offer, present.get(up), _looks_cached(offer, cache))
+            for up, offer in best.items()]
+    for up, source in present.items():
+        if up not in best:  # in the mirror, but no longer offered by the sources
+            package, _, version = source.partition(" ")
+            if upstream_of(version) == up:
+                rows.append(Listed(apt.Offer(package, version, "gone"), source, False))
+    return sorted(rows, key=lambda r: r.offer.upstream)
 
 
 def _looks_cached(offer: apt.Offer, cache: Path) -> bool:
