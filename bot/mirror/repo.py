@@ -187,7 +187,8 @@ def pack(gitdir: Path) -> None:
 def commit_tree(gitdir: Path, rel: Release, parent: str | None) -> str:
     argv = ["commit-tree", "--no-gpg-sign", rel.tree, *(["-p", parent] if parent else []),
             "-F", "-"]
-    return botgit.git(gitdir, *argv, env=botgit.bot_env(date=rel.date),
+    date = rel.date if rel.date.startswith("@") else "@" + rel.date  # git's unambiguous form
+    return botgit.git(gitdir, *argv, env=botgit.bot_env(date=date),
                       input=rel.message).stdout.strip()
 
 

@@ -68,7 +68,7 @@ Checksums-Sha256:
  2ac8a8639f90b9fcf09131c359c74949e97df62c180f4eb97a6604ec2228dc15 195000 linux_5.10.46-4.dsc
  bcd8edcbc6ed21d93dc138a754b1ac08329452c2ea509ae2a4071cd521da38a3 121572512 linux_5.10.46.orig.tar.xz
  1c91aa76d70940b2caffc935e9427771c055aca5db87a3f374caa4dedf2bc4f2 4373312 linux_5.10.46-4.debian.tar.xz
-Package-List: 
+Package-List:
  acpi-modules-5.10.0-8-686-di udeb debian-installer optional arch=i386 profile=pkg.linux.udeb-unsigned-test-build
 Extra-Source-Only: yes
 Directory: pool/main/l/linux
@@ -80,9 +80,10 @@ Checksums-Sha256:
  fc0020c86209e345b13767cbb95be68760f821c4bac474b354ddbb52157e8a4b 205890 linux_5.10.218-1.dsc
  f04ed0fa9bbfb5602b1c2227b993ae104bcdabb6803b69178129ad77b5191f3f 121946232 linux_5.10.218.orig.tar.xz
  37e7dc1bd2c06052e23f7621e53d3f565f722b4f209bf01af71eacdc609cfbb5 1669672 linux_5.10.218-1.debian.tar.xz
-Package-List: 
+Package-List:
 Directory: pool/main/l/linux
 """
+SHOWSRC = SHOWSRC.replace("Package-List:\n", "Package-List: \n")  # as apt prints it
 
 
 def offers() -> list[apt.Offer]:
