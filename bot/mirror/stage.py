@@ -11,6 +11,7 @@ version-ordered chain (see bot.mirror.repo for how an older release is inserted)
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -88,6 +89,27 @@ def unpack(art: apt.Artifact, path: Path, work: Path) -> tuple[Path, str | None]
     return tops[0], member
 
 
+def sweep(tmp_root: Path) -> None:
+    """Remove unpack folders left by mirror runs that were killed (their pid is gone)."""
+    for d in tmp_root.glob("mirror-*-*"):
+        try:
+            pid = int(d.name.split("-")[1])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            repo.remove_tree(d)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # --- one release --------------------------------------------------------------------------------
 
 def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
@@ -108,7 +130,13 @@ def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
                    timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
     offer = art.offer
     tmp_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="mirror-", dir=tmp_root))
+    sweep(tmp_root)
+    free = shutil.disk_usage(tmp_root).free
+    if free < defaults.MIRROR_MIN_FREE_BYTES:
+        raise InfraError(f"only {free / 1e9:.1f} GB free under {tmp_root}; unpacking a kernel "
+                         f"release needs {defaults.MIRROR_MIN_FREE_BYTES / 1e9:.0f} GB: free "
+                         "some space or pass --data-dir on a larger disk")
+    work = Path(tempfile.mkdtemp(prefix=f"mirror-{os.getpid()}-", dir=tmp_root))
     try:
         progress("mirror", f"unpack {offer} ...")
         start = time.monotonic()

@@ -210,3 +210,31 @@ def test_interrupt_during_unpack_kills_it_and_cleans_up(env, tmp_path, shim_path
     pid = int(marker.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_too_little_disk_space_is_refused_before_unpacking(env, tmp_path, shim_path,
+                                                           monkeypatch, capsys):
+    from bot import defaults
+
+    deb = tiny_deb(tmp_path, b"whatever")
+    fake_apt_cache(shim_path, tmp_path, show_for(deb))
+    shim_path("apt-get", f"#!/bin/sh\ncp {deb} .\n")
+    monkeypatch.setattr(defaults, "MIRROR_MIN_FREE_BYTES", 10**18)
+    assert mirror(env, "5.10.223") == 3
+    err = capsys.readouterr().err
+    assert "GB free under" in err and "--data-dir on a larger disk" in err
+    assert "mirror: unpack" not in err
+    assert leftovers(env, tmp_path) == []
+
+
+def test_unpack_folders_of_killed_runs_are_swept(tmp_path):
+    from bot.mirror import stage
+
+    dead = tmp_path / "mirror-999999999-abcd"   # above pid_max: no such process
+    live = tmp_path / f"mirror-{os.getppid()}-efgh"
+    other = tmp_path / "keep-me"
+    for d in (dead, live, other):
+        (d / "src").mkdir(parents=True)
+    stage.sweep(tmp_path)
+    assert not dead.exists()
+    assert live.exists() and other.exists()
