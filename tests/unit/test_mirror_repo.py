@@ -138,6 +138,14 @@ def test_releases_refuses_a_tag_the_mirror_did_not_make(tmp_path):
         repo.releases(gitdir)
 
 
+def test_releases_refuses_an_annotated_release_tag(tmp_path):
+    gitdir = repo.ensure(tmp_path / "m.git")
+    rel = import_tiny(gitdir, tmp_path, "5.10.46")
+    git(gitdir, "tag", "-a", "-m", "mine", "v5.10.47", rel.commit)
+    with pytest.raises(UserError, match="v5.10.47 .* not made by cocci-bot mirror"):
+        repo.releases(gitdir)
+
+
 def test_ensure_refuses_a_folder_that_is_not_a_repo(tmp_path):
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "file").write_text("x")
