@@ -23,8 +23,13 @@ from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError
 
 # one stage per folder; each folder's cli.py registers its subcommand(s)
 COMMANDS = (
-    "bot.apply.cli",
     "bot.mirror.cli",
+    "bot.apply.cli",
+    "bot.build.cli",
+    "bot.boot.cli",
+    "bot.post.cli",
+    "bot.review.cli",
+    "bot.pipeline.cli",
 )
 
 

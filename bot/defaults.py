@@ -55,3 +55,41 @@ def cache_dir() -> Path:
 def project_root() -> Path:
     """The checkout (or install prefix) that holds semantic_patches/."""
     return Path(__file__).resolve().parent.parent
+
+# --- review queue (bot/review, bot/post) ------------------------------------------------
+REVIEW_HOST = "127.0.0.1"
+REVIEW_PORT = 8000
+REVIEW_WORKERS = 2                     # gunicorn worker processes
+REVIEW_THREADS = 8                     # threads per worker (gthread)
+REVIEW_REQUEST_TIMEOUT = 60            # gunicorn: a request running longer is killed
+REVIEW_SQLITE_BUSY_TIMEOUT = 20        # seconds a SQLite writer waits for the lock
+REVIEW_MAX_POST_BYTES = 8 * 1024 * 1024    # one series creation request, all patches included
+REVIEW_MAX_PATCHES = 500               # patches in one series
+REVIEW_MAX_LOG_BYTES = 512 * 1024      # a check's log kept by the queue (tail)
+REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
+REVIEW_MAX_PAGE_SIZE = 250
+REVIEW_START_TIMEOUT = 30              # waiting for a spawned server to answer
+# review states in which a newer version supersedes a series (a decided one keeps its state)
+REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
+                      "deferred")
+# --- build and boot stages ---------------------------------------------------------------
+BUILD_JOBS = max(1, os.cpu_count() or 1)    # make -j for kernel builds
+BUILD_ARCH = "x86_64"
+BUILD_TOOLCHAIN = "gcc"
+BUILD_BASE_CONFIG = "tinyconfig"             # the fragment is merged on top of this
+BUILD_FRAGMENT = "kernel.config"             # file name of a campaign's config fragment
+BUILD_CAMPAIGN = "kvm-refcounted-pfn"       # whose fragment `cocci-bot build` uses by default
+TIMEOUT_BUILD_CHECKOUT = TIMEOUT_GIT         # git worktree / checkout of a kernel tree
+TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
+BOOT_MEMORY_MB = 512
+BOOT_CPU_TCG = "qemu64,+svm"                 # SVM without nested paging: KVM_RUN works under TCG
+BOOT_CPU_KVM = "host"
+BOOT_CMDLINE = ("console=ttyS0", "panic=-1", "rdinit=/init")
+BOOT_DONE_GRACE = 10                         # seconds QEMU gets to exit after the guest's last line
+BOOT_POLL = 0.2                              # how often the boot stage looks at QEMU and the logs
+QEMU = "qemu-system-x86_64"
+
+
+def ccache_dir() -> Path:
+    """Where kernel builds keep their ccache (shared by runs, like downloads)."""
+    return cache_dir() / "ccache"

@@ -72,3 +72,25 @@ def debian_mirror() -> Path:
     if rc != 0:
         pytest.fail(f"cocci-bot {' '.join(argv)} failed with exit {rc} (see its error above)")
     return repo
+
+
+SMPL_INPUTS = ROOT / "semantic_patches" / "kvm-refcounted-pfn" / "tests"
+
+
+@pytest.fixture
+def fake_kernel_tree(tmp_path: Path) -> Path:
+    """A small kernel-shaped git tree (tag v5.10.1) made of the SmPL test inputs:
+    virt/kvm/kvm_main.c, arch/x86/kvm/mmu/mmu.c, include/linux/kvm_host.h."""
+    import shutil
+    import subprocess
+
+    tree = tmp_path / "linux"
+    for src, dst in (("01-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
+                     ("01-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
+                     ("01-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h")):
+        (tree / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SMPL_INPUTS / src, tree / dst)
+    subprocess.run(["git", "init", "-q", "-b", "master", str(tree)], check=True)
+    for argv in (["add", "-A"], ["commit", "-qm", "release 1"], ["tag", "v5.10.1"]):
+        subprocess.run(["git", "-C", str(tree), *argv], check=True)
+    return tree

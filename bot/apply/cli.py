@@ -1,15 +1,49 @@
-"""`cocci-bot apply`: placeholder registration, filled in by the apply stage."""
+"""`cocci-bot apply --tree DIR --campaign NAME [--rev REV] --out OUTDIR`."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
+
+from bot import defaults
+from bot.errors import EXIT_FAILED, EXIT_OK
+
+log = logging.getLogger("bot.apply")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("apply", parents=[common], help="run a campaign on a tree")
-    p.add_argument("--tree", type=str, required=True)
+    p = sub.add_parser("apply", parents=[common], help="run a campaign of semantic patches on a tree",
+                       description="Run a campaign on a kernel git tree: one commit per step on "
+                       "the bot's own branch, OUTDIR/series/*.patch and OUTDIR/report.json.")
+    p.add_argument("--tree", type=Path, required=True, help="kernel git tree (not modified)")
+    p.add_argument("--campaign", required=True, help="campaign name (semantic_patches/NAME)")
+    p.add_argument("--rev", default="HEAD", help="base revision (default: HEAD)")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--tree-name", default=None,
+                   help="the project name the review queue files the series under "
+                   "(default: the tree's directory name)")
+    p.add_argument("--jobs", "-j", type=int, default=defaults.SPATCH_JOBS, help="spatch jobs")
+    p.add_argument("--file-timeout", type=int, default=defaults.TIMEOUT_SPATCH_FILE,
+                   help="spatch per-file timeout in seconds")
+    p.add_argument("--bot-name", default=defaults.BOT_NAME, help="author/committer name")
+    p.add_argument("--bot-email", default=defaults.BOT_EMAIL, help="author/committer e-mail")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return 0
+    from bot.apply.stage import Options, apply
+
+    doc = apply(Options(tree=args.tree, campaign=args.campaign, out=args.out,
+                        data_dir=args.data_dir, rev=args.rev, jobs=args.jobs,
+                        file_timeout=args.file_timeout, tree_name=args.tree_name, ident=(args.bot_name, args.bot_email)))
+    commits = sum(1 for s in doc["steps"] if s["commit"])
+    if doc["nothing_to_do"]:
+        log.info("apply: PASS nothing to do (no %s in %s) in %.1f s",
+                 "kvm_is_reserved_pfn" if doc["campaign"] == "kvm-refcounted-pfn" else "token",
+                 doc["rev"], doc["seconds"])
+        return EXIT_OK
+    log.info("apply: %s %d commits, %d sites, idempotent=%s in %.1f s -> %s",
+             doc["status"], commits, len(doc["sites"]), doc["idempotent"], doc["seconds"],
+             args.out / "report.json")
+    return EXIT_OK if doc["status"] == "PASS" else EXIT_FAILED

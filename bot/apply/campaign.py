@@ -1,0 +1,131 @@
+"""Campaigns: semantic_patches/<name>/manifest.toml plus the .cocci files it names.
+
+A campaign is data: an ordered list of steps, each a semantic patch with a
+commit subject and message, the site classes it converts, and optionally a
+tree fact that makes it skip (with the reason the report and cover letter carry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import defaults
+from bot.errors import UserError
+
+CLASSES = ("refcount", "dirty-accessed", "hugepage", "definition", "declaration", "unknown")
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    name: str
+    cocci: Path | None
+    subject: str
+    message: str
+    classes: tuple[str, ...]
+    skip_if_fact: str | None = None
+    skip_reason: str = ""
+    otherwise_reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.index:02d}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    root: Path
+    title: str
+    requires: str
+    classifier: Path
+    cover: str
+    scope: tuple[str, ...]
+    spatch_options: tuple[str, ...]
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    def relpath(self, path: Path) -> str:
+        """A campaign file as the report and commit messages name it."""
+        try:
+            return str(path.relative_to(self.root.parent.parent))
+        except ValueError:
+            return str(path)
+
+    def hashes(self) -> dict[str, str]:
+        """sha256 of every semantic patch the campaign runs (cover letter, dedupe key)."""
+        files = [self.classifier, *(s.cocci for s in self.steps if s.cocci)]
+        return {self.relpath(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256((self.root / "manifest.toml").read_bytes())
+        for name, digest in sorted(self.hashes().items()):
+            h.update(f"{name}={digest}\n".encode())
+        return h.hexdigest()
+
+
+def campaigns_dir() -> Path:
+    return defaults.project_root() / "semantic_patches"
+
+
+def available(root: Path | None = None) -> list[str]:
+    root = root or campaigns_dir()
+    return sorted(p.parent.name for p in root.glob("*/manifest.toml"))
+
+
+def load(name: str, root: Path | None = None) -> Campaign:
+    """The campaign called `name`; UserError listing the valid names when unknown."""
+    root = root or campaigns_dir()
+    names = available(root)
+    if name not in names or "/" in name or name.startswith("."):
+        raise UserError(f"unknown campaign {name!r}: choose one of {', '.join(names) or '(none)'}"
+                        f" (campaigns live in {root})")
+    folder = root / name
+    manifest = folder / "manifest.toml"
+    try:
+        data = tomllib.loads(manifest.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{manifest}: {exc}: fix the manifest's TOML") from exc
+    return _campaign(folder, data)
+
+
+def _campaign(folder: Path, data: dict) -> Campaign:
+    manifest = folder / "manifest.toml"
+    for key in ("name", "title", "requires", "classifier", "step"):
+        if key not in data:
+            raise UserError(f"{manifest}: missing key {key!r}: add it to the manifest")
+    steps = tuple(_step(folder, i, raw) for i, raw in enumerate(data["step"], start=1))
+    classifier = _file(folder, data["classifier"], "classifier")
+    return Campaign(
+        name=data["name"], root=folder, title=data["title"], requires=data["requires"],
+        classifier=classifier, cover=data.get("cover", "").strip(),
+        scope=tuple(data.get("scope", [])),
+        spatch_options=tuple(data.get("spatch_options", [])), steps=steps)
+
+
+def _step(folder: Path, index: int, raw: dict) -> Step:
+    where = f"{folder / 'manifest.toml'}: step {index}"
+    for key in ("name", "subject", "classes"):
+        if key not in raw:
+            raise UserError(f"{where}: missing key {key!r}: add it to the step")
+    bad = [c for c in raw["classes"] if c not in CLASSES]
+    if bad:
+        raise UserError(f"{where}: unknown class {bad[0]!r}: use one of {', '.join(CLASSES)}")
+    cocci = _file(folder, raw["cocci"], f"step {index}") if raw.get("cocci") else None
+    if cocci is None and not raw.get("skip_if_fact"):
+        raise UserError(f"{where}: a step without a semantic patch needs skip_if_fact and reasons")
+    return Step(
+        index=index, name=raw["name"], cocci=cocci, subject=raw["subject"],
+        message=raw.get("message", "").strip(), classes=tuple(raw["classes"]),
+        skip_if_fact=raw.get("skip_if_fact"), skip_reason=raw.get("skip_reason", "").strip(),
+        otherwise_reason=raw.get("otherwise_reason", "").strip())
+
+
+def _file(folder: Path, name: str, what: str) -> Path:
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file():
+        raise UserError(f"{folder / 'manifest.toml'}: {what} names {name!r}, "
+                        f"which is not a file in {folder}")
+    return path

@@ -1,0 +1,60 @@
+"""checkpatch.pl on the generated series, with the base tree's own script and data files.
+
+Writes OUTDIR/checkpatch/checkpatch.json ({"errors", "warnings", "checks", "patches": [...]})
+and checkpatch.log; the review queue shows it as the `checkpatch` check.  A tree
+without scripts/checkpatch.pl gets no result (and says so), never a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+from bot import git, proc
+from bot.apply.report import write_json
+
+log = logging.getLogger("bot.apply")
+FILES = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs.checkpatch")
+_TOTAL = re.compile(r"^total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?", re.M)
+
+
+def run(repo: Path, base: str, patches: list[Path], out: Path) -> dict | None:
+    patches = [p for p in patches if not p.name.startswith("0000-")]
+    with tempfile.TemporaryDirectory(prefix="cocci-bot-checkpatch-") as tmp:
+        work = Path(tmp)
+        if not _extract(repo, base, work):
+            log.info("apply: no scripts/checkpatch.pl at %s: checkpatch not run", base[:12])
+            return None
+        results, logs = [], []
+        for patch in patches:
+            res = proc.run(["perl", str(work / FILES[0]), "--no-tree", "--show-types",
+                            "--no-color", str(patch)], cwd=work, timeout=120, check=False)
+            results.append({"patch": patch.name, **parse(res.stdout)})
+            logs.append(f"=== {patch.name}\n{res.stdout}{res.stderr}")
+    doc = {key: sum(r[key] for r in results) for key in ("errors", "warnings", "checks")}
+    doc["patches"] = results
+    (out / "checkpatch").mkdir(parents=True, exist_ok=True)
+    (out / "checkpatch" / "checkpatch.log").write_text("\n".join(logs))
+    write_json(out / "checkpatch" / "checkpatch.json", doc)
+    return doc
+
+
+def _extract(repo: Path, base: str, work: Path) -> bool:
+    for name in FILES:
+        res = git.git(repo, "show", f"{base}:{name}", check=False)
+        if not res.ok:
+            if name == FILES[0]:
+                return False
+            continue
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(res.stdout)
+    return True
+
+
+def parse(output: str) -> dict:
+    m = _TOTAL.search(output)
+    if not m:
+        return {"errors": 1, "warnings": 0, "checks": 0, "note": "checkpatch printed no total"}
+    return {"errors": int(m.group(1)), "warnings": int(m.group(2)), "checks": int(m.group(3) or 0)}

@@ -1,0 +1,307 @@
+"""`cocci-bot apply`: run a campaign on a tree and write OUTDIR/series/ and OUTDIR/report.json.
+
+One run, in order:
+  1. resolve the tree, the revision and the campaign (bad input fails here, nothing made);
+  2. a sparse worktree of the base commit on the bot's own branch
+     cocci-bot/<campaign>/<short-base>, holding only the files that mention the
+     campaign's token (git grep on the base commit) — the user's checkout is never touched;
+  3. each step: spatch in place (prefiltered, parallel, per-file timeout), one commit;
+     the first step also prints the classifier's per-site report of the base tree;
+  4. idempotence: every step again on the result must change nothing;
+  5. git format-patch with a cover letter; report.json replaced atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import defaults, git
+from bot.apply import campaign as campaign_mod
+from bot.apply import checkpatch, cocci, report, series
+from bot.apply.campaign import Campaign, Step
+from bot.errors import InfraError, UserError
+
+log = logging.getLogger("bot.apply")
+
+
+@dataclass
+class Options:
+    tree: Path
+    campaign: str
+    out: Path
+    data_dir: Path
+    rev: str = "HEAD"
+    jobs: int = defaults.SPATCH_JOBS
+    file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
+    ident: tuple[str, str] = (defaults.BOT_NAME, defaults.BOT_EMAIL)
+    campaigns_root: Path | None = None
+    tree_name: str | None = None
+
+
+@dataclass
+class StepResult:
+    step: Step
+    commit: str | None = None
+    files: list[str] = field(default_factory=list)
+    skipped: str = ""
+    seconds: float = 0.0
+    diff: str = ""
+
+    def to_json(self, camp: Campaign) -> dict:
+        data: dict = {"name": self.step.label,
+                      "cocci": camp.relpath(self.step.cocci) if self.step.cocci else None,
+                      "subject": self.step.subject, "commit": self.commit, "files": self.files,
+                      "seconds": round(self.seconds, 3)}
+        if self.skipped:
+            data["skipped"] = self.skipped
+        return data
+
+
+def apply(opts: Options) -> dict:
+    """Run the campaign; returns the report (also written to OUTDIR/report.json)."""
+    start = time.monotonic()
+    git.require_git()
+    camp = campaign_mod.load(opts.campaign, opts.campaigns_root)
+    spatch_version = cocci.version()
+    tree = git.toplevel(opts.tree)
+    base = git.resolve(tree, opts.rev)
+    _check_out_dir(opts.out, tree)
+    files = _files_with_token(tree, base, camp.requires)
+    doc: dict = {"campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
+                 "tree": opts.tree_name or tree_name(tree), "tree_path": str(tree),
+                 "tag": _tag(tree, opts.rev, base),
+                 "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
+                 "steps": [], "sites": [], "idempotent": True,
+                 "nothing_to_do": not files, "file_problems": {},
+                 "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes()}
+    report.write_json(opts.out / "report.json", doc | {"status": "running"})
+    if not files:
+        doc["steps"] = [StepResult(s, skipped=f"nothing to do: no {camp.requires} in the tree")
+                        .to_json(camp) for s in camp.steps]
+        return _finish(opts, doc, start, [])
+    with _worktree(tree, base, camp, files, opts.data_dir) as (wt, branch):
+        doc["branch"] = branch
+        results, sites, facts, problems = _run_steps(camp, wt, opts)
+        sites += _unparsed(tree, base, camp.requires, sites, problems)
+        doc["facts"] = sorted(facts)
+        doc["file_problems"] = problems
+        doc["idempotent"], doc["idempotence_diff"] = _idempotence(camp, wt, opts)
+        _outcomes(sites, results, camp)
+        doc["steps"] = [r.to_json(camp) for r in results]
+        doc["sites"] = [s.to_json() for s in sites]
+        doc["head"] = git.out(wt, "rev-parse", "HEAD")
+        patches = []
+        if doc["head"] != base:
+            doc["cover"] = {"subject": camp.title,
+                            "blurb": _cover(camp, doc, spatch_version, opts)}
+            patches = series.format_patch(wt, base, opts.out / "series", camp.title,
+                                          doc["cover"]["blurb"])
+            doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out)
+        return _finish(opts, doc, start, patches)
+
+
+def tree_name(tree: Path) -> str:
+    """The project name a tree goes by: its directory name without .git."""
+    name = tree.name
+    return name[:-4] if name.endswith(".git") else name
+
+
+def dedupe_key(*parts: str) -> str:
+    """Same base, campaign content and tool versions: the same job, never posted twice."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _tag(tree: Path, rev: str, base: str) -> str | None:
+    """The release tag the base is, when there is one (`v5.10.223`)."""
+    res = git.git(tree, "describe", "--tags", "--exact-match", base, check=False)
+    return res.stdout.strip() if res.ok else None
+
+
+def _finish(opts: Options, doc: dict, start: float, patches: list[Path]) -> dict:
+    doc["series"] = [str(p.relative_to(opts.out)) for p in patches]
+    doc["seconds"] = round(time.monotonic() - start, 3)
+    missed = [s for s in doc["sites"] if s["outcome"] == "missed"]
+    doc["status"] = "PASS" if doc["idempotent"] and not missed else "FAIL"
+    report.write_json(opts.out / "report.json", doc)
+    return doc
+
+
+def _check_out_dir(out: Path, tree: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file: pass a directory (it is created if missing)")
+    if out.resolve() == tree.resolve() or tree.resolve() in out.resolve().parents:
+        raise UserError(f"--out {out} is inside the tree {tree}: pass a directory outside it")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _files_with_token(tree: Path, base: str, token: str) -> list[str]:
+    res = git.git(tree, "grep", "-l", "-F", "-e", token, base, "--", check=False)
+    if res.returncode not in (0, 1):
+        raise InfraError(f"git grep failed in {tree}: {res.tail()}")
+    return sorted(line.split(":", 1)[1] for line in res.stdout.splitlines() if ":" in line)
+
+
+def _unparsed(tree: Path, base: str, token: str, sites: list[report.Site],
+              problems: dict[str, str]) -> list[report.Site]:
+    """Uses git grep sees but spatch did not (a parse failure, a timeout): reported, untouched."""
+    res = git.git(tree, "grep", "-n", "-F", "-e", token, base, "--", check=False)
+    seen = {(s.file, s.line) for s in sites}
+    extra = []
+    for hit in res.stdout.splitlines():
+        _rev, path, line, text = hit.split(":", 3)
+        code = text.strip()
+        if (path, int(line)) in seen or code.startswith(("*", "//", "/*")) or f"{token}(" not in code:
+            continue
+        extra.append(report.Site(path, int(line), 0, "", code[:120], "unknown",
+                                 note="spatch did not analyse this use (see file_problems)"))
+        problems.setdefault(path, f"spatch could not analyse line {line}: parse failure or timeout")
+    return extra
+
+
+@contextlib.contextmanager
+def _worktree(tree: Path, base: str, camp: Campaign, files: list[str],
+              data_dir: Path) -> Iterator[tuple[Path, str]]:
+    """A sparse worktree of `base` on the bot's branch, removed afterwards (the branch stays)."""
+    branch = f"cocci-bot/{camp.name}/{base[:12]}"
+    parent = data_dir / "worktrees"
+    parent.mkdir(parents=True, exist_ok=True)
+    wt = Path(tempfile.mkdtemp(prefix=f"{camp.name}-{base[:12]}-", dir=parent))
+    try:
+        git.git(tree, "worktree", "add", "--quiet", "--no-checkout", "--force", "-B", branch,
+                str(wt), base)
+        git.git(wt, "sparse-checkout", "set", "--no-cone", *(f"/{f}" for f in files))
+        git.git(wt, "checkout", "--quiet")
+        yield wt, branch
+    finally:
+        git.git(tree, "worktree", "remove", "--force", str(wt), check=False)
+        shutil.rmtree(wt, ignore_errors=True)
+        git.git(tree, "worktree", "prune", check=False)
+
+
+def _run_steps(camp: Campaign, wt: Path, opts: Options):
+    results: list[StepResult] = []
+    sites: list[report.Site] = []
+    facts: set[str] = set()
+    problems: dict[str, str] = {}
+    for step in camp.steps:
+        res = StepResult(step)
+        results.append(res)
+        first = len(results) == 1
+        if step.skip_if_fact:
+            res.skipped = step.skip_reason if step.skip_if_fact in facts else step.otherwise_reason
+            log.info("apply: %s skipped", step.label)
+            continue
+        assert step.cocci is not None
+        pre = git.out(wt, "rev-parse", "HEAD")
+        mode = "patch,report" if first else "patch"
+        run = _spatch(camp, step.cocci, wt, mode, opts, in_place=True)
+        problems.update(run.file_problems)
+        if first:
+            sites = report.sites_from_records(run.records)
+            facts = report.facts_from_records(run.records)
+        converted = _converted(sites, step)
+        msg = series.commit_message(camp, step, converted, opts.ident)
+        res.commit = series.commit(wt, msg, git.bot_env(*opts.ident, date=_date(wt, pre)))
+        res.seconds = run.seconds
+        if res.commit:
+            res.files = git.out(wt, "diff", "--name-only", pre, res.commit).splitlines()
+            res.diff = git.out(wt, "diff", "-U0", pre, res.commit)
+        log.info("apply: %s %s in %.1f s", step.label,
+                 f"{res.commit[:12]} ({len(res.files)} files)" if res.commit else "no change",
+                 run.seconds)
+    return results, sites, facts, problems
+
+
+def _spatch(camp: Campaign, sp_file: Path, wt: Path, mode: str, opts: Options,
+            in_place: bool) -> cocci.SpatchRun:
+    modes = mode.split(",")
+    options = list(camp.spatch_options)
+    for extra in modes[1:]:
+        options += ["-D", extra]
+    return cocci.run(sp_file, wt, modes[0], tuple(options), in_place=in_place,
+                     jobs=opts.jobs, timeout=opts.file_timeout,
+                     log_path=opts.out / "logs" / "spatch.log")
+
+
+def _converted(sites: list[report.Site], step: Step) -> list[str]:
+    return sorted({f"{s.function}() ({s.cls}, {s.file})" for s in sites if s.cls in step.classes})
+
+
+def _date(wt: Path, rev: str) -> str:
+    """Commits carry the base's committer date: the same inputs give the same series."""
+    return git.out(wt, "log", "-1", "--format=%cI", rev)
+
+
+def _idempotence(camp: Campaign, wt: Path, opts: Options) -> tuple[bool, str]:
+    diffs = []
+    for step in camp.steps:
+        if step.cocci is None:
+            continue
+        run = _spatch(camp, step.cocci, wt, "patch", opts, in_place=False)
+        if run.diff.strip():
+            diffs.append(run.diff)
+    return not diffs, "".join(diffs)
+
+
+def _outcomes(sites: list[report.Site], results: list[StepResult], camp: Campaign) -> None:
+    """Read each site's outcome off the diffs the steps produced, in base-tree lines."""
+    hunks_so_far: list[dict[str, list[report.Hunk]]] = []
+    for res in results:
+        hunks = report.hunks_by_file(res.diff)
+        for site in sites:
+            if site.step is not None:
+                continue
+            line: int | None = site.line
+            for earlier in hunks_so_far:
+                line = report.map_line(earlier.get(site.file, []), line) if line else None
+            if line is not None and report.removed(hunks.get(site.file, []), line):
+                site.outcome, site.step = "transformed", res.step.label
+        hunks_so_far.append(hunks)
+    for site in sites:
+        _judge(site, results)
+
+
+def _judge(site: report.Site, results: list[StepResult]) -> None:
+    owner = next((r for r in results if site.cls in r.step.classes), None)
+    if site.outcome == "transformed":
+        if owner is None or owner.step.label != site.step:
+            site.note = f"changed by {site.step}, which does not convert {site.cls} uses"
+            site.outcome = "missed"
+        return
+    if owner is None:
+        site.note = {"unknown": "surrounding code does not say which question it asks",
+                     "definition": "the predicate itself",
+                     "declaration": "the predicate itself"}.get(site.cls, "")
+        return
+    if owner.skipped:
+        site.outcome, site.note = "skipped", owner.skipped.split("\n")[0]
+    elif site.cls == "dirty-accessed":
+        site.note = ("left as is: only '!kvm_is_reserved_pfn(pfn) && !kvm_is_zone_device_pfn(pfn)'"
+                     " guards in the file defining kvm_is_reserved_pfn() are converted")
+    else:
+        site.outcome, site.note = "missed", f"{owner.step.label} should have converted it"
+
+
+def _cover(camp: Campaign, doc: dict, spatch_version: str, opts: Options) -> str:
+    hashes = "\n".join(f"  {digest[:16]}  {name}" for name, digest in sorted(doc["cocci_hashes"].items()))
+    counts: dict[str, int] = {}
+    for s in doc["sites"]:
+        counts[f"{s['class']}/{s['outcome']}"] = counts.get(f"{s['class']}/{s['outcome']}", 0) + 1
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    skipped = "".join(f"\n{s['name']} skipped:\n{series.wrap(s['skipped'])}\n"
+                      for s in doc["steps"] if s.get("skipped"))
+    return (f"{series.wrap(camp.cover)}\n{skipped}\n"
+            f"Call sites: {summary}.\n"
+            f"Idempotent: {'yes' if doc['idempotent'] else 'NO'} (a second pass changes nothing).\n\n"
+            f"Generated by cocci-bot with spatch {spatch_version}\n"
+            f"  spatch flags: --use-gitgrep -j {opts.jobs} --timeout {opts.file_timeout} "
+            f"{' '.join(camp.spatch_options)}\n"
+            f"  base commit: {doc['base']}\n  semantic patches (sha256):\n{hashes}")

@@ -1,0 +1,128 @@
+"""Reading what a guest left behind: the console (scanned for bad lines) and the verdict
+channel (the second serial port, where only the guest's init writes "cocci-bot: ..." lines).
+
+`judge` turns one finished QEMU run into an Outcome; it is pure, so every verdict rule is
+tested on text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CHANNEL_PREFIX = "cocci-bot: "
+
+# (name, pattern): any console line matching one of these fails the boot
+BAD_LINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern)) for name, pattern in (
+        ("panic", r"Kernel panic\b"),
+        ("oops", r"\bOops\b|general protection fault|BUG: unable to handle"),
+        ("bug", r"\bBUG:|kernel BUG at"),
+        ("warning", r"\bWARNING: (?:CPU: |at )"),
+        ("kasan", r"\bKASAN\b"),
+        ("soft-lockup", r"soft lockup"),
+        ("hard-lockup", r"hard LOCKUP"),
+        ("hung-task", r"blocked for more than \d+ seconds"),
+        ("rcu-stall", r"rcu_sched self-detected stall|rcu: INFO: .* stall"),
+    )
+)
+MAX_QUOTED = 20
+KERNEL_STARTED = "Linux version"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """What the guest reported on the verdict channel."""
+
+    begun: bool = False
+    ended: bool = False
+    facts: dict[str, str] = field(default_factory=dict)   # key=value lines (last wins)
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str                 # pass | fail | infra-error
+    reason: str
+    kvm_smoke: str               # pass | fail | skipped
+    first_bad_line: str | None
+    bad_lines: tuple[str, ...] = ()
+    guest_kernel: str | None = None
+
+    @property
+    def infra(self) -> bool:
+        return self.verdict == "infra-error"
+
+
+def clean_lines(text: str) -> list[str]:
+    return [line.rstrip("\r\n").replace("\r", "") for line in text.splitlines()]
+
+
+def bad_lines(console: str) -> list[str]:
+    """Console lines that show the kernel in trouble, in order, stripped of CR."""
+    found = []
+    for line in clean_lines(console):
+        if line.startswith(CHANNEL_PREFIX):
+            continue          # the guest's own lines echoed on the console
+        if any(p.search(line) for _, p in BAD_LINE_PATTERNS):
+            found.append(line.strip())
+    return found
+
+
+def parse_channel(text: str) -> Channel:
+    facts: dict[str, str] = {}
+    lines = []
+    begun = ended = False
+    for line in clean_lines(text):
+        if not line.startswith(CHANNEL_PREFIX):
+            continue
+        body = line[len(CHANNEL_PREFIX):].strip()
+        lines.append(body)
+        begun = begun or body == "begin"
+        ended = ended or body == "end"
+        key, sep, value = body.partition("=")
+        if sep and " " not in key:
+            facts[key] = value
+    return Channel(begun, ended, facts, tuple(lines))
+
+
+def smoke_result(channel: Channel, smoke_wanted: bool) -> tuple[str, str]:
+    """(kvm_smoke, reason) from the channel."""
+    if not smoke_wanted:
+        return "skipped", "KVM smoke test skipped (--skip-kvm-smoke)"
+    if channel.facts.get("dev_kvm") == "missing":
+        return "fail", "the guest has no /dev/kvm (kernel without KVM, or a CPU without SVM/VMX)"
+    value = channel.facts.get("kvm_smoke")
+    if value is None:
+        return "fail", "the KVM smoke program reported nothing"
+    if value == "pass":
+        return "pass", "KVM smoke test passed"
+    return "fail", f"KVM smoke test failed: {value}"
+
+
+def judge(console: str, channel_text: str, *, returncode: int | None, timed_out: bool,
+          deadline: float, smoke_wanted: bool = True) -> Outcome:
+    """The verdict of one QEMU run (returncode None: QEMU was killed)."""
+    channel = parse_channel(channel_text)
+    bad = bad_lines(console)
+    first = bad[0] if bad else None
+    kernel = channel.facts.get("kernel")
+    smoke, smoke_reason = smoke_result(channel, smoke_wanted)
+    quoted = tuple(bad[:MAX_QUOTED])
+    if timed_out:
+        return Outcome("fail", f"deadline of {deadline:g} s hit: the guest hung"
+                       + (f" after {first!r}" if first else ""), smoke, first, quoted, kernel)
+    if returncode not in (0, None):
+        when = "while the guest ran" if KERNEL_STARTED in console else "before the kernel started"
+        return Outcome("infra-error", f"QEMU exited with status {returncode} {when}",
+                       "skipped", None, (), None)
+    if bad:
+        return Outcome("fail", f"{len(bad)} bad console line(s), first: {first}", smoke, first,
+                       quoted, kernel)
+    if not channel.ended:
+        what = "the kernel never started" if KERNEL_STARTED not in console else \
+            "the guest stopped before reporting its verdict"
+        return Outcome("fail", what, smoke, None, (), kernel)
+    if smoke == "fail":
+        return Outcome("fail", smoke_reason, smoke, None, (), kernel)
+    return Outcome("pass", f"booted {kernel}; {smoke_reason}", smoke, None, (), kernel)

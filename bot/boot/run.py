@@ -1,0 +1,231 @@
+"""`cocci-bot boot`: boot a kernel under QEMU with the bot's initramfs and judge it.
+
+OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends):
+
+    verdict         null while running, then "pass" | "fail" | "infra-error"
+    reason          one line: why that verdict
+    accel, cpu      "kvm" | "tcg", the QEMU -cpu model; accel_reason says why
+    kvm_smoke       "pass" | "fail" | "skipped" (the in-guest KVM smoke program)
+    guest_kernel    `uname -r` as the guest reported it
+    first_bad_line  the first oops/BUG/WARNING/KASAN/lockup/panic console line, or null
+    bad_lines       up to 20 such lines, quoted
+    durations       seconds: initramfs, boot (the final attempt), total
+    attempts        every QEMU run: accel, cpu, seconds, verdict, reason
+    kernel, initramfs, deadline, reproducer (the final QEMU command line)
+    console_log, verdict_log, qemu_log   file names in OUTDIR
+
+Exit status: 0 pass, 1 fail, 3 infra-error. A kernel that panics or hangs fails on the first
+try; QEMU failing (missing, could not start, crashed) is retried up to
+defaults.BOOT_INFRA_RETRIES times before the verdict is "infra-error".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot import defaults, jsonfile, proc
+from bot.boot import accel, console, initramfs, qemu
+from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, InfraError, UserError
+from bot.log import progress
+
+EXIT_BY_VERDICT = {"pass": EXIT_OK, "fail": EXIT_FAILED, "infra-error": EXIT_INFRA}
+CONSOLE, VERDICT, QEMU_LOG = "console.log", "verdict.log", "qemu.log"
+
+
+@dataclass
+class Options:
+    kernel: Path
+    out: Path
+    accel: str = "auto"
+    deadline: float = defaults.TIMEOUT_BOOT
+    append: tuple[str, ...] = ()
+    smoke: bool = True
+    guest_cmd: str = ""
+    memory_mb: int = defaults.BOOT_MEMORY_MB
+
+
+@dataclass
+class QemuRun:
+    returncode: int | None = None
+    timed_out: bool = False
+    silent: bool = False            # killed as a failed KVM probe: no console output in time
+    seconds: float = 0.0
+
+
+@dataclass
+class State:
+    opts: Options
+    started: float = field(default_factory=time.monotonic)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def deadline_at(self) -> float:
+        return self.started + self.opts.deadline
+
+    def remaining(self) -> float:
+        return self.deadline_at - time.monotonic()
+
+
+def check_inputs(opts: Options) -> None:
+    if not opts.kernel.is_file():
+        raise UserError(f"kernel image {opts.kernel} not found: pass --kernel the bzImage "
+                        "(cocci-bot build writes it as `kernel` in build.json)")
+    if opts.deadline <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _guest_done(verdict_log: Path) -> bool:
+    return console.parse_channel(_read(verdict_log)).ended
+
+
+def watch(p: Any, out: Path, until: float, probe_until: float | None) -> QemuRun:
+    """Wait for QEMU to exit, the guest to finish, the deadline or a silent KVM probe."""
+    start, done_at = time.monotonic(), None
+    run = QemuRun()
+    while (rc := p.poll()) is None:
+        now = time.monotonic()
+        if now >= until:
+            run.timed_out = True
+            break
+        if probe_until is not None and now >= probe_until and \
+                console.KERNEL_STARTED not in _read(out / CONSOLE):
+            run.silent = True
+            break
+        if done_at is None and _guest_done(out / VERDICT):
+            done_at = now
+        if done_at is not None and now - done_at > defaults.BOOT_DONE_GRACE:
+            break     # the guest reported everything but QEMU lingers: stop it
+        time.sleep(defaults.BOOT_POLL)
+    run.returncode = rc
+    run.seconds = time.monotonic() - start
+    return run
+
+
+def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool) -> QemuRun:
+    out = state.opts.out
+    for name in (CONSOLE, VERDICT):
+        (out / name).unlink(missing_ok=True)
+    argv = qemu.boot_argv(machine, state.opts.kernel.resolve(), initrd, out / CONSOLE,
+                          out / VERDICT, append=state.opts.append,
+                          memory_mb=state.opts.memory_mb)
+    state.record["reproducer"] = proc.cmdline(argv)
+    probe_until = time.monotonic() + defaults.TIMEOUT_KVM_PROBE if probe else None
+    with proc.spawn(argv, stdout=out / QEMU_LOG) as p:
+        return watch(p, out, state.deadline_at, probe_until)
+
+
+def kvm_probe_failure(run: QemuRun, out: Path) -> str | None:
+    """Why the KVM probe attempt shows KVM cannot run this guest (None: it can)."""
+    if run.silent:
+        return (f"the guest printed nothing within {defaults.TIMEOUT_KVM_PROBE} s under KVM "
+                "(nested virtualisation?)")
+    if run.returncode not in (0, None) and console.KERNEL_STARTED not in _read(out / CONSOLE):
+        tail = " | ".join(_read(out / QEMU_LOG).strip().splitlines()[-2:])
+        return f"QEMU -accel kvm exited with status {run.returncode}: {tail}"
+    return None
+
+
+def attempt(state: State, machine: qemu.Machine, initrd: Path,
+            probe: bool) -> tuple[console.Outcome, QemuRun | None]:
+    """One QEMU run judged; QEMU that cannot be started is an infra-error outcome."""
+    try:
+        run = one_qemu_run(state, machine, initrd, probe)
+    except InfraError as exc:
+        return console.Outcome("infra-error", str(exc), "skipped", None), None
+    out = state.opts.out
+    outcome = console.judge(_read(out / CONSOLE), _read(out / VERDICT),
+                            returncode=run.returncode, timed_out=run.timed_out,
+                            deadline=state.opts.deadline, smoke_wanted=state.opts.smoke)
+    return outcome, run
+
+
+def note_attempt(state: State, machine: qemu.Machine, outcome: console.Outcome,
+                 run: QemuRun | None, reason: str | None = None) -> None:
+    state.attempts.append({
+        "accel": machine.accel, "cpu": machine.cpu,
+        "seconds": round(run.seconds, 2) if run else 0.0,
+        "verdict": "kvm-unusable" if reason else outcome.verdict,
+        "reason": reason or outcome.reason,
+    })
+    progress("boot", f"attempt {len(state.attempts)} ({machine.accel}): "
+                     f"{state.attempts[-1]['verdict']}: {state.attempts[-1]['reason']}")
+
+
+def boot_loop(state: State, initrd: Path) -> tuple[console.Outcome, qemu.Machine, QemuRun | None]:
+    machine, probe = accel.initial(state.opts.accel)
+    infra_tries = 0
+    while True:
+        progress("boot", f"booting {state.opts.kernel} under {machine.accel} (-cpu {machine.cpu})")
+        outcome, run = attempt(state, machine, initrd, probe)
+        unusable = kvm_probe_failure(run, state.opts.out) if probe and run else None
+        note_attempt(state, machine, outcome, run, unusable)
+        if unusable:
+            accel.remember_failure(unusable)
+            machine, probe = accel.tcg(f"KVM probe failed: {unusable}"), False
+            continue
+        probe = False
+        if outcome.infra:
+            infra_tries += 1
+            if infra_tries < defaults.BOOT_INFRA_RETRIES and state.remaining() > 0:
+                continue
+        return outcome, machine, run
+
+
+def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
+                  run: QemuRun | None) -> dict[str, Any]:
+    rec = state.record
+    rec.update({
+        "verdict": outcome.verdict, "reason": outcome.reason,
+        "accel": machine.accel, "cpu": machine.cpu, "accel_reason": machine.reason,
+        "kvm_smoke": outcome.kvm_smoke, "guest_kernel": outcome.guest_kernel,
+        "first_bad_line": outcome.first_bad_line, "bad_lines": list(outcome.bad_lines),
+        "attempts": state.attempts,
+    })
+    rec["durations"]["boot"] = round(run.seconds, 2) if run else 0.0
+    rec["durations"]["total"] = round(time.monotonic() - state.started, 2)
+    return rec
+
+
+def initial_record(opts: Options) -> dict[str, Any]:
+    return {
+        "verdict": None, "reason": "running", "accel": None, "cpu": None, "accel_reason": None,
+        "kvm_smoke": None, "guest_kernel": None, "first_bad_line": None, "bad_lines": [],
+        "durations": {}, "attempts": [], "kernel": str(opts.kernel.resolve()),
+        "initramfs": None, "deadline": opts.deadline, "reproducer": None,
+        "console_log": CONSOLE, "verdict_log": VERDICT, "qemu_log": QEMU_LOG,
+    }
+
+
+def boot(opts: Options) -> dict[str, Any]:
+    """Boot opts.kernel and return the boot.json record (also written to opts.out)."""
+    check_inputs(opts)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    state = State(opts, record=initial_record(opts))
+    jsonfile.write(opts.out / "boot.json", state.record)
+    t0 = time.monotonic()
+    initrd = initramfs.build(opts.out / "initramfs.cpio", opts.out / "guest",
+                             smoke=opts.smoke, guest_cmd=opts.guest_cmd)
+    state.record["initramfs"] = str(initrd)
+    state.record["durations"]["initramfs"] = round(time.monotonic() - t0, 2)
+    outcome, machine, run = boot_loop(state, initrd)
+    record = result_record(state, outcome, machine, run)
+    jsonfile.write(opts.out / "boot.json", record)
+    return record
+
+
+def summary(record: dict[str, Any]) -> str:
+    verdict = str(record["verdict"]).upper()
+    line = (f"boot: {verdict} {record['accel']} ({record['cpu']}), kvm_smoke "
+            f"{record['kvm_smoke']}, {record['durations']['total']:.1f} s")
+    return line if verdict == "PASS" else f"{line}: {record['reason']}"

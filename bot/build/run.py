@@ -1,0 +1,250 @@
+"""`cocci-bot build`: build the base and the patched kernel, compare warnings, check coverage.
+
+OUTDIR/build.json (written when the build starts, replaced atomically after each step):
+
+    status          null while running, then "PASS" | "FAIL"
+    reason          one line: why that status
+    kernel          path of the patched bzImage (null unless it was built)
+    tree, base, rev the tree and the two commits (40-hex)
+    fragment        the config fragment merged on top of tinyconfig
+    config_hash     sha256 of the patched build's final .config
+    toolchain       the compiler's version line
+    durations       seconds: checkout, base, patched, total
+    ccache          {"base": {"hits", "misses"}, "patched": {...}}
+    builds          per build: status, seconds, warnings (count), output_dir, log
+    new_warnings    warnings of the patched build the base build did not have (by file,
+                    message and -W flag; line shifts do not count): file, line, message, flag, text
+    coverage        per .c file the series adds or modifies: file, object, built (bool)
+    not_compiled    the touched .c files this config does not compile (reported, not hidden)
+    fragment_mismatches  fragment symbols that did not stick ("CONFIG_X=y (got CONFIG_X=n)")
+    reproducer      the cocci-bot command line; tuxmake_reproducers: per build
+
+Layout: OUTDIR/{base,patched}/ are tuxmake's output dirs (build.log, config, bzImage,
+metadata.json, reproducer.sh); the source checkout and the O= dirs live in the work dir
+(default DATA_DIR/build-work) at stable paths, so the next run reuses them and ccache.
+The patched build starts from a copy of the base build's O= dir: make rebuilds only what the
+series changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import defaults, git, jsonfile, proc
+from bot.build import fragment as frag
+from bot.build import tree as srctree
+from bot.build import tuxmake, warnings
+from bot.errors import EXIT_FAILED, EXIT_OK, UserError
+from bot.log import progress
+
+
+@dataclass
+class Options:
+    tree: Path
+    rev: str
+    out: Path
+    work_dir: Path
+    fragment: Path
+    base: str | None = None
+    jobs: int = defaults.BUILD_JOBS
+
+
+@dataclass
+class Paths:
+    src: Path
+    obj_base: Path
+    obj_patched: Path
+
+    @classmethod
+    def under(cls, root: Path) -> Paths:
+        return cls(root / "src", root / "obj-base", root / "obj-patched")
+
+
+class Build:
+    """One `cocci-bot build` run: its options, paths and the build.json record."""
+
+    def __init__(self, opts: Options, base: str, rev: str):
+        self.opts, self.base, self.rev = opts, base, rev
+        self.paths = Paths.under(srctree.work_root(opts.work_dir, opts.tree))
+        self.started = time.monotonic()
+        self.wanted = frag.load(opts.fragment)
+        self.record: dict[str, Any] = initial_record(opts, base, rev)
+
+    def save(self) -> None:
+        jsonfile.write(self.opts.out / "build.json", self.record)
+
+    def spec(self, which: str, targets: tuple[str, ...] = ("config", "kernel")) -> tuxmake.Spec:
+        build_dir = self.paths.obj_base if which == "base" else self.paths.obj_patched
+        return tuxmake.Spec(self.paths.src, build_dir, self.opts.out / which,
+                            self.opts.fragment.resolve(), targets, self.opts.jobs)
+
+    def finish(self, status: str, reason: str) -> dict[str, Any]:
+        self.record["status"], self.record["reason"] = status, reason
+        self.record["durations"]["total"] = round(time.monotonic() - self.started, 1)
+        self.save()
+        return self.record
+
+
+def initial_record(opts: Options, base: str, rev: str) -> dict[str, Any]:
+    return {
+        "status": None, "reason": "running", "kernel": None,
+        "tree": str(opts.tree), "base": base, "rev": rev,
+        "fragment": str(opts.fragment.resolve()), "config_hash": None, "toolchain": None,
+        "durations": {}, "ccache": {}, "builds": {}, "new_warnings": [], "coverage": [],
+        "not_compiled": [], "fragment_mismatches": [],
+        "reproducer": proc.cmdline(["cocci-bot", "build", "--tree", str(opts.tree), "--rev", rev,
+                                    "--base", base, "--fragment", str(opts.fragment.resolve()),
+                                    "--out", str(opts.out)]),
+        "tuxmake_reproducers": {},
+    }
+
+
+def check_fragment(b: Build) -> None:
+    """Generate the base config only, and fail naming every fragment symbol that did not stick."""
+    progress("build", f"config: {b.opts.fragment.name} on {defaults.BUILD_BASE_CONFIG}")
+    spec = b.spec("base", ("config",))
+    tuxmake.run(spec, b.opts.out / "tuxmake-config.log")
+    config = spec.output_dir / "config"
+    if not config.is_file():
+        raise UserError(f"could not generate the kernel config (see {spec.output_dir}/build.log)")
+    bad = frag.mismatches(b.wanted, frag.parse(config.read_text()))
+    if bad:
+        b.record["fragment_mismatches"] = [str(m) for m in bad]
+        b.finish("FAIL", "fragment symbols did not stick: " + ", ".join(map(str, bad)))
+        raise UserError(f"config fragment symbols did not stick after olddefconfig: "
+                        f"{', '.join(map(str, bad))}: fix {b.opts.fragment} (add the symbols "
+                        "they depend on, see `make menuconfig` help)")
+
+
+def run_build(b: Build, which: str) -> bool:
+    spec = b.spec(which)
+    progress("build", f"{which}: building {getattr(b, which)[:12]} in {spec.build_dir}")
+    res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
+    meta = tuxmake.metadata(spec.output_dir)
+    status = tuxmake.status(meta)
+    if status == "PASS" and not (spec.output_dir / "bzImage").is_file():
+        status = "FAIL"
+    b.record["builds"][which] = {
+        "status": status, "seconds": round(res.seconds, 1),
+        "warnings": meta.get("results", {}).get("warnings"),
+        "output_dir": str(spec.output_dir), "log": str(spec.output_dir / "build.log"),
+    }
+    b.record["durations"][which] = round(res.seconds, 1)
+    b.record["ccache"][which] = {"hits": meta.get("ccache", {}).get("cache_hits"),
+                                 "misses": meta.get("ccache", {}).get("cache_misses")}
+    b.record["toolchain"] = meta.get("compiler", {}).get("version_full") or b.record["toolchain"]
+    b.record["tuxmake_reproducers"][which] = proc.cmdline(
+        meta.get("build", {}).get("reproducer_cmdline", []))
+    b.save()
+    progress("build", f"{which}: {status} in {res.seconds:.0f} s")
+    return status == "PASS"
+
+
+def fresh_copy(src: Path, dst: Path) -> None:
+    """dst becomes a copy of src with timestamps kept (make then rebuilds only what changed)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    proc.run(["cp", "-a", str(src), str(dst)], timeout=defaults.TIMEOUT_BUILD_CHECKOUT)
+
+
+def compare_warnings(b: Build) -> list[warnings.Warning]:
+    prefixes = (f"{b.paths.src}/", f"{b.paths.src.resolve()}/")
+    logs = [_read(b.opts.out / which / "build.log") for which in ("base", "patched")]
+    base, patched = (warnings.parse(log, prefixes) for log in logs)
+    return warnings.new_warnings(base, patched)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def coverage(b: Build) -> list[dict[str, Any]]:
+    rows = []
+    for file in srctree.touched_c_files(b.opts.tree, b.base, b.rev):
+        obj = file[:-2] + ".o"
+        rows.append({"file": file, "object": obj, "built": (b.paths.obj_patched / obj).is_file()})
+    return rows
+
+
+def config_hash(config: Path) -> str | None:
+    return hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None
+
+
+def build_base(b: Build) -> bool:
+    t0 = time.monotonic()
+    srctree.checkout(b.opts.tree, b.paths.src, b.base)
+    b.record["durations"]["checkout"] = round(time.monotonic() - t0, 1)
+    if b.paths.obj_base.exists():
+        shutil.rmtree(b.paths.obj_base)     # a full base build: every base warning is seen
+    check_fragment(b)
+    return run_build(b, "base")
+
+
+def build_patched(b: Build) -> bool:
+    fresh_copy(b.paths.obj_base, b.paths.obj_patched)
+    srctree.checkout(b.opts.tree, b.paths.src, b.rev)
+    ok = run_build(b, "patched")
+    patched_dir = b.opts.out / "patched"
+    b.record["config_hash"] = config_hash(patched_dir / "config")
+    if ok:
+        b.record["kernel"] = str((patched_dir / "bzImage").resolve())
+    return ok
+
+
+def verdict(b: Build) -> dict[str, Any]:
+    if not build_base(b):
+        return b.finish("FAIL", "the base build failed: the tree does not build with this "
+                        f"config (see {b.record['builds']['base']['log']})")
+    patched_ok = build_patched(b)
+    new = compare_warnings(b)
+    b.record["new_warnings"] = [
+        {"file": w.file, "line": w.line, "message": w.message, "flag": w.flag, "text": w.text}
+        for w in new]
+    b.record["coverage"] = coverage(b)
+    b.record["not_compiled"] = [r["file"] for r in b.record["coverage"] if not r["built"]]
+    if not patched_ok:
+        return b.finish("FAIL", "the patched build failed (see "
+                        f"{b.record['builds']['patched']['log']})")
+    return b.finish("PASS", f"{len(new)} new warning(s)")
+
+
+def resolve(opts: Options) -> tuple[str, str]:
+    tree = git.toplevel(opts.tree)
+    rev = git.resolve(tree, opts.rev)
+    base = git.resolve(tree, opts.base) if opts.base else srctree.default_base(tree, rev)
+    if base == rev:
+        raise UserError(f"--base and --rev are the same commit {rev[:12]}: pass the series' "
+                        "top commit as --rev")
+    return base, rev
+
+
+def build(opts: Options) -> dict[str, Any]:
+    opts.tree = opts.tree.resolve()
+    base, rev = resolve(opts)
+    b = Build(opts, base, rev)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    b.save()
+    return verdict(b)
+
+
+def summary(rec: dict[str, Any]) -> str:
+    d = rec["durations"]
+    parts = [f"build: {rec['status']}"]
+    parts += [f"{k} {d[k]:.0f}s" for k in ("base", "patched") if k in d]
+    parts.append(f"{len(rec['new_warnings'])} new warnings")
+    if rec["not_compiled"]:
+        parts.append(f"not compiled: {', '.join(rec['not_compiled'])}")
+    line = ", ".join(parts)
+    return line if rec["status"] == "PASS" else f"{line}: {rec['reason']}"
+
+
+def exit_code(rec: dict[str, Any]) -> int:
+    return EXIT_OK if rec["status"] == "PASS" else EXIT_FAILED

@@ -1,0 +1,67 @@
+"""Kernel builds through tuxmake (`--runtime null`: the host's own gcc, make and ccache).
+
+tuxmake gives us: tinyconfig + fragment merged with the tree's scripts/kconfig/merge_config.sh
+and olddefconfig, per-target PASS/FAIL, metadata.json (durations, compiler, ccache hits,
+warning counts), build.log and reproducer.sh in its output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import defaults, proc
+
+
+@dataclass(frozen=True)
+class Spec:
+    source: Path           # the kernel source tree (a clean checkout)
+    build_dir: Path        # O= directory, kept for incremental builds
+    output_dir: Path       # tuxmake's artefacts: build.log, config, bzImage, metadata.json
+    fragment: Path
+    targets: tuple[str, ...] = ("config", "kernel")
+    jobs: int = defaults.BUILD_JOBS
+    base_config: str = defaults.BUILD_BASE_CONFIG
+
+
+def argv(spec: Spec, python: str = sys.executable) -> list[str]:
+    """The tuxmake command line of one build (KCFLAGS pinned empty: tuxmake's default names the
+    build dir, which would make the base and patched command lines differ and defeat both
+    incremental builds and ccache)."""
+    return [
+        python, "-m", "tuxmake", "--runtime", "null",
+        "--directory", str(spec.source), "--build-dir", str(spec.build_dir),
+        "--output-dir", str(spec.output_dir),
+        "--target-arch", defaults.BUILD_ARCH, "--toolchain", defaults.BUILD_TOOLCHAIN,
+        "--wrapper", "ccache", "--jobs", str(spec.jobs),
+        "--kconfig", spec.base_config, "--kconfig-add", str(spec.fragment),
+        "--environment", "KCFLAGS=",
+        *spec.targets,
+    ]
+
+
+def env() -> dict[str, str]:
+    return {"CCACHE_DIR": str(defaults.ccache_dir())}
+
+
+def run(spec: Spec, log_path: Path) -> proc.Result:
+    spec.output_dir.mkdir(parents=True, exist_ok=True)
+    return proc.run(argv(spec), timeout=defaults.TIMEOUT_BUILD, env=env(), check=False,
+                    log_path=log_path)
+
+
+def metadata(output_dir: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((output_dir / "metadata.json").read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def status(meta: dict[str, Any], target: str = "kernel") -> str:
+    """PASS or FAIL of one target (tuxmake's WARNING counts as PASS: warnings are compared
+    separately)."""
+    value = meta.get("results", {}).get("targets", {}).get(target, {}).get("status")
+    return "PASS" if value in ("PASS", "WARNING") else "FAIL"

@@ -1,0 +1,37 @@
+"""Write the drafts: git format-patch -vN --cover-letter --base, To/Cc, range-diff to v(N-1).
+
+Nothing is sent: the drafts land in a directory, ready for
+`git send-email --dry-run DIR/*.patch` and then a real send by a human.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot import git
+from bot.drafts import maintainers
+
+
+def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject: str, blurb: str,
+          previous: tuple[str, str] | None = None) -> list[Path]:
+    """Drafts of base..head in `out` (emptied first); returns the files."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    git.git(repo, "format-patch", "--quiet", "-o", str(out / ".plain"), f"{base}..{head}")
+    to, cc = maintainers.recipients(repo, base, sorted((out / ".plain").glob("*.patch")))
+    shutil.rmtree(out / ".plain")
+    argv = ["format-patch", "--quiet", "--cover-letter", "--thread", f"--base={base}",
+            "-o", str(out)]
+    if version > 1:
+        argv.append(f"-v{version}")
+    if previous:
+        argv.append(f"--range-diff={previous[0]}..{previous[1]}")
+    argv += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
+    git.git(repo, *argv, f"{base}..{head}")
+    files = sorted(out.glob("*.patch"))
+    cover = files[0]
+    cover.write_text(cover.read_text().replace("*** SUBJECT HERE ***", subject)
+                     .replace("*** BLURB HERE ***", blurb))
+    return files

@@ -1,0 +1,1 @@
+"""The main job: watch trees, and for each new release run apply -> build -> boot -> post."""

@@ -1,0 +1,119 @@
+"""Reading an apply/build/boot output directory into what the queue takes: the series payload
+and the checks (build, boot, kvm-smoke, idempotence, checkpatch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bot import defaults
+from bot.errors import UserError
+
+BUILD_STATES = {"PASS": "success", "FAIL": "fail"}
+BOOT_STATES = {"pass": "success", "fail": "fail", "infra-error": "warning"}
+SMOKE_STATES = {"pass": "success", "fail": "fail", "skipped": "warning"}
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"{path} is missing: is this a `cocci-bot apply --out` directory?") \
+            from exc
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a JSON object")
+    return data
+
+
+def series_payload(outdir: Path, project: str | None) -> dict[str, Any]:
+    report = read_json(outdir / "report.json")
+    mails = sorted((outdir / "series").glob("*.patch"))
+    cover = [m for m in mails if m.name.startswith("0000-")]
+    patches = [m for m in mails if not m.name.startswith("0000-")]
+    if not patches:
+        raise UserError(f"{outdir / 'series'} holds no patches (NNNN-*.patch): nothing to post")
+    name = project or report.get("tree")
+    if not name:
+        raise UserError("report.json names no tree: pass --project NAME")
+    payload: dict[str, Any] = {
+        "project": name, "report": report,
+        "patches": [p.read_text(encoding="utf-8", errors="replace") for p in patches],
+        "cover": cover[0].read_text(encoding="utf-8", errors="replace") if cover else "",
+    }
+    if report.get("dedupe_key"):
+        payload["dedupe_key"] = report["dedupe_key"]
+    return payload
+
+
+def _tail(paths: list[Path]) -> str:
+    parts = []
+    for p in paths:
+        data = p.read_bytes()[-defaults.REVIEW_MAX_LOG_BYTES:]
+        parts.append(f"==> {p.name} <==\n{data.decode('utf-8', errors='replace')}")
+    return "\n".join(parts)[-defaults.REVIEW_MAX_LOG_BYTES:]
+
+
+def checks(outdir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Series checks from what the stages wrote; a missing stage directory posts nothing."""
+    out = [_idempotence(report)] if "idempotent" in report else []
+    if (outdir / "build" / "build.json").is_file():
+        out.append(_build(outdir / "build"))
+    if (outdir / "boot" / "boot.json").is_file():
+        out += _boot(outdir / "boot")
+    if (outdir / "checkpatch" / "checkpatch.json").is_file():
+        out.append(_checkpatch(outdir / "checkpatch"))
+    return out
+
+
+def _idempotence(report: dict[str, Any]) -> dict[str, Any]:
+    ok = report["idempotent"] is True
+    return {"context": "idempotence", "state": "success" if ok else "fail",
+            "description": "a second spatch run changes nothing" if ok
+            else "a second spatch run still changes the tree"}
+
+
+def _build(d: Path) -> dict[str, Any]:
+    build = read_json(d / "build.json")
+    status = str(build.get("status", ""))
+    if status not in BUILD_STATES:
+        raise UserError(f"{d / 'build.json'}: status must be PASS or FAIL, got {status!r}")
+    warnings = build.get("new_warnings") or []
+    state = BUILD_STATES[status]
+    if state == "success" and warnings:
+        state = "warning"
+    desc = f"build {status}, {len(warnings)} new warning(s)"
+    if build.get("reproducer"):
+        desc += f"; reproduce: {build['reproducer']}"
+    return {"context": "build", "state": state, "description": desc[:2000],
+            "log": _tail(sorted(d.glob("*.log")))}
+
+
+def _boot(d: Path) -> list[dict[str, Any]]:
+    boot = read_json(d / "boot.json")
+    verdict = str(boot.get("verdict", ""))
+    if verdict not in BOOT_STATES:
+        raise UserError(f"{d / 'boot.json'}: verdict must be pass, fail or infra-error, "
+                        f"got {verdict!r}")
+    desc = f"boot {verdict} ({boot.get('accel', '?')}, {boot.get('cpu', '?')})"
+    if boot.get("first_bad_line"):
+        desc += f": {boot['first_bad_line']}"
+    log = _tail([p for p in [d / "console.log"] if p.is_file()])
+    out = [{"context": "boot", "state": BOOT_STATES[verdict], "description": desc[:2000],
+            "log": log}]
+    smoke = str(boot.get("kvm_smoke", ""))
+    if smoke in SMOKE_STATES:
+        out.append({"context": "kvm-smoke", "state": SMOKE_STATES[smoke],
+                    "description": f"in-guest KVM smoke test: {smoke}", "log": log})
+    return out
+
+
+def _checkpatch(d: Path) -> dict[str, Any]:
+    data = read_json(d / "checkpatch.json")
+    errors, warnings = int(data.get("errors", 0)), int(data.get("warnings", 0))
+    state = "fail" if errors else "warning" if warnings else "success"
+    return {"context": "checkpatch", "state": state,
+            "description": f"checkpatch: {errors} error(s), {warnings} warning(s)",
+            "log": _tail(sorted(d.glob("*.log")))}

@@ -1,0 +1,462 @@
+"""REST API views: Patchwork 1.2 (read side, patch updates, patch checks) and our extras
+(series creation, series checks, reports, superseding, series review state)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bot import defaults
+from bot.review import ingest
+from bot.review import serializers as ser
+from bot.review.auth import IsBotOrMaintainer, IsMaintainer
+from bot.review.models import Check, Comment, Cover, Patch, Person, Project, Series, State
+
+_ORDERS = {"id": "id", "-id": "-id", "name": "name", "-name": "-name", "date": "date",
+           "-date": "-date"}
+
+
+def _param(name: str, desc: str, kind: Any = OpenApiTypes.STR) -> OpenApiParameter:
+    return OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=desc)
+
+
+COMMON = [_param("q", "A search term."), _param("order", "Which field to order by."),
+          _param("since", "Earliest date-time."), _param("before", "Latest date-time.")]
+PROJECT = _param("project", "An ID or linkname of a project.")
+SUBMITTER = _param("submitter", "An ID or email address of a person.")
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValidationError({name: [f"{value!r} is not an integer id"]}) from exc
+
+
+def _when(value: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError({name: [f"{value!r} is not an ISO 8601 date-time"]}) from exc
+
+
+class Filtered(generics.GenericAPIView):
+    """Patchwork's common filters: project, submitter, q, since/before, order."""
+
+    date_field = "date"
+    search_field = "name"
+
+    def get_queryset(self) -> QuerySet:
+        qs = self.base_queryset()
+        get = self.request.query_params.get
+        if project := get("project"):
+            qs = qs.filter(project__id=int(project)) if project.isdigit() \
+                else qs.filter(project__link_name=project)
+        if submitter := get("submitter"):
+            qs = qs.filter(submitter__id=int(submitter)) if submitter.isdigit() \
+                else qs.filter(submitter__email__iexact=submitter)
+        if q := get("q"):
+            qs = qs.filter(**{f"{self.search_field}__icontains": q})
+        if since := get("since"):
+            qs = qs.filter(**{f"{self.date_field}__gte": _when(since, "since")})
+        if before := get("before"):
+            qs = qs.filter(**{f"{self.date_field}__lt": _when(before, "before")})
+        return self.more_filters(qs).order_by(_ORDERS.get(get("order") or "id", "id"))
+
+    def base_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def more_filters(self, qs: QuerySet) -> QuerySet:
+        return qs
+
+
+class Index(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        names = {"covers": "api-cover-list", "patches": "api-patch-list",
+                 "people": "api-person-list", "projects": "api-project-list",
+                 "series": "api-series-list", "users": "api-user-list"}
+        return Response({k: request.build_absolute_uri(reverse(v)) for k, v in names.items()})
+
+
+# --- projects, people, users -------------------------------------------------------------
+
+class ProjectList(generics.ListAPIView):
+    serializer_class = ser.ProjectSerializer
+    queryset = Project.objects.prefetch_related("maintainers").order_by("id")
+
+
+class ProjectDetail(generics.RetrieveAPIView):
+    serializer_class = ser.ProjectSerializer
+    queryset = Project.objects.prefetch_related("maintainers")
+
+    def get_object(self):
+        key = self.kwargs["pk"]
+        field = "id" if key.isdigit() else "link_name"
+        return get_object_or_404(self.get_queryset(), **{field: key})
+
+
+class PersonList(generics.ListAPIView):
+    serializer_class = ser.PersonSerializer
+
+    @extend_schema(parameters=[_param("q", "A search term.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        qs = Person.objects.order_by("id")
+        if q := self.request.query_params.get("q"):
+            qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
+        return qs
+
+
+class PersonDetail(generics.RetrieveAPIView):
+    serializer_class = ser.PersonSerializer
+    queryset = Person.objects.all()
+
+
+class UserList(generics.ListAPIView):
+    serializer_class = ser.UserSerializer
+
+    @extend_schema(parameters=[_param("q", "A search term.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        qs = get_user_model().objects.order_by("id")
+        if q := self.request.query_params.get("q"):
+            qs = qs.filter(Q(username__icontains=q) | Q(email__icontains=q))
+        return qs
+
+
+class UserDetail(generics.RetrieveAPIView):
+    serializer_class = ser.UserSerializer
+    queryset = get_user_model().objects.all()
+
+
+# --- series -------------------------------------------------------------------------------
+
+def series_queryset() -> QuerySet:
+    return (Series.objects.select_related("project", "submitter", "state", "previous", "cover")
+            .prefetch_related("patches", "checks", "project__maintainers"))
+
+
+class SeriesList(Filtered, generics.ListAPIView):
+    serializer_class = ser.SeriesSerializer
+
+    @extend_schema(parameters=[*COMMON, PROJECT, SUBMITTER,
+                               _param("state", "cocci-bot extra: a state slug."),
+                               _param("campaign", "cocci-bot extra: a campaign name.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def base_queryset(self) -> QuerySet:
+        return series_queryset()
+
+    def more_filters(self, qs: QuerySet) -> QuerySet:
+        params = self.request.query_params
+        if states := params.getlist("state"):
+            qs = qs.filter(state__slug__in=states)
+        if campaign := params.get("campaign"):
+            qs = qs.filter(campaign=campaign)
+        return qs
+
+
+class SeriesDetail(generics.RetrieveAPIView):
+    serializer_class = ser.SeriesSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return series_queryset()
+
+
+class SeriesReport(APIView):
+    """cocci-bot extra: the per-call-site report (report.json as the bot posted it)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(get_object_or_404(Series, pk=pk).report)
+
+
+class SeriesCreate(APIView):
+    """cocci-bot extra: the bot posts a series (cover, patches, report). Same dedupe key twice
+    returns the stored series (200) instead of creating one (201)."""
+
+    permission_classes = [IsBotOrMaintainer]
+
+    @extend_schema(request=ser.SeriesCreateSerializer, responses={200: ser.SeriesSerializer,
+                                                                 201: ser.SeriesSerializer})
+    def post(self, request: Request) -> Response:
+        too_big = _too_big(request)
+        if too_big:
+            return too_big
+        parsed = ingest.parse_request(request.data)
+        series, created = ingest.create_series(parsed, request.user)
+        body = ser.SeriesSerializer(series_queryset().get(pk=series.pk),
+                                    context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _too_big(request: Request) -> Response | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > defaults.REVIEW_MAX_POST_BYTES:
+        return Response({"detail": f"payload of {length} bytes exceeds the queue's limit of "
+                                   f"{defaults.REVIEW_MAX_POST_BYTES} bytes"},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return None
+
+
+class SeriesSupersede(APIView):
+    """cocci-bot extra: mark a series Superseded once a newer version of it was posted."""
+
+    permission_classes = [IsBotOrMaintainer]
+
+    @extend_schema(request=None, responses={200: ser.SeriesSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        series = get_object_or_404(Series, pk=pk)
+        ingest.supersede(series, request.user)
+        return Response(ser.SeriesSerializer(series_queryset().get(pk=pk),
+                                             context={"request": request}).data)
+
+
+class SeriesState(APIView):
+    """cocci-bot extra: a maintainer sets the series' review state (and its patches')."""
+
+    permission_classes = [IsMaintainer]
+
+    @extend_schema(request=ser.SeriesStateSerializer, responses={200: ser.SeriesSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        series = get_object_or_404(Series, pk=pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        ingest.set_state(series, str(data.get("state") or ""), request.user,
+                         str(data.get("comment") or ""))
+        return Response(ser.SeriesSerializer(series_queryset().get(pk=pk),
+                                             context={"request": request}).data)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+class SeriesChecks(generics.ListAPIView):
+    """cocci-bot extra: checks on a whole series (build, boot, kvm-smoke, idempotence...)."""
+
+    serializer_class = ser.CheckSerializer
+    permission_classes = [IsBotOrMaintainer]
+
+    def get_queryset(self) -> QuerySet:
+        series = get_object_or_404(Series, pk=self.kwargs["pk"])
+        return series.checks.filter(patch=None).select_related("user")
+
+    @extend_schema(request=ser.CheckCreateSerializer, responses={200: ser.CheckSerializer,
+                                                                201: ser.CheckSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        series = get_object_or_404(Series, pk=pk)
+        check, created = ingest.add_check(series, None, request.user,
+                                          ingest.validate_check(request.data))
+        return Response(ser.CheckSerializer(check, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SeriesCheckDetail(generics.RetrieveAPIView):
+    serializer_class = ser.CheckSerializer
+
+    def get_object(self) -> Check:
+        return get_object_or_404(Check, series_id=self.kwargs["pk"], pk=self.kwargs["check_id"],
+                                 patch=None)
+
+
+class PatchChecks(generics.ListAPIView):
+    serializer_class = ser.CheckSerializer
+    permission_classes = [IsBotOrMaintainer]
+
+    def get_queryset(self) -> QuerySet:
+        patch = get_object_or_404(Patch, pk=self.kwargs["patch_id"])
+        return patch.checks.select_related("user")
+
+    @extend_schema(request=ser.CheckCreateSerializer, responses={201: ser.CheckSerializer})
+    def post(self, request: Request, patch_id: int) -> Response:
+        patch = get_object_or_404(Patch, pk=patch_id)
+        check, _ = ingest.add_check(patch.series, patch, request.user,
+                                    ingest.validate_check(request.data))
+        return Response(ser.CheckSerializer(check, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class PatchCheckDetail(generics.RetrieveAPIView):
+    serializer_class = ser.CheckSerializer
+
+    def get_object(self) -> Check:
+        return get_object_or_404(Check, patch_id=self.kwargs["patch_id"],
+                                 pk=self.kwargs["check_id"])
+
+
+# --- patches and covers -----------------------------------------------------------------------
+
+def patch_queryset() -> QuerySet:
+    return Patch.objects.select_related("project", "submitter", "state", "delegate", "series") \
+        .prefetch_related("checks", "project__maintainers").defer("mbox")
+
+
+class PatchList(Filtered, generics.ListAPIView):
+    serializer_class = ser.PatchSerializer
+
+    @extend_schema(parameters=[
+        *COMMON, PROJECT, SUBMITTER, _param("series", "An ID of a series.", OpenApiTypes.INT),
+        _param("delegate", "An ID or username of a user."), _param("state", "A state slug."),
+        _param("archived", "true or false."), _param("hash", "The patch hash (patch-id)."),
+        _param("msgid", "The patch message-id, without angle brackets.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def base_queryset(self) -> QuerySet:
+        return patch_queryset().defer("diff", "content", "headers")
+
+    def more_filters(self, qs: QuerySet) -> QuerySet:
+        params = self.request.query_params
+        if series := params.get("series"):
+            qs = qs.filter(series_id=_int(series, "series"))
+        if states := params.getlist("state"):
+            qs = qs.filter(Q(state__slug__in=states) | Q(state__name__in=states))
+        if (archived := params.get("archived")) in ("true", "false"):
+            qs = qs.filter(archived=archived == "true")
+        if delegate := params.get("delegate"):
+            qs = qs.filter(delegate_id=int(delegate)) if delegate.isdigit() \
+                else qs.filter(delegate__username=delegate)
+        if h := params.get("hash"):
+            qs = qs.filter(hash__iexact=h)
+        if msgid := params.get("msgid"):
+            qs = qs.filter(msgid=f"<{msgid.strip('<>')}>")
+        return qs
+
+
+class PatchDetail(generics.RetrieveUpdateAPIView):
+    serializer_class = ser.PatchDetailSerializer
+    permission_classes = [IsMaintainer]
+
+    def get_queryset(self) -> QuerySet:
+        return patch_queryset()
+
+    @extend_schema(request=ser.PatchUpdateSerializer, responses={200: ser.PatchDetailSerializer})
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request)
+
+    @extend_schema(request=ser.PatchUpdateSerializer, responses={200: ser.PatchDetailSerializer})
+    def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request)
+
+    def _update(self, request: Request) -> Response:
+        patch = self.get_object()
+        data = ser.PatchUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        ingest.storable(dict(fields), "patch update")
+        if "state" in fields:
+            state = State.objects.filter(Q(slug=fields["state"]) | Q(name=fields["state"])).first()
+            if state is None:
+                raise ValidationError({"state": [f"unknown state {fields['state']!r}"]})
+            ingest.set_patch_state(patch, state, request.user)
+        if "delegate" in fields:
+            patch.delegate = _delegate(fields["delegate"])
+        for name in ("archived", "commit_ref", "pull_url"):
+            if name in fields:
+                setattr(patch, name, fields[name])
+        patch.save()
+        return Response(self.get_serializer(self.get_queryset().get(pk=patch.pk)).data)
+
+
+def _delegate(user_id: int | None):
+    if user_id is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise ValidationError({"delegate": [f"no user with id {user_id}"]})
+    return user
+
+
+class PatchComments(generics.ListAPIView):
+    serializer_class = ser.CommentSerializer
+
+    def get_queryset(self) -> QuerySet:
+        patch = get_object_or_404(Patch, pk=self.kwargs["pk"])
+        return Comment.objects.filter(patch=patch).select_related("user", "series")
+
+
+class CoverList(Filtered, generics.ListAPIView):
+    serializer_class = ser.CoverSerializer
+
+    @extend_schema(parameters=[*COMMON, PROJECT, SUBMITTER, _param("series", "A series ID."),
+                               _param("msgid", "The message-id, without angle brackets.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def base_queryset(self) -> QuerySet:
+        return Cover.objects.select_related("project", "submitter", "series") \
+            .prefetch_related("project__maintainers").defer("mbox", "content", "headers")
+
+    def more_filters(self, qs: QuerySet) -> QuerySet:
+        params = self.request.query_params
+        if series := params.get("series"):
+            qs = qs.filter(series_id=_int(series, "series"))
+        if msgid := params.get("msgid"):
+            qs = qs.filter(msgid=f"<{msgid.strip('<>')}>")
+        return qs
+
+
+class CoverDetail(generics.RetrieveAPIView):
+    serializer_class = ser.CoverDetailSerializer
+    queryset = Cover.objects.select_related("project", "submitter", "series")
+
+
+class CoverComments(generics.ListAPIView):
+    """Comments on the series as a whole (Patchwork: replies to the cover letter)."""
+
+    serializer_class = ser.CommentSerializer
+
+    def get_queryset(self) -> QuerySet:
+        cover = get_object_or_404(Cover, pk=self.kwargs["pk"])
+        return Comment.objects.filter(series=cover.series_id, patch=None) \
+            .select_related("user", "series")
+
+
+# --- mbox downloads (Patchwork's: plain text with a file name) --------------------------------
+
+def _mbox(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f"attachment; filename={filename}"
+    return response
+
+
+def _slug(name: str) -> str:
+    keep = "".join(c if c.isalnum() else "-" for c in name.lower())
+    return "-".join(p for p in keep.split("-") if p)[:60] or "series"
+
+
+def patch_mbox(request, pk: int) -> HttpResponse:
+    patch = get_object_or_404(Patch.objects.only("mbox", "name", "number"), pk=pk)
+    return _mbox(patch.mbox, f"{patch.number:04d}-{_slug(patch.name)}.patch")
+
+
+def cover_mbox(request, pk: int) -> HttpResponse:
+    cover = get_object_or_404(Cover.objects.only("mbox", "name"), pk=pk)
+    return _mbox(cover.mbox, f"0000-{_slug(cover.name)}.patch")
+
+
+def series_mbox(request, pk: int) -> HttpResponse:
+    series = get_object_or_404(Series, pk=pk)
+    mails = series.patches.order_by("number").values_list("mbox", flat=True)
+    text = "".join(m if m.endswith("\n") else m + "\n" for m in mails)
+    return _mbox(text, f"{series.id}-{_slug(series.name)}-v{series.version}.mbox")

@@ -1,0 +1,284 @@
+"""Storing what the bot posts: a series with its cover and patches, checks, superseding.
+
+All or nothing: a series is validated completely before a transaction stores it, and
+posting the same dedupe key twice returns the series already stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from bot import defaults
+from bot.errors import UserError
+from bot.review import mbox
+from bot.review.models import (
+    CHECK_STATES,
+    Check,
+    Cover,
+    Event,
+    Patch,
+    Person,
+    Project,
+    Series,
+    State,
+)
+from bot.review.patchid import patch_id
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_CONTEXT = re.compile(r"^[-a-zA-Z0-9_]+$")
+_DEDUPE = re.compile(r"^[0-9A-Za-z._:-]{8,128}$")
+
+
+@dataclass
+class Parsed:
+    project: Project
+    dedupe_key: str
+    report: dict[str, Any]
+    cover: mbox.Mail | None
+    patches: list[tuple[mbox.Mail, str]]  # (mail, patch-id)
+
+
+def storable(value: Any, what: str) -> None:
+    """Reject text no database can store: NUL characters, lone UTF-16 surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UserError(f"{what} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UserError(f"{what} is not valid Unicode text ({exc.reason})") from exc
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            storable(k, what)
+            storable(v, f"{what}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            storable(v, f"{what}[{i}]")
+
+
+def parse_request(data: Any) -> Parsed:
+    """Validate a series creation request completely, before anything is stored."""
+    if not isinstance(data, dict):
+        raise UserError("expected a JSON object with project, report, patches (and cover)")
+    storable(data, "request")
+    project = _project(data.get("project"))
+    report = _report(data.get("report"))
+    patches = _patches(data.get("patches"))
+    cover = _cover(data.get("cover"))
+    key = data.get("dedupe_key") or report.get("dedupe_key") or derive_key(
+        report["base"], report["campaign"], [pid for _, pid in patches])
+    if not isinstance(key, str) or not _DEDUPE.match(key):
+        raise UserError("dedupe_key must be 8-128 characters of [0-9A-Za-z._:-]")
+    return Parsed(project, key, report, cover, patches)
+
+
+def derive_key(base: str, campaign: str, patch_ids: list[str]) -> str:
+    """The dedupe key when report.json has none: base + campaign + the patches' patch-ids."""
+    text = "\n".join([base, campaign, *patch_ids])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _project(name: Any) -> Project:
+    if not isinstance(name, str) or not name:
+        raise UserError("missing project: name the tree's project (its link name)")
+    project = Project.objects.filter(link_name=name).first()
+    if project is None:
+        known = ", ".join(Project.objects.values_list("link_name", flat=True)) or "none yet"
+        raise UserError(f"unknown project {name!r} (known: {known}); create it with "
+                        f"`cocci-bot serve --create-project {name}`")
+    return project
+
+
+def _report(report: Any) -> dict[str, Any]:
+    if not isinstance(report, dict):
+        raise UserError("missing report: post report.json as the `report` object")
+    for key, kind in (("campaign", str), ("base", str), ("steps", list), ("sites", list)):
+        if not isinstance(report.get(key), kind):
+            raise UserError(f"report.{key} is missing or not a {kind.__name__}")
+    if not _HEX40.match(report["base"]):
+        raise UserError(f"report.base must be a 40-hex commit id, got {report['base']!r}")
+    for i, site in enumerate(report["sites"]):
+        if not isinstance(site, dict) or not isinstance(site.get("file"), str):
+            raise UserError(f"report.sites[{i}] must be an object with at least a `file`")
+    return report
+
+
+def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
+    if not isinstance(patches, list) or not patches:
+        raise UserError("patches must be a non-empty list of `git format-patch` mails")
+    if len(patches) > defaults.REVIEW_MAX_PATCHES:
+        raise UserError(f"{len(patches)} patches is more than the limit of "
+                        f"{defaults.REVIEW_MAX_PATCHES} in one series")
+    out = []
+    for i, raw in enumerate(patches, 1):
+        what = f"patch {i}"
+        if not isinstance(raw, str):
+            raise UserError(f"{what} must be a string (the mail's text)")
+        mail = mbox.parse(raw, what)
+        if not mail.diff:
+            raise UserError(f"{what} ({mail.subject}) has no diff")
+        mbox.check_diff(mail.diff, what)
+        out.append((mail, patch_id(mail.diff, what)))
+    return out
+
+
+def _cover(raw: Any) -> mbox.Mail | None:
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise UserError("cover must be a string (the cover letter's mail)")
+    mail = mbox.parse(raw, "cover letter")
+    if mail.diff:
+        raise UserError("cover letter carries a diff: post it as a patch instead")
+    return mail
+
+
+def create_series(parsed: Parsed, user) -> tuple[Series, bool]:
+    """Store the series, or return the one already stored under its dedupe key."""
+    existing = Series.objects.filter(project=parsed.project, dedupe_key=parsed.dedupe_key).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return _store(parsed, user), True
+    except IntegrityError:
+        existing = Series.objects.filter(project=parsed.project,
+                                         dedupe_key=parsed.dedupe_key).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _person(mail: mbox.Mail) -> Person:
+    person, _ = Person.objects.get_or_create(email=mail.from_email,
+                                             defaults={"name": mail.from_name})
+    return person
+
+
+def _store(parsed: Parsed, user) -> Series:
+    report, project = parsed.report, parsed.project
+    new = State.objects.get(slug="new")
+    first = parsed.cover or parsed.patches[0][0]
+    previous = (Series.objects.select_for_update(of=("self",))
+                .filter(project=project, campaign=report["campaign"], next_version__isnull=True)
+                .order_by("-id").first())
+    series = Series.objects.create(
+        project=project, name=_series_name(parsed), submitter=_person(first),
+        version=(previous.version + 1) if previous else 1, total=len(parsed.patches),
+        state=new, base_commit=report["base"], campaign=report["campaign"][:255],
+        tag=str(report.get("tag") or "")[:255], spatch=str(report.get("spatch") or "")[:64],
+        dedupe_key=parsed.dedupe_key, previous=previous, report=report, created_by=user)
+    key = parsed.dedupe_key[:48]
+    if parsed.cover:
+        c = parsed.cover
+        Cover.objects.create(project=project, series=series, name=c.name, date=c.date,
+                             msgid=c.msgid or f"<{key}.0@cocci-bot>", submitter=_person(c),
+                             headers=c.headers, content=c.content, mbox=c.raw)
+    for n, (m, pid) in enumerate(parsed.patches, 1):
+        Patch.objects.create(project=project, series=series, number=n, name=m.name, date=m.date,
+                             msgid=m.msgid or f"<{key}.{n}@cocci-bot>", submitter=_person(m),
+                             headers=m.headers, content=m.content, diff=m.diff, hash=pid,
+                             mbox=m.raw, state=new)
+    Event.objects.create(project=project, category="series-created", actor=user, series=series,
+                         text=f"series v{series.version} posted with {series.total} patches")
+    return series
+
+
+def _series_name(parsed: Parsed) -> str:
+    if parsed.cover and "*** SUBJECT HERE ***" not in parsed.cover.subject:
+        return parsed.cover.name.split("] ", 1)[-1][:255]
+    tag = parsed.report.get("tag")
+    return f"{parsed.report['campaign']}{' on ' + str(tag) if tag else ''}"[:255]
+
+
+def validate_check(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise UserError("a check is a JSON object: context, state, description, target_url, log")
+    storable(dict(data), "check")
+    state = data.get("state")
+    if state not in CHECK_STATES:
+        raise UserError(f"check state must be one of {', '.join(CHECK_STATES)}, got {state!r}")
+    context = data.get("context") or "default"
+    if not isinstance(context, str) or not _CONTEXT.match(context) or len(context) > 255:
+        raise UserError("check context must match ^[-a-zA-Z0-9_]+$ (at most 255 characters)")
+    target = data.get("target_url") or None
+    if target is not None and (not isinstance(target, str) or len(target) > 200
+                               or not re.match(r"^https?://", target)):
+        raise UserError("check target_url must be an http(s) URL of at most 200 characters")
+    description = data.get("description")
+    log = data.get("log") or ""
+    if not isinstance(log, str) or (description is not None and not isinstance(description, str)):
+        raise UserError("check description and log must be strings")
+    return {"state": state, "context": context, "target_url": target,
+            "description": description, "log": log[-defaults.REVIEW_MAX_LOG_BYTES:]}
+
+
+def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any]) -> tuple[Check, bool]:
+    """Attach a check; an identical one already there (a re-post) is returned instead."""
+    same = Check.objects.filter(series=series, patch=patch, context=fields["context"],
+                                state=fields["state"], description=fields["description"]).last()
+    if same and same.log == fields["log"]:
+        return same, False
+    with transaction.atomic():
+        check = Check.objects.create(series=series, patch=patch, user=user, **fields)
+        Event.objects.create(project=series.project, category="check-created", actor=user,
+                             series=series, patch=patch, check_run=check,
+                             text=f"check {check.context}: {check.state}")
+    return check, True
+
+
+def set_state(series: Series, slug: str, user, comment: str = "") -> None:
+    """Change a series' review state (and its patches'), logging each change."""
+    storable(slug, "state")
+    state = State.objects.filter(slug=slug).first()
+    if state is None:
+        raise UserError(f"unknown state {slug!r}: one of "
+                        + ", ".join(State.objects.values_list("slug", flat=True)))
+    with transaction.atomic():
+        if series.state_id != state.id:
+            Event.objects.create(project=series.project, category="series-state-changed",
+                                 actor=user, series=series, previous_state=series.state,
+                                 current_state=state, text=f"{series.state.name} → {state.name}")
+            series.state = state
+            series.save(update_fields=["state"])
+        for patch in series.patches.exclude(state=state):
+            set_patch_state(patch, state, user)
+        if comment.strip():
+            add_comment(series, user, comment)
+
+
+def set_patch_state(patch: Patch, state: State, user) -> None:
+    if patch.state_id == state.id:
+        return
+    Event.objects.create(project=patch.project, category="patch-state-changed", actor=user,
+                         series=patch.series, patch=patch, previous_state=patch.state,
+                         current_state=state, text=f"patch {patch.number}: {patch.state.name} "
+                                                   f"→ {state.name}")
+    patch.state = state
+    patch.save(update_fields=["state"])
+
+
+def add_comment(series: Series, user, content: str) -> None:
+    storable(content, "comment")
+    series.comments.create(user=user, content=content)
+    Event.objects.create(project=series.project, category="comment-created", actor=user,
+                         series=series, text=content[:200])
+
+
+def supersede(series: Series, user) -> Series:
+    """Mark `series` Superseded: allowed once a newer version of it exists, and only while it
+    is still open; superseding twice changes nothing."""
+    newer = Series.objects.filter(previous=series).first()
+    if newer is None:
+        raise UserError(f"series {series.id} has no newer version: post the new version first")
+    if series.state.slug == "superseded":
+        return newer
+    if series.state.slug not in defaults.REVIEW_OPEN_STATES:
+        raise UserError(f"series {series.id} is {series.state.name}: a decided series is "
+                        "not superseded")
+    set_state(series, "superseded", user)
+    return newer

@@ -1,0 +1,160 @@
+"""The maintainers' pages: server-rendered, no JavaScript needed. Every piece of posted text
+goes through Django's auto-escaping; diffs are split into classed lines, never marked up raw."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from bot.errors import UserError
+from bot.review import ingest
+from bot.review.auth import is_maintainer
+from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
+
+ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "rejected"}
+
+
+@dataclass(frozen=True)
+class Line:
+    cls: str
+    text: str
+
+
+def diff_lines(diff: str) -> list[Line]:
+    out = []
+    for text in diff.splitlines():
+        if text.startswith(("+++", "---", "diff ", "index ")):
+            cls = "meta"
+        elif text.startswith("@@"):
+            cls = "hunk"
+        elif text.startswith("+"):
+            cls = "add"
+        elif text.startswith("-"):
+            cls = "del"
+        else:
+            cls = "ctx"
+        out.append(Line(cls, text))
+    return out
+
+
+def latest_checks(checks: list[Check]) -> dict[str, Check]:
+    latest: dict[str, Check] = {}
+    for c in sorted(checks, key=lambda c: c.id):
+        latest[c.context] = c
+    return latest
+
+
+def _series_qs() -> QuerySet:
+    return Series.objects.select_related("project", "state").prefetch_related("checks")
+
+
+def queue(request: HttpRequest) -> HttpResponse:
+    qs = _series_qs().order_by("-date", "-id")
+    project, state = request.GET.get("project"), request.GET.get("state")
+    if project:
+        qs = qs.filter(project__link_name=project)
+    if state:
+        qs = qs.filter(state__slug=state)
+    rows = [(s, list(latest_checks(list(s.checks.all())).values())) for s in qs[:200]]
+    return render(request, "review/queue.html", {
+        "rows": rows, "projects": Project.objects.all(), "states": State.objects.all(),
+        "project": project or "", "state": state or ""})
+
+
+def project(request: HttpRequest, link_name: str) -> HttpResponse:
+    proj = get_object_or_404(Project, link_name=link_name)
+    series = list(_series_qs().filter(project=proj).order_by("-date", "-id")[:100])
+    contexts = list(CHECK_CONTEXTS)
+    for s in series:
+        contexts += [c.context for c in s.checks.all() if c.context not in contexts]
+    matrix = []
+    for s in series:
+        latest = latest_checks(list(s.checks.all()))
+        matrix.append((s, [latest.get(c) for c in contexts]))
+    return render(request, "review/project.html",
+                  {"project": proj, "contexts": contexts, "matrix": matrix})
+
+
+def series(request: HttpRequest, pk: int) -> HttpResponse:
+    s = get_object_or_404(_series_qs().select_related("previous", "submitter"), pk=pk)
+    patches = list(s.patches.select_related("state").order_by("number"))
+    checks = list(s.checks.select_related("user", "patch"))
+    return render(request, "review/series.html", {
+        "series": s, "cover": getattr(s, "cover", None) if hasattr(s, "cover") else None,
+        "patches": [(p, diff_lines(p.diff)) for p in patches],
+        "checks": checks, "latest": list(latest_checks([c for c in checks if not c.patch_id])
+                                         .values()),
+        "sites": s.report.get("sites") or [], "steps": s.report.get("steps") or [],
+        "rangediff": range_diff(s.previous, patches) if s.previous else None,
+        "newer": Series.objects.filter(previous=s).first(),
+        "comments": s.comments.select_related("user"),
+        "events": Event.objects.filter(series=s).select_related(
+            "actor", "previous_state", "current_state"),
+        "can_review": is_maintainer(request.user),
+    })
+
+
+def range_diff(previous: Series, patches: list[Patch]) -> list[Line]:
+    """What changed between the previous version's patches and these, patch by patch."""
+    old = {p.number: p for p in previous.patches.order_by("number")}
+    lines: list[Line] = []
+    for p in patches:
+        before = old.pop(p.number, None)
+        header = f"{p.number}: {p.name}"
+        if before is None:
+            lines.append(Line("add", f"{header} (new in v{p.series.version})"))
+            continue
+        if before.hash == p.hash:
+            lines.append(Line("ctx", f"{header} = unchanged (same patch-id)"))
+            continue
+        lines.append(Line("hunk", f"{header} ! changed"))
+        for text in difflib.unified_diff(before.diff.splitlines(), p.diff.splitlines(),
+                                         f"v{previous.version}", f"v{p.series.version}",
+                                         lineterm="", n=2):
+            lines.append(Line(diff_lines(text[1:])[0].cls if text[:1] == " " and text[1:]
+                              else {"+": "add", "-": "del", "@": "hunk"}.get(text[:1], "ctx"),
+                              "    " + text))
+    for number, p in sorted(old.items()):
+        lines.append(Line("del", f"{number}: {p.name} (dropped)"))
+    return lines
+
+
+@login_required
+@require_POST
+def series_action(request: HttpRequest, pk: int) -> HttpResponse:
+    s = get_object_or_404(Series, pk=pk)
+    if not is_maintainer(request.user):
+        return HttpResponseForbidden("only maintainers can change review states")
+    action = request.POST.get("action", "")
+    comment = request.POST.get("comment", "")
+    try:
+        if action in ACTIONS:
+            ingest.set_state(s, ACTIONS[action], request.user, comment)
+            messages.success(request, f"series is now {State.objects.get(slug=ACTIONS[action])}")
+        elif action == "comment" and comment.strip():
+            ingest.add_comment(s, request.user, comment)
+        else:
+            raise UserError(f"unknown action {action!r}")
+    except UserError as exc:
+        messages.error(request, str(exc))
+    return redirect(reverse("review:series", args=[pk]))
+
+
+def patch(request: HttpRequest, pk: int) -> HttpResponse:
+    p = get_object_or_404(Patch.objects.only("series_id", "number"), pk=pk)
+    return redirect(reverse("review:series", args=[p.series_id]) + f"#patch-{p.number}")
+
+
+def check_log(request: HttpRequest, pk: int) -> HttpResponse:
+    check = get_object_or_404(Check.objects.only("log"), pk=pk)
+    response = HttpResponse(check.log or "(no log)", content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

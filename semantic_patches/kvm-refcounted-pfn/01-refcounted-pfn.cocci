@@ -1,0 +1,74 @@
+/// Introduce kvm_is_refcounted_pfn() and use it wherever kvm_is_reserved_pfn()
+/// decides whether KVM may take or drop a page reference, hand out the struct
+/// page, or map the page at a larger level.
+///
+/// kvm_is_refcounted_pfn(pfn) is defined as !kvm_is_reserved_pfn(pfn), so every
+/// conversion is an exact logical rewrite: no functional change.  Uses that
+/// decide on dirty/accessed tracking, and uses whose surroundings do not say
+/// which question they ask (classify.cocci: "unknown"), are left alone.
+//
+// Confidence: High
+// Copyright: (C) 2026 cocci-bot authors. GPL-2.0-only
+// Options: --no-includes --include-headers
+// Requires: 1.1.1
+
+virtual patch
+
+#include "classify.cocci"
+
+@s1_neg depends on patch@
+expression E;
+position p : script:python() { cb_class(p) in ("refcount", "hugepage") };
+@@
+- !kvm_is_reserved_pfn@p(E)
++ kvm_is_refcounted_pfn(E)
+
+@s1_pos depends on patch@
+expression E;
+position p : script:python() { cb_class(p) in ("refcount", "hugepage") };
+@@
+- kvm_is_reserved_pfn@p(E)
++ !kvm_is_refcounted_pfn(E)
+
+@s1_has depends on patch@
+typedef kvm_pfn_t;
+typedef bool;
+identifier x;
+type T;
+@@
+T kvm_is_refcounted_pfn(kvm_pfn_t x) { ... }
+
+@s1_def depends on patch && !s1_has@
+typedef kvm_pfn_t;
+typedef bool;
+identifier x;
+type T;
+@@
+T kvm_is_reserved_pfn(kvm_pfn_t x) { ... }
++/*
++ * kvm_is_refcounted_pfn - may KVM take and drop references on @pfn's page?
++ *
++ * kvm_is_reserved_pfn() answers two questions: may KVM pin the page, and may
++ * KVM mark it dirty or accessed.  This helper names the first one, so that
++ * the pinning rules can change without touching dirty/accessed tracking.
++ */
++bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)
++{
++	return !kvm_is_reserved_pfn(pfn);
++}
+
+@s1_has_decl depends on patch@
+typedef kvm_pfn_t;
+typedef bool;
+identifier x;
+type T;
+@@
+T kvm_is_refcounted_pfn(kvm_pfn_t x);
+
+@s1_decl depends on patch && !s1_has_decl@
+typedef kvm_pfn_t;
+typedef bool;
+@@
+- bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
++ bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
++ bool kvm_is_refcounted_pfn(kvm_pfn_t pfn);

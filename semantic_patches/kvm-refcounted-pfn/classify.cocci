@@ -1,0 +1,298 @@
+/// Classify every use of kvm_is_reserved_pfn() by the question it answers.
+///
+/// kvm_is_reserved_pfn() is asked two different questions: may KVM take or drop a
+/// reference on the page (or hand out its struct page), and may KVM mark the page
+/// dirty/accessed.  A third family asks whether the page may be mapped at a larger
+/// level (hugepage/collapsible checks), which today depends on the page being
+/// refcounted.  The class of a use is read off the code around it: the mm primitive
+/// the guarded code calls, the condition it sits in, or what the code does after an
+/// early return.  A use whose surroundings say nothing, or say two things at once,
+/// is "unknown" and is never transformed.
+///
+/// Included by every step of the campaign (#include "classify.cocci"); with
+/// -D report it prints one "cocci-bot-site {json}" line per use on stdout.
+//
+// Confidence: High
+// Copyright: (C) 2026 cocci-bot authors. GPL-2.0-only
+// Options: --no-includes --include-headers
+// Requires: 1.1.1
+
+
+virtual report
+
+@initialize:python@
+@@
+import json
+
+
+# mm primitives that take, drop or read a page reference, or hand out the page
+REFCOUNT_OPS = frozenset("""get_page put_page get_page_unless_zero try_get_page
+    page_count page_ref_count put_page_testzero page_ref_inc page_ref_dec
+    page_ref_add page_ref_sub folio_get folio_put folio_try_get""".split())
+# mm primitives that mark a page dirty or accessed
+AD_OPS = frozenset("""SetPageDirty set_page_dirty set_page_dirty_lock
+    mark_page_accessed SetPageReferenced folio_mark_dirty folio_mark_accessed""".split())
+# mm primitives and constants that decide on a mapping larger than a page
+HUGE_OPS = frozenset("""PageCompound PageTransCompound PageTransCompoundMap
+    PageTransHuge PageHuge PageHead compound_order kvm_is_transparent_hugepage
+    PG_LEVEL_4K PT_PAGE_TABLE_LEVEL""".split())
+
+cb_tags = {}        # (file, line, col) -> set of shape tags
+cb_facts = set()    # tree facts, e.g. the definition already excludes ZONE_DEVICE
+
+
+def cb_key(p):
+    return (p[0].file, int(p[0].line), int(p[0].column))
+
+
+def cb_tag(p, tag):
+    cb_tags.setdefault(cb_key(p), set()).add(tag)
+
+
+def cb_op_tag(p, op, prefix):
+    for ops, kind in ((REFCOUNT_OPS, "ref"), (AD_OPS, "ad"), (HUGE_OPS, "huge")):
+        if op in ops:
+            cb_tag(p, prefix + kind)
+
+
+def cb_class(p):
+    tags = cb_tags.get(cb_key(p), set())
+    if "wrapper" in tags:
+        return "definition"
+    kinds = set()
+    if tags & {"cond_huge", "branch_huge"}:
+        kinds.add("hugepage")
+    if tags & {"branch_ref", "early_ref", "expr_ref"} and not tags & {"cond_huge", "branch_huge"}:
+        kinds.add("refcount")
+    if tags & {"branch_ad", "early_ad"}:
+        kinds.add("dirty-accessed")
+    if "neg" in tags and tags & {"early_ref", "early_ad"}:
+        return "unknown"
+    if "neg" not in tags and tags & {"branch_ref", "branch_ad"}:
+        return "unknown"
+    return kinds.pop() if len(kinds) == 1 else "unknown"
+
+
+def cb_print(kind, p, **fields):
+    rec = {"kind": kind, "file": p[0].file, "line": int(p[0].line),
+           "column": int(p[0].column), "function": p[0].current_element}
+    rec.update(fields)
+    print("cocci-bot-" + kind + " " + json.dumps(rec, sort_keys=True))
+
+// ---------------------------------------------------------------- every use
+
+@cb_use@
+expression E;
+position p;
+@@
+kvm_is_reserved_pfn@p(E)
+
+@cb_neg@
+expression E;
+position p;
+@@
+!kvm_is_reserved_pfn@p(E)
+
+@script:python@
+p << cb_neg.p;
+@@
+cb_tag(p, "neg")
+
+// ---------------------------- guarded code: if (...use...) <calls op on the pfn>
+
+@cb_branch@
+expression E;
+position p;
+identifier op;
+@@
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) op(<+... E ...+>);
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { <+... op(<+... E ...+>) ...+> }
+)
+
+@script:python@
+p << cb_branch.p;
+op << cb_branch.op;
+@@
+cb_op_tag(p, op, "branch_")
+
+// a branch that only answers "map at 4K" is a mapping-level decision
+
+@cb_level@
+expression E;
+position p;
+identifier lvl;
+@@
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return lvl;
+
+@script:python@
+p << cb_level.p;
+lvl << cb_level.lvl;
+@@
+cb_op_tag(p, lvl, "branch_")
+
+// ------------------------- the condition itself asks about compound/huge pages
+
+@cb_cond@
+expression E;
+position p;
+identifier op;
+statement S;
+@@
+if (<+... kvm_is_reserved_pfn@p(E) ...+> && <+... op(...) ...+>) S
+
+@script:python@
+p << cb_cond.p;
+op << cb_cond.op;
+@@
+if op in HUGE_OPS:
+    cb_tag(p, "cond_huge")
+
+@cb_cond2@
+expression E;
+position p;
+identifier op;
+statement S;
+@@
+if (<+... kvm_is_reserved_pfn@p(E) ...+> || <+... op(...) ...+>) S
+
+@script:python@
+p << cb_cond2.p;
+op << cb_cond2.op;
+@@
+if op in HUGE_OPS:
+    cb_tag(p, "cond_huge")
+
+// ------------- early exit: if (use) return/continue ...; <code using the page>
+
+@cb_early exists@
+expression E, E2;
+position p;
+identifier op;
+@@
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return ...;
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { ... return ...; }
+)
+... when != E = E2
+(
+op(<+... pfn_to_page(E) ...+>)
+)
+
+@script:python@
+p << cb_early.p;
+op << cb_early.op;
+@@
+cb_op_tag(p, op, "early_")
+
+@cb_early_page exists@
+expression E, E2;
+position p;
+@@
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return ...;
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { ... return ...; }
+)
+... when != E = E2
+return pfn_to_page(E);
+
+@script:python@
+p << cb_early_page.p;
+@@
+cb_tag(p, "early_ref")
+
+// --------------------- a plain expression: !use && <refcount query on the page>
+
+@cb_expr@
+expression E;
+position p;
+identifier op;
+@@
+ !kvm_is_reserved_pfn@p(E) && <+... op(<+... pfn_to_page(E) ...+>) ...+>
+
+@script:python@
+p << cb_expr.p;
+op << cb_expr.op;
+@@
+if op in REFCOUNT_OPS:
+    cb_tag(p, "expr_ref")
+
+// ------------------------ a predicate defined in terms of kvm_is_reserved_pfn()
+
+@cb_wrapper@
+typedef kvm_pfn_t;
+identifier f, x;
+position p;
+type T;
+@@
+T f(kvm_pfn_t x)
+{
+  return <+... kvm_is_reserved_pfn@p(x) ...+>;
+}
+
+@script:python@
+p << cb_wrapper.p;
+@@
+cb_tag(p, "wrapper")
+
+// ---------------------------------------------- definition and declaration
+
+@cb_def@
+typedef kvm_pfn_t;
+identifier x;
+position p;
+type T;
+@@
+T kvm_is_reserved_pfn@p(kvm_pfn_t x) { ... }
+
+@cb_def_zd@
+typedef kvm_pfn_t;
+identifier x;
+position cb_def.p;
+type T;
+@@
+T kvm_is_reserved_pfn@p(kvm_pfn_t x)
+{
+  <+... \( kvm_is_zone_device_pfn(...) \| is_zone_device_page(...) \) ...+>
+}
+
+@script:python depends on cb_def_zd@
+@@
+cb_facts.add("reserved_excludes_zone_device")
+
+@cb_decl@
+typedef kvm_pfn_t;
+position p;
+type T;
+identifier x;
+@@
+T kvm_is_reserved_pfn@p(kvm_pfn_t x);
+
+// ------------------------------------------------------------ report mode
+
+@script:python depends on report@
+p << cb_use.p;
+E << cb_use.E;
+@@
+neg = "neg" in cb_tags.get(cb_key(p), set())
+cb_print("site", p, cls=cb_class(p),
+         expression=("!" if neg else "") + "kvm_is_reserved_pfn(" + E + ")",
+         tags=sorted(cb_tags.get(cb_key(p), set())))
+
+@script:python depends on report@
+p << cb_def.p;
+@@
+cb_print("site", p, cls="definition", expression="kvm_is_reserved_pfn()", tags=[])
+
+@script:python depends on report@
+p << cb_decl.p;
+@@
+cb_print("site", p, cls="declaration", expression="kvm_is_reserved_pfn()", tags=[])
+
+@script:python depends on report && cb_def_zd@
+p << cb_def.p;
+@@
+cb_print("fact", p, fact="reserved_excludes_zone_device")

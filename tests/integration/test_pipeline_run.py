@@ -1,0 +1,129 @@
+"""`cocci-bot run` end to end on a small git tree: apply -> (build/boot off) -> post to the
+embedded review queue (real gunicorn, real SQLite), dedupe on rerun, resume after a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot import cli
+
+
+def git(tree: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def small_tree(fake_kernel_tree: Path) -> Path:
+    return fake_kernel_tree
+
+
+def bot_toml(tmp_path: Path, tree: Path, queue: str = "") -> Path:
+    path = tmp_path / "bot.toml"
+    path.write_text(f"""
+[[tree]]
+name = "small-linux"
+source = "git"
+path = "{tree}"
+tags = "v5.10.*"
+
+[checks]
+build = false
+boot = false
+
+[queue]
+url = "{queue}"
+token_env = "TEST_QUEUE_TOKEN"
+""")
+    return path
+
+
+def run(tmp_path: Path, cfg: Path, data: Path) -> int:
+    return cli.main(["run", "--config", str(cfg), "--data-dir", str(data)])
+
+
+def series_count(data: Path) -> int:
+    """Series in the embedded queue's database, read through its own API on a fresh server."""
+    from bot.pipeline.config import Config
+    from bot.pipeline.queue import Queue
+
+    with Queue(Config(), data) as q:
+        url, _token = q()
+        return requests.get(f"{url}/api/1.2/series/", timeout=10).json().__len__()
+
+
+def accept(data: Path, series_id: int) -> None:
+    """A maintainer accepts the series through the queue's API (a real token, a real server)."""
+    from bot.pipeline.config import Config
+    from bot.pipeline.queue import Queue
+
+    token = subprocess.run([sys.executable, "-m", "bot", "serve", "--create-token", "maintainer",
+                            "alice", "--data-dir", str(data)], check=True, capture_output=True,
+                           text=True, timeout=120).stdout.split()[-1]
+    with Queue(Config(), data) as q:
+        url, _bot_token = q()
+        rsp = requests.post(f"{url}/api/cocci/series/{series_id}/state/", timeout=10,
+                            json={"state": "accepted"}, headers={"Authorization": f"Token {token}"})
+        assert rsp.status_code == 200, rsp.text
+
+
+def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_tree: Path,
+                                                            capsys):
+    data = tmp_path / "data"
+    cfg = bot_toml(tmp_path, small_tree)
+    assert run(tmp_path, cfg, data) == 0
+    err = capsys.readouterr().err
+    assert ("run: small-linux v5.10.1 kvm-refcounted-pfn: apply PASS, build skipped, "
+            "boot skipped, post PASS, drafts waiting -> http://127.0.0.1:") in err
+    run_json = json.loads((data / "runs" / "1" / "run.json").read_text())
+    assert run_json["stages"]["post"]["series_url"].startswith("http://127.0.0.1:")
+    assert (data / "runs" / "1" / "series" / "0001-KVM-Split-use-cases-for-kvm_is_reserved_pfn-to-kvm_i.patch").exists()
+    # a second run re-asks the queue but posts nothing again
+    assert run(tmp_path, cfg, data) == 0
+    assert "drafts waiting" in capsys.readouterr().err
+    assert series_count(data) == 1
+    assert not (data / "runs" / "1" / "drafts").exists()
+    # the maintainer accepts; the next run writes the drafts (and sends nothing)
+    accept(data, run_json["stages"]["post"]["series_id"])
+    assert run(tmp_path, cfg, data) == 0
+    drafts = sorted((data / "runs" / "1" / "drafts").glob("*.patch"))
+    assert [d.name[:4] for d in drafts] == ["0000", "0001", "0002"]
+    cover = drafts[0].read_text()
+    assert "Subject: [PATCH 0/2] KVM: split kvm_is_reserved_pfn() by the question it answers" in cover
+    assert "base-commit: " in cover and "*** BLURB HERE ***" not in cover
+    # done now: a further run leaves it alone
+    assert run(tmp_path, cfg, data) == 0
+    assert "already done (job 1)" in capsys.readouterr().err
+    # a new release is a new job
+    (small_tree / "README").write_text("x\n")
+    git(small_tree, "add", "-A")
+    git(small_tree, "commit", "-qm", "release 2")
+    git(small_tree, "tag", "v5.10.2")
+    assert run(tmp_path, cfg, data) == 0
+    assert series_count(data) == 2
+
+
+def test_run_resumes_after_a_failed_post(tmp_path: Path, small_tree: Path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    monkeypatch.setenv("TEST_QUEUE_TOKEN", "not-a-real-token")
+    dead = bot_toml(tmp_path, small_tree, queue="http://127.0.0.1:9")   # nothing listens there
+    assert run(tmp_path, dead, data) == 3
+    assert "unreachable" in capsys.readouterr().err
+    state = json.loads((data / "runs" / "1" / "run.json").read_text())
+    assert set(state["stages"]) == {"apply", "build", "boot"}   # post failed: not recorded
+    report = data / "runs" / "1" / "report.json"
+    stamp = report.stat().st_mtime_ns
+    # fixed configuration (embedded queue): only the post stage runs
+    monkeypatch.delenv("TEST_QUEUE_TOKEN")
+    assert run(tmp_path, bot_toml(tmp_path, small_tree), data) == 0
+    assert report.stat().st_mtime_ns == stamp, "apply ran again on resume"
+    state = json.loads((data / "runs" / "1" / "run.json").read_text())
+    assert state["stages"]["post"]["status"] == "PASS"
+    assert os.path.exists(data / "state.sqlite3")

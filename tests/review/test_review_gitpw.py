@@ -1,0 +1,72 @@
+"""Acceptance: git-pw (from PyPI, unmodified) against the real server, as a maintainer uses it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import proc
+
+GIT_PW = str(Path(sys.executable).with_name("git-pw"))
+
+
+@pytest.fixture(scope="module")
+def checkout(posted, tmp_path_factory) -> Path:
+    """A maintainer's clone of the tree, at the series' base."""
+    dest = tmp_path_factory.mktemp("maint") / "linux"
+    proc.run(["git", "clone", "-q", str(posted["tree"]), str(dest)])
+    return dest
+
+
+def git_pw(live_queue, cwd: Path, *args: str, token: str | None = None, check: bool = True):
+    argv = [GIT_PW, "--server", f"{live_queue.url}/api/1.2", "--project", "debian-linux",
+            "--token", token or live_queue.maintainer_token, *args]
+    return proc.run(argv, cwd=cwd, check=check, timeout=60,
+                    env={"GIT_PAGER": "cat", "PAGER": "cat", "COLUMNS": "200"})
+
+
+def test_series_list_and_show(live_queue, posted, checkout):
+    out = git_pw(live_queue, checkout, "series", "list", "-f", "csv").stdout
+    for sid in posted["ids"]:
+        assert f'"{sid}"' in out
+    assert "kvm-refcounted-pfn on v5.10.223" in out
+    show = git_pw(live_queue, checkout, "series", "show", "-f", "csv", str(posted["ids"][0]))
+    assert '"Received","2 of 2"' in show.stdout.replace(" ", " ")
+    assert "KVM: mark only refcounted pages dirty" in show.stdout
+
+
+def test_series_download(live_queue, posted, checkout, tmp_path):
+    git_pw(live_queue, checkout, "series", "download", str(posted["ids"][0]), str(tmp_path))
+    mboxes = list(tmp_path.glob("*.mbox"))
+    assert len(mboxes) == 1
+    assert mboxes[0].read_text().count("Subject: [PATCH ") == 2
+
+
+def test_series_apply_onto_a_real_tree(live_queue, posted, checkout):
+    base = proc.run(["git", "rev-parse", "HEAD"], cwd=checkout).stdout.strip()
+    git_pw(live_queue, checkout, "series", "apply", str(posted["ids"][0]))
+    log = proc.run(["git", "log", "--format=%s", f"{base}..HEAD"], cwd=checkout).stdout
+    assert log.splitlines() == ["KVM: mark only refcounted pages dirty",
+                                "KVM: use kvm_pfn_to_refcounted_page() to release pages"]
+    text = (checkout / "virt" / "kvm" / "kvm_main.c").read_text()
+    assert "kvm_is_reserved_pfn" not in text and text.count("kvm_pfn_to_refcounted_page") == 2
+
+
+def test_patch_list_by_state_and_update_with_maintainer_token(live_queue, posted, checkout):
+    listed = git_pw(live_queue, checkout, "patch", "list", "-f", "csv", "--state",
+                    "superseded").stdout
+    v1_patch = next(line for line in listed.splitlines()[1:] if "refcounted" in line)
+    pid = v1_patch.split(",")[0].strip('"')
+    assert "superseded" in v1_patch
+    refused = git_pw(live_queue, checkout, "patch", "update", "--state", "accepted", pid,
+                     token=live_queue.bot_token, check=False)
+    assert refused.returncode != 0
+    assert "only maintainers" in refused.stdout + refused.stderr
+    done = git_pw(live_queue, checkout, "patch", "update", "--state", "deferred", "-f", "csv",
+                  pid)
+    assert '"State","deferred"' in done.stdout
+    listed = git_pw(live_queue, checkout, "patch", "list", "-f", "csv", "--state",
+                    "deferred").stdout
+    assert f'"{pid}"' in listed

@@ -1,0 +1,117 @@
+"""The maintainers' pages with Django's test client on a real database: content, escaping,
+CSRF, login and roles, the project matrix and the range-diff."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from review_fixtures import XSS_CODE, XSS_SUBJECT, add_build_boot, make_crafted_outdir, make_outdir
+
+from bot.post import outdir as od
+from bot.review.models import Check, Event, Series
+
+pytestmark = pytest.mark.django_db
+
+
+def post_series(api, out):
+    body = api.post("/api/cocci/series/", od.series_payload(out, "debian-linux"), format="json")
+    assert body.status_code == 201, body.content
+    sid = body.json()["id"]
+    for check in od.checks(out, od.read_json(out / "report.json")):
+        api.post(f"/api/1.2/series/{sid}/checks/", check, format="json")
+    return sid
+
+
+@pytest.fixture
+def maintainer_browser(db, maintainer_api):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="maint")
+    user.set_password("pw")
+    user.save()
+    c = Client(enforce_csrf_checks=True)
+    assert c.login(username="maint", password="pw")
+    return c
+
+
+def test_crafted_patch_is_shown_as_text_never_markup(project, bot_api, tmp_path):
+    sid = post_series(bot_api, make_crafted_outdir(tmp_path))
+    html = Client().get(f"/series/{sid}/").content.decode()
+    assert "<script>window.pwned" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;window.pwned=2&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=window.pwned=1&gt;" in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html  # from the report's call sites
+
+
+def test_series_page_shows_everything_a_reviewer_reads(project, bot_api, outdir):
+    sid = post_series(bot_api, outdir)
+    html = Client().get(f"/series/{sid}/").content.decode()
+    for needle in ('<span class="add">+\tif (!is_error_noslot_pfn(pfn) &amp;&amp; '
+                   "kvm_pfn_to_refcounted_page(pfn))</span>",
+                   "kvm_release_pfn_clean", "dirty-accessed", "untouched",
+                   f"/series/{sid}/mbox/", "build PASS", "Log in</a> to review"):
+        assert needle in html, needle
+    assert "<button" not in html.split("<main>")[1]  # no actions for anonymous readers
+
+
+def test_queue_lists_newest_first_with_badges_and_filters(project, bot_api, tmp_path):
+    a = post_series(bot_api, make_outdir(tmp_path))
+    b = post_series(bot_api, make_crafted_outdir(tmp_path))
+    html = Client().get("/").content.decode()
+    assert html.index(f"/series/{b}/") < html.index(f"/series/{a}/")
+    assert 'class="badge fail"' in html and 'class="badge success"' in html
+    only_new = Client().get("/?state=accepted").content.decode()
+    assert f"/series/{a}/" not in only_new
+
+
+def test_project_matrix_links_each_cell_to_its_log(project, bot_api, outdir):
+    sid = post_series(bot_api, outdir)
+    html = Client().get("/project/debian-linux/").content.decode()
+    build = Check.objects.get(series_id=sid, context="build")
+    assert f'<td class="cell success"><a href="/checks/{build.id}/log/"' in html
+    assert '<td class="cell none">' in html  # checkpatch never ran
+    log = Client().get(f"/checks/{build.id}/log/")
+    assert log["Content-Type"].startswith("text/plain") and b"LD vmlinux" in log.content
+
+
+def test_actions_need_a_logged_in_maintainer_and_csrf(project, bot_api, outdir,
+                                                      maintainer_browser):
+    sid = post_series(bot_api, outdir)
+    anon = Client().post(f"/series/{sid}/action/", {"action": "accept"})
+    assert anon.status_code == 302 and "/login/" in anon["Location"]
+    no_csrf = maintainer_browser.post(f"/series/{sid}/action/", {"action": "accept"})
+    assert no_csrf.status_code == 403
+    assert Series.objects.get(pk=sid).state.slug == "new"
+    page = maintainer_browser.get(f"/series/{sid}/")
+    token = page.context["csrf_token"]
+    done = maintainer_browser.post(f"/series/{sid}/action/",
+                                   {"action": "changes", "comment": "Please split patch 2.",
+                                    "csrfmiddlewaretoken": str(token)}, follow=True)
+    assert Series.objects.get(pk=sid).state.slug == "changes-requested"
+    html = done.content.decode()
+    assert "Please split patch 2." in html and "series-state-changed" in html
+    assert Event.objects.filter(category="series-state-changed", actor__username="maint").exists()
+
+
+def test_range_diff_to_the_previous_version(project, bot_api, tmp_path):
+    post_series(bot_api, make_outdir(tmp_path))
+    out = make_outdir(tmp_path, variant=" /* v2 */")
+    add_build_boot(out)
+    v2 = post_series(bot_api, out)
+    html = Client().get(f"/series/{v2}/").content.decode()
+    section = html.split('id="range-diff"')[1]
+    assert "1: [1/2] KVM: use kvm_pfn_to_refcounted_page() to release pages = unchanged" in section
+    assert "2: [2/2] KVM: mark only refcounted pages dirty ! changed" in section
+    assert "/* v2 */" in section
+
+
+def test_no_javascript_anywhere(project, bot_api, outdir):
+    sid = post_series(bot_api, outdir)
+    for url in ("/", "/project/debian-linux/", f"/series/{sid}/", "/login/"):
+        assert "<script" not in Client().get(url).content.decode()
+
+
+def test_xss_fixture_really_carries_markup(tmp_path):
+    out = make_crafted_outdir(tmp_path)
+    text = "".join(p.read_text() for p in (out / "series").glob("000[12]-*.patch"))
+    assert XSS_CODE.strip() in text and XSS_SUBJECT.strip() in text

@@ -1,0 +1,170 @@
+"""Boot stage, fast parts: argv builders (list equality), cpio, console verdict rules,
+accelerator choice, and QEMU infrastructure failures (missing, cannot start) end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot import cli, defaults
+from bot.boot import accel, console, cpio, initramfs, qemu
+
+
+def test_boot_argv_tcg():
+    m = qemu.Machine("tcg", "qemu64,+svm", "why")
+    argv = qemu.boot_argv(m, Path("/k/bzImage"), Path("/o/initramfs.cpio"), Path("/o/console.log"),
+                          Path("/o/verdict.log"), append=("init=/x",), memory_mb=256)
+    assert argv == [
+        "qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm", "-m", "256", "-smp", "1",
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-kernel", "/k/bzImage", "-initrd", "/o/initramfs.cpio",
+        "-append", "console=ttyS0 panic=-1 rdinit=/init init=/x",
+        "-chardev", "file,id=console,path=/o/console.log", "-serial", "chardev:console",
+        "-chardev", "file,id=verdict,path=/o/verdict.log", "-serial", "chardev:verdict",
+    ]
+
+
+def test_boot_argv_kvm_uses_host_cpu_and_named_qemu():
+    argv = qemu.boot_argv(accel.kvm("probe"), Path("k"), Path("i"), Path("c"), Path("v"),
+                          qemu="/opt/qemu")
+    assert argv[:5] == ["/opt/qemu", "-accel", "kvm", "-cpu", "host"]
+
+
+def test_compile_argv():
+    assert initramfs.compile_argv(Path("/g/kvm-smoke.c"), Path("/w/kvm-smoke")) == [
+        "gcc", "-static", "-O2", "-Wall", "-o", "/w/kvm-smoke", "/g/kvm-smoke.c"]
+
+
+def test_cpio_round_trip_with_real_cpio(tmp_path):
+    data = cpio.archive([cpio.directory("bin"), cpio.file("bin/hello", b"hi\n"),
+                         cpio.symlink("bin/sh", "hello"), cpio.chardev("console", 5, 1)])
+    listing = subprocess.run(["cpio", "-itv"], input=data, capture_output=True, check=True)
+    lines = listing.stdout.decode().splitlines()
+    assert [line.split()[-1] for line in lines] == ["bin", "bin/hello", "hello", "console"]
+    assert lines[2].startswith("l") and "bin/sh -> hello" in lines[2]
+    assert lines[3].startswith("c") and "5,   1" in lines[3]
+    subprocess.run(["cpio", "-id", "--quiet"], input=data, cwd=tmp_path, check=False)
+    assert (tmp_path / "bin" / "hello").read_bytes() == b"hi\n"
+
+
+CHANNEL_OK = ("cocci-bot: begin\r\ncocci-bot: kernel=5.10.223\r\ncocci-bot: dev_kvm=present\r\n"
+              "cocci-bot: kvm_smoke: VM created\r\ncocci-bot: kvm_smoke=pass\r\ncocci-bot: end\r\n")
+CONSOLE_OK = "Linux version 5.10.223 (tuxmake@tuxmake)\nRun /init as init process\n"
+
+
+def judge(console_text=CONSOLE_OK, channel=CHANNEL_OK, rc=0, timed_out=False, smoke=True):
+    return console.judge(console_text, channel, returncode=rc, timed_out=timed_out, deadline=60,
+                         smoke_wanted=smoke)
+
+
+def test_judge_pass():
+    o = judge()
+    assert (o.verdict, o.kvm_smoke, o.guest_kernel, o.first_bad_line) == \
+        ("pass", "pass", "5.10.223", None)
+
+
+@pytest.mark.parametrize("line", [
+    "WARNING: CPU: 0 PID: 1 at mm/gup.c:12 foo+0x1/0x2",
+    "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+    "Oops: 0000 [#1] SMP",
+    "BUG: KASAN: use-after-free in kvm_release_pfn_clean+0x1/0x2",
+    "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [init:1]",
+    "Kernel panic - not syncing: Attempted to kill init!",
+    "kernel BUG at virt/kvm/kvm_main.c:123!",
+])
+def test_judge_bad_console_line_fails_and_is_quoted(line):
+    o = judge(console_text=CONSOLE_OK + "[    1.0] " + line + "\r\nmore\n")
+    assert o.verdict == "fail"
+    assert o.first_bad_line == "[    1.0] " + line
+    assert line in o.reason
+
+
+def test_guest_echo_on_console_is_not_a_bad_line():
+    assert judge(console_text=CONSOLE_OK + "cocci-bot: kvm_smoke=fail BUG: x\n").verdict == "pass"
+
+
+def test_judge_timeout_is_fail_not_infra():
+    o = judge(channel="cocci-bot: begin\n", rc=None, timed_out=True)
+    assert o.verdict == "fail" and "deadline of 60 s" in o.reason
+
+
+def test_judge_qemu_error_is_infra():
+    assert judge(console_text="", channel="", rc=1).verdict == "infra-error"
+
+
+def test_judge_guest_without_verdict_fails():
+    o = judge(channel="cocci-bot: begin\n")
+    assert o.verdict == "fail" and "before reporting" in o.reason
+
+
+def test_judge_smoke_fail_and_missing_kvm_and_skip():
+    failed = CHANNEL_OK.replace("kvm_smoke=pass", "kvm_smoke=fail dirty log")
+    assert (judge(channel=failed).verdict, judge(channel=failed).kvm_smoke) == ("fail", "fail")
+    missing = "cocci-bot: begin\ncocci-bot: dev_kvm=missing\ncocci-bot: end\n"
+    assert "no /dev/kvm" in judge(channel=missing).reason
+    assert (judge(channel=missing, smoke=False).verdict,
+            judge(channel=missing, smoke=False).kvm_smoke) == ("pass", "skipped")
+
+
+def test_accel_choice(monkeypatch, tmp_path):
+    assert accel.initial("tcg")[0] == qemu.Machine("tcg", "qemu64,+svm",
+                                                   "requested with --accel tcg")
+    assert accel.initial("kvm") == (accel.kvm("requested with --accel kvm"), False)
+    monkeypatch.setattr(accel, "DEV_KVM", tmp_path / "nokvm")
+    machine, probe = accel.initial("auto")
+    assert (machine.accel, probe) == ("tcg", False) and "nokvm" in machine.reason
+
+
+def test_accel_remembers_failure_for_this_host_boot(monkeypatch, tmp_path):
+    dev = tmp_path / "kvm"
+    dev.write_text("")
+    monkeypatch.setattr(accel, "DEV_KVM", dev)
+    monkeypatch.setattr(accel, "memo_path", lambda: tmp_path / "memo.json")
+    assert accel.initial("auto")[1] is True
+    accel.remember_failure("it hung")
+    machine, probe = accel.initial("auto")
+    assert (machine.accel, probe) == ("tcg", False) and "it hung" in machine.reason
+    monkeypatch.setattr(accel, "_boot_id", lambda: "another-boot")
+    assert accel.initial("auto")[1] is True
+
+
+def test_unknown_accel_is_usage_error(tmp_path, capsys):
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"x")
+    assert cli.main(["boot", "--kernel", str(kernel), "--out", str(tmp_path / "o"),
+                     "--accel", "xen"]) == 2
+    assert "kvm, tcg" in capsys.readouterr().err
+
+
+def test_missing_kernel_is_usage_error(tmp_path, capsys):
+    assert cli.main(["boot", "--kernel", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert "--kernel" in capsys.readouterr().err
+
+
+def test_qemu_missing_is_infra_error_after_retries(tmp_path, monkeypatch):
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"not a kernel")
+    monkeypatch.setattr(defaults, "QEMU", str(tmp_path / "no-such-qemu-system-x86_64"))
+    out = tmp_path / "boot"
+    assert cli.main(["boot", "--kernel", str(kernel), "--out", str(out), "--accel", "tcg"]) == 3
+    rec = json.loads((out / "boot.json").read_text())
+    assert rec["verdict"] == "infra-error"
+    assert "not found" in rec["reason"] and "qemu-system-x86" in rec["reason"]
+    assert len(rec["attempts"]) == defaults.BOOT_INFRA_RETRIES
+
+
+def test_qemu_that_cannot_start_is_retried_then_infra_error(tmp_path, shim_path):
+    calls = tmp_path / "calls"
+    shim_path("qemu-system-x86_64",
+              f"#!/bin/sh\necho start >> {calls}\necho 'could not open kernel' >&2\nexit 1\n")
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"x")
+    out = tmp_path / "boot"
+    assert cli.main(["boot", "--kernel", str(kernel), "--out", str(out), "--accel", "tcg"]) == 3
+    assert calls.read_text().count("start") == defaults.BOOT_INFRA_RETRIES
+    rec = json.loads((out / "boot.json").read_text())
+    assert rec["verdict"] == "infra-error" and "status 1" in rec["reason"]
+    assert "could not open kernel" in (out / "qemu.log").read_text()
