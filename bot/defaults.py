@@ -33,6 +33,7 @@ MIRROR_BINARY_PACKAGES = ("linux-source-5.10", "linux-source-6.1")
 # source packages whose orig tarball is the fallback for releases no binary package carries
 MIRROR_SOURCE_PACKAGES = ("linux", "linux-6.1")
 MIRROR_REPO = Path("mirrors") / "debian-linux.git"   # relative to the data dir
+MIRROR_MIN_FREE_BYTES = 3 * 10**9  # an unpacked kernel release is ~1.1 GB, its objects ~0.3 GB
 
 # --- identity used for the bot's commits ------------------------------------------------
 BOT_NAME = "cocci-bot"

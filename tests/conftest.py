@@ -50,7 +50,8 @@ def shim_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 # Computed at import time from the real environment: isolated_home changes HOME per test.
 DEBIAN_MIRROR_DIR = defaults.cache_dir() / "test-mirror"
-DEBIAN_MIRROR_RELEASES = ("5.10.46", "5.10.223", "6.1.176")
+# asked newest first on purpose: the mirror must still chain them in version order
+DEBIAN_MIRROR_RELEASES = ("6.1.176", "5.10.223", "5.10.46")
 
 
 @pytest.fixture(scope="session")

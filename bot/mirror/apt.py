@@ -277,11 +277,12 @@ def download(art: Artifact, cache: Path) -> Path:
         got = tmp / art.filename
         # apt-get source also fetches the .dsc and .debian.tar.xz; a failure on those
         # (404 on superseded revisions) does not matter once the orig tarball is here.
-        if not got.is_file():
+        intact = got.is_file() and got.stat().st_size == art.size and sha256_of(got) == art.sha256
+        if not intact and (not res.ok or not got.is_file()):
             raise InfraError(f"{proc.cmdline(res.argv)} did not fetch {art.filename} "
                              f"(exit {res.returncode}): {res.tail()} "
                              "(check the network and apt sources; run apt-get update)")
-        if got.stat().st_size != art.size or sha256_of(got) != art.sha256:
+        if not intact:
             raise InfraError(f"{art.filename} from apt does not match the SHA-256 apt lists: "
                              "run apt-get update and retry")
         dest = cache / art.filename

@@ -112,13 +112,15 @@ def locked(gitdir: Path, timeout: float = defaults.TIMEOUT_MIRROR_LOCK) -> Itera
 
 def releases(gitdir: Path) -> list[Release]:
     """The release commits the tags name, in version order; UserError on foreign vX.Y.Z tags."""
-    refs = botgit.out(gitdir, "for-each-ref", "--format=%(refname:strip=2) %(objectname)",
-                      "refs/tags")
+    refs = botgit.out(gitdir, "for-each-ref",
+                      "--format=%(refname:strip=2) %(objectname) %(*objectname)", "refs/tags")
     tagged: dict[str, Upstream] = {}
     names: dict[str, str] = {}
     for line in refs.splitlines():
-        name, _, sha = line.partition(" ")
+        name, sha, peeled = (line.split(" ") + ["", ""])[:3]
         version = tag_version(name)
+        if version is not None and peeled:  # annotated: the mirror only makes lightweight tags
+            raise _foreign(name, gitdir)
         if version is not None:
             tagged[sha] = version
             names[sha] = name
@@ -136,11 +138,15 @@ def releases(gitdir: Path) -> list[Release]:
         if sha not in tagged:
             continue
         if TRAILER not in message:
-            raise UserError(f"tag {names[sha]} in {gitdir} was not made by cocci-bot mirror: "
-                            "pass --repo a mirror made by cocci-bot mirror (or a new path)")
+            raise _foreign(names[sha], gitdir)
         found.append(Release(tagged[sha], tree, message.rstrip("\n") + "\n", date, sha,
                              parent or None))
     return sorted(found, key=lambda r: r.version)
+
+
+def _foreign(tag: str, gitdir: Path) -> UserError:
+    return UserError(f"tag {tag} in {gitdir} was not made by cocci-bot mirror: pass --repo a "
+                     "mirror made by cocci-bot mirror (or a new path)")
 
 
 # --- importing a tree -------------------------------------------------------------------------
@@ -187,7 +193,8 @@ def pack(gitdir: Path) -> None:
 def commit_tree(gitdir: Path, rel: Release, parent: str | None) -> str:
     argv = ["commit-tree", "--no-gpg-sign", rel.tree, *(["-p", parent] if parent else []),
             "-F", "-"]
-    return botgit.git(gitdir, *argv, env=botgit.bot_env(date=rel.date),
+    date = rel.date if rel.date.startswith("@") else "@" + rel.date  # git's unambiguous form
+    return botgit.git(gitdir, *argv, env=botgit.bot_env(date=date),
                       input=rel.message).stdout.strip()
 
 

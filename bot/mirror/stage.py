@@ -11,6 +11,7 @@ version-ordered chain (see bot.mirror.repo for how an older release is inserted)
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from bot import defaults, proc
 from bot.errors import InfraError
 from bot.log import progress
 from bot.mirror import apt, repo
-from bot.mirror.versions import Request, Upstream
+from bot.mirror.versions import Request, Upstream, upstream_of
 
 
 @dataclass
@@ -88,6 +89,27 @@ def unpack(art: apt.Artifact, path: Path, work: Path) -> tuple[Path, str | None]
     return tops[0], member
 
 
+def sweep(tmp_root: Path) -> None:
+    """Remove unpack folders left by mirror runs that were killed (their pid is gone)."""
+    for d in tmp_root.glob("mirror-*-*"):
+        try:
+            pid = int(d.name.split("-")[1])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            repo.remove_tree(d)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # --- one release --------------------------------------------------------------------------------
 
 def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
@@ -108,7 +130,13 @@ def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
                    timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
     offer = art.offer
     tmp_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="mirror-", dir=tmp_root))
+    sweep(tmp_root)
+    free = shutil.disk_usage(tmp_root).free
+    if free < defaults.MIRROR_MIN_FREE_BYTES:
+        raise InfraError(f"only {free / 1e9:.1f} GB free under {tmp_root}; unpacking a kernel "
+                         f"release needs {defaults.MIRROR_MIN_FREE_BYTES / 1e9:.0f} GB: free "
+                         "some space or pass --data-dir on a larger disk")
+    work = Path(tempfile.mkdtemp(prefix=f"mirror-{os.getpid()}-", dir=tmp_root))
     try:
         progress("mirror", f"unpack {offer} ...")
         start = time.monotonic()
@@ -165,6 +193,7 @@ def mirror(requests: Sequence[Request], repo_path: Path, data_dir: Path,
             offers = apt.query_offers()
             chosen = [apt.choose(r, offers) for r in missing]  # all unknowns fail up front
             for offer in chosen:
+                _say_choice(offer, offers)
                 timing = summary.timings.setdefault(offer.upstream, Timing())
                 art = apt.artifact(offer)
                 path = fetch(art, cache, timing)
@@ -172,6 +201,13 @@ def mirror(requests: Sequence[Request], repo_path: Path, data_dir: Path,
                 summary.imported.append(offer.upstream)
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _say_choice(offer: apt.Offer, offers: Sequence[apt.Offer]) -> None:
+    others = [o for o in offers if o.upstream == offer.upstream and o != offer]
+    if others:
+        progress("mirror", f"{offer.upstream}: using {offer} ({offer.kind}); also offered: "
+                 + ", ".join(f"{o} ({o.kind})" for o in others))
 
 
 @dataclass(frozen=True)
@@ -188,10 +224,15 @@ def listing(repo_path: Path, cache: Path | None = None) -> list[Listed]:
     if repo_path.exists():
         gitdir = repo.ensure(repo_path)
         present = {r.version: r.source for r in repo.releases(gitdir)}
-    rows = []
-    for up, offer in apt.best_offers(apt.query_offers()).items():
-        rows.append(Listed(offer, present.get(up), _looks_cached(offer, cache)))
-    return rows
+    best = apt.best_offers(apt.query_offers())
+    rows = [Listed(offer, present.get(up), _looks_cached(offer, cache))
+            for up, offer in best.items()]
+    for up, source in present.items():
+        if up not in best:  # in the mirror, but no longer offered by the sources
+            package, _, version = source.partition(" ")
+            if upstream_of(version) == up:
+                rows.append(Listed(apt.Offer(package, version, "gone"), source, False))
+    return sorted(rows, key=lambda r: r.offer.upstream)
 
 
 def _looks_cached(offer: apt.Offer, cache: Path) -> bool:
