@@ -15,9 +15,10 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot import defaults
 from bot.errors import InfraError
@@ -101,6 +102,40 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _unblock_in_child() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
+
+
+def _popen(args: list[str], **kwargs: Any) -> subprocess.Popen:
+    """Popen in a new session; the child gets the normal signal mask back before exec."""
+    return subprocess.Popen(args, start_new_session=True, preexec_fn=_unblock_in_child, **kwargs)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[Callable[[], None]]:
+    """Hold Ctrl-C/SIGTERM until the caller calls release() inside its kill-on-error block.
+
+    An interrupt that lands while Popen is still starting the child would otherwise leave a
+    child nobody kills; held, it fires at release(), where the caller's cleanup runs.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    try:
+        yield release
+    finally:
+        release()
+
+
 def _env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     if env is None:
         return None
@@ -128,17 +163,25 @@ def run(
     args = [os.fspath(a) for a in argv]
     log.debug("run: %s (cwd=%s, timeout=%s)", cmdline(args), cwd, timeout)
     start = time.monotonic()
+    with _interrupts_held() as release:
+        try:
+            proc = _popen(
+                args, cwd=cwd, env=_env(env), text=True, errors="replace",
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as exc:
+            if cwd is not None and not Path(cwd).is_dir():
+                raise InfraError(f"working directory {cwd} does not exist") from exc
+            raise missing_tool(args[0]) from exc
+        return _wait(proc, args, release, input, timeout, log_path, check, start)
+
+
+def _wait(proc: subprocess.Popen, args: list[str], release: Callable[[], None],
+          input: str | None, timeout: float, log_path: Path | None, check: bool,
+          start: float) -> Result:
     try:
-        proc = subprocess.Popen(
-            args, cwd=cwd, env=_env(env), text=True, errors="replace",
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        if cwd is not None and not Path(cwd).is_dir():
-            raise InfraError(f"working directory {cwd} does not exist") from exc
-        raise missing_tool(args[0]) from exc
-    try:
+        release()   # a Ctrl-C held while the child started fires here, and kills it
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         kill_group(proc)
@@ -189,15 +232,16 @@ def spawn(
     log.debug("spawn: %s", cmdline(args))
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(stdout.open("wb")) if stdout else subprocess.DEVNULL
+        release = stack.enter_context(_interrupts_held())
         try:
-            proc = subprocess.Popen(
+            proc = _popen(
                 args, cwd=cwd, env=_env(env), stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
-                start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise missing_tool(args[0]) from exc
         try:
+            release()
             yield proc
         finally:
             kill_group(proc)

@@ -78,3 +78,27 @@ def test_spawn_kills_group_on_exception(tmp_path: Path):
 def test_cmdline_quotes_for_humans():
     assert proc.cmdline(["git", "commit", "-m", "a b"]) == "git commit -m 'a b'"
     assert os.fspath(Path("x")) == "x"
+
+
+def test_ctrl_c_while_the_child_starts_kills_it(tmp_path: Path, monkeypatch):
+    """A SIGINT that arrives inside Popen (child forked, pid not yet returned) must not leak it."""
+    import signal
+    import subprocess
+
+    real = subprocess.Popen
+    started: list[int] = []
+
+    def popen_then_interrupt(*args, **kwargs):
+        child = real(*args, **kwargs)
+        started.append(child.pid)
+        os.kill(os.getpid(), signal.SIGINT)   # as if Ctrl-C landed before Popen returned
+        return child
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        proc.run(["sleep", "60"], timeout=120)
+    for _ in range(50):
+        if not running(started[0]):
+            break
+        time.sleep(0.1)
+    assert not running(started[0]), "child started during the interrupt survived"
