@@ -208,9 +208,9 @@ def _write_log(path: Path | None, argv: Sequence[str], out: str, err: str,
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(f"$ {cmdline(argv)}\n{out}{err}")
-        fh.write(f"[exit {rc}]\n" if rc is not None else "[killed: timeout]\n")
+    status = f"[exit {rc}]\n" if rc is not None else "[killed: timeout]\n"
+    with path.open("a", encoding="utf-8") as fh:   # one write: concurrent runs do not interleave
+        fh.write(f"$ {cmdline(argv)}\n{out}{err}{status}")
 
 
 @contextlib.contextmanager

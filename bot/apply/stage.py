@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,13 +246,17 @@ def _date(wt: Path, rev: str) -> str:
 
 
 def _idempotence(camp: Campaign, wt: Path, opts: Options) -> tuple[bool, str]:
-    diffs = []
-    for step in camp.steps:
-        if step.cocci is None:
-            continue
-        run = _spatch(camp, step.cocci, wt, ("patch",), opts, in_place=False)
-        if run.diff.strip():
-            diffs.append(run.diff)
+    """Every step again on the result, concurrently (read-only: no --in-place); any diff fails."""
+    steps = [s for s in camp.steps if s.cocci is not None]
+    per_step = Options(**{**opts.__dict__, "jobs": max(1, opts.jobs // max(1, len(steps)))})
+
+    def rerun(step: Step) -> cocci.SpatchRun:
+        assert step.cocci is not None
+        return _spatch(camp, step.cocci, wt, ("patch",), per_step, in_place=False)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(steps))) as pool:
+        runs = list(pool.map(rerun, steps))
+    diffs = [run.diff for run in runs if run.diff.strip()]
     return not diffs, "".join(diffs)
 
 
