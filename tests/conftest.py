@@ -44,3 +44,14 @@ def shim_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return p
 
     return make
+
+
+@pytest.fixture(scope="session")
+def kernel_repo() -> Path:
+    """A kernel git repo with tag v5.10.223 (cached across runs; see tests/kernel_trees.py).
+
+    To be pointed at the mirror stage's `debian_mirror` fixture at merge.
+    """
+    from kernel_trees import ensure_kernel_repo
+
+    return ensure_kernel_repo()

@@ -123,7 +123,8 @@ def check_fragment(b: Build) -> None:
 
 def run_build(b: Build, which: str) -> bool:
     spec = b.spec(which)
-    progress("build", f"{which}: building {getattr(b, which)[:12]} in {spec.build_dir}")
+    commit = b.base if which == "base" else b.rev
+    progress("build", f"{which}: building {commit[:12]} in {spec.build_dir}")
     res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
     meta = tuxmake.metadata(spec.output_dir)
     status = tuxmake.status(meta)
