@@ -19,11 +19,14 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
     fragment_mismatches  fragment symbols that did not stick ("CONFIG_X=y (got CONFIG_X=n)")
     reproducer      the cocci-bot command line; tuxmake_reproducers: per build
 
-Layout: OUTDIR/{base,patched}/ are tuxmake's output dirs (build.log, config, bzImage,
-metadata.json, reproducer.sh); the source checkout and the O= dirs live in the work dir
-(default DATA_DIR/build-work) at stable paths, so the next run reuses them and ccache.
-The patched build starts from a copy of the base build's O= dir: make rebuilds only what the
-series changed.
+Layout: OUTDIR/base/ and OUTDIR/patched/ are the two builds' separate output dirs (tuxmake's:
+build.log, config, bzImage, metadata.json, reproducer.sh). The source checkout (src/) and the
+O= dir (obj/) live in the work dir (default DATA_DIR/build-work) at stable paths, so compiler
+command lines, hence ccache keys, are the same from run to run. The base is built from a clean
+O= dir (so every base warning is seen); the patched build then continues in the same O= dir
+after the checkout moves to REV, so make rebuilds only what the series changed. (A copy of the
+O= dir at another path would not do: tools/objtool records absolute paths, gets rebuilt, and
+every object that objtool post-processes follows.)
 """
 
 from __future__ import annotations
@@ -57,12 +60,11 @@ class Options:
 @dataclass
 class Paths:
     src: Path
-    obj_base: Path
-    obj_patched: Path
+    obj: Path
 
     @classmethod
     def under(cls, root: Path) -> Paths:
-        return cls(root / "src", root / "obj-base", root / "obj-patched")
+        return cls(root / "src", root / "obj")
 
 
 class Build:
@@ -79,8 +81,7 @@ class Build:
         jsonfile.write(self.opts.out / "build.json", self.record)
 
     def spec(self, which: str, targets: tuple[str, ...] = ("config", "kernel")) -> tuxmake.Spec:
-        build_dir = self.paths.obj_base if which == "base" else self.paths.obj_patched
-        return tuxmake.Spec(self.paths.src, build_dir, self.opts.out / which,
+        return tuxmake.Spec(self.paths.src, self.paths.obj, self.opts.out / which,
                             self.opts.fragment.resolve(), targets, self.opts.jobs)
 
     def finish(self, status: str, reason: str) -> dict[str, Any]:
@@ -146,13 +147,6 @@ def run_build(b: Build, which: str) -> bool:
     return status == "PASS"
 
 
-def fresh_copy(src: Path, dst: Path) -> None:
-    """dst becomes a copy of src with timestamps kept (make then rebuilds only what changed)."""
-    if dst.exists():
-        shutil.rmtree(dst)
-    proc.run(["cp", "-a", str(src), str(dst)], timeout=defaults.TIMEOUT_BUILD_CHECKOUT)
-
-
 def compare_warnings(b: Build) -> list[warnings.Warning]:
     prefixes = (f"{b.paths.src}/", f"{b.paths.src.resolve()}/")
     logs = [_read(b.opts.out / which / "build.log") for which in ("base", "patched")]
@@ -171,7 +165,7 @@ def coverage(b: Build) -> list[dict[str, Any]]:
     rows = []
     for file in srctree.touched_c_files(b.opts.tree, b.base, b.rev):
         obj = file[:-2] + ".o"
-        rows.append({"file": file, "object": obj, "built": (b.paths.obj_patched / obj).is_file()})
+        rows.append({"file": file, "object": obj, "built": (b.paths.obj / obj).is_file()})
     return rows
 
 
@@ -183,14 +177,13 @@ def build_base(b: Build) -> bool:
     t0 = time.monotonic()
     srctree.checkout(b.opts.tree, b.paths.src, b.base)
     b.record["durations"]["checkout"] = round(time.monotonic() - t0, 1)
-    if b.paths.obj_base.exists():
-        shutil.rmtree(b.paths.obj_base)     # a full base build: every base warning is seen
+    if b.paths.obj.exists():
+        shutil.rmtree(b.paths.obj)     # a full base build: every base warning is seen
     check_fragment(b)
     return run_build(b, "base")
 
 
 def build_patched(b: Build) -> bool:
-    fresh_copy(b.paths.obj_base, b.paths.obj_patched)
     srctree.checkout(b.opts.tree, b.paths.src, b.rev)
     ok = run_build(b, "patched")
     patched_dir = b.opts.out / "patched"
