@@ -110,7 +110,7 @@ def test_boot_patched_kernel_runs_kvm_smoke(harmless_build, tmp_path):
     out = tmp_path / "boot"
     rc, rec = boot(harmless_build["kernel"], out)
     assert (rc, rec["verdict"], rec["kvm_smoke"]) == (0, "pass", "pass"), rec["reason"]
-    assert rec["guest_kernel"] == "5.10.223" and rec["first_bad_line"] is None
+    assert rec["guest_kernel"].startswith("5.10.223") and rec["first_bad_line"] is None
     assert rec["accel"] in ("kvm", "tcg") and rec["accel_reason"]
     if rec["accel"] == "tcg":
         assert rec["cpu"] == defaults.BOOT_CPU_TCG

@@ -168,3 +168,13 @@ def test_qemu_that_cannot_start_is_retried_then_infra_error(tmp_path, shim_path)
     rec = json.loads((out / "boot.json").read_text())
     assert rec["verdict"] == "infra-error" and "status 1" in rec["reason"]
     assert "could not open kernel" in (out / "qemu.log").read_text()
+
+
+def test_kvm_probe_failure_reasons(tmp_path):
+    from bot.boot.run import QemuRun, kvm_probe_failure
+
+    assert "printed nothing" in kvm_probe_failure(QemuRun(silent=True), tmp_path)
+    (tmp_path / "qemu.log").write_text("qemu: error: failed to set MSR 0x10a\n")
+    assert "failed to set MSR" in kvm_probe_failure(QemuRun(returncode=134), tmp_path)
+    (tmp_path / "console.log").write_text("Linux version 5.10\nKernel panic\n")
+    assert kvm_probe_failure(QemuRun(returncode=0), tmp_path) is None
