@@ -28,7 +28,8 @@ def time_stage(kernel: Path, out: Path) -> tuple[float, dict]:
     seconds = time.monotonic() - t0
     rec = json.loads((out / "boot.json").read_text())
     if rc != 0:
-        raise SystemExit(f"boot stage failed: {rec['reason']}")
+        tail = (out / "console.log").read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit(f"boot stage failed: {rec['reason']}\n" + "\n".join(tail))
     return seconds, rec
 
 
@@ -45,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         _, rec = time_stage(args.kernel, Path(tmp) / "warmup")   # also settles the KVM probe
+        print(f"warm-up boot: {rec['verdict']} ({rec['accel']})", flush=True)
         bare_argv = shlex.split(rec["reproducer"])
         stage, bare = [], []
         for i in range(args.runs):
             stage.append(time_stage(args.kernel, Path(tmp) / f"run{i}")[0])
             bare.append(time_bare(bare_argv))
+            print(f"run {i}: stage {stage[-1]:.2f} s, bare {bare[-1]:.2f} s", flush=True)
     s, b = statistics.median(stage), statistics.median(bare)
     print(f"accel {rec['accel']} ({rec['cpu']}), {args.runs} runs each")
     print(f"boot stage median {s:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in stage)})")
