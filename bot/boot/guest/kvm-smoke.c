@@ -12,6 +12,7 @@
  * "kvm_smoke=fail <reason>".  Exit status 0 on pass, 1 on fail.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
@@ -27,6 +29,9 @@
 #define INPUT_PAGE 4
 #define INPUT_VALUE 0x1233
 #define MAX_RUNS 16
+#define RUN_TIMEOUT 20 /* seconds: a KVM_RUN that never returns is a failure, not a hang */
+
+static volatile sig_atomic_t timed_out;
 
 /* pages the guest code writes, and the 16-bit value it writes there */
 static const struct { unsigned page; uint16_t value; } writes[] = {
@@ -70,12 +75,22 @@ static int setup_vcpu(int vcpu)
 	return ioctl(vcpu, KVM_SET_REGS, &regs);
 }
 
-static int run_to_hlt(int vcpu, struct kvm_run *run)
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static int run_loop(int vcpu, struct kvm_run *run)
 {
 	for (int i = 0; i < MAX_RUNS; i++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && !timed_out)
 				continue;
+			if (timed_out) {
+				errno = 0;
+				return fail("KVM_RUN did not reach HLT within the smoke timeout");
+			}
 			return fail("KVM_RUN");
 		}
 		if (run->exit_reason == KVM_EXIT_HLT)
@@ -84,6 +99,44 @@ static int run_to_hlt(int vcpu, struct kvm_run *run)
 	}
 	errno = 0;
 	return fail("guest did not reach HLT");
+}
+
+/*
+ * A watchdog process that sends SIGALRM after RUN_TIMEOUT seconds (alarm() would need
+ * CONFIG_POSIX_TIMERS, which tinyconfig lacks; nanosleep and kill do not).
+ */
+static pid_t start_watchdog(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sleep(RUN_TIMEOUT);
+		kill(parent, SIGALRM);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void stop_watchdog(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static int run_to_hlt(int vcpu, struct kvm_run *run)
+{
+	struct sigaction sa = {.sa_handler = on_alarm};
+	pid_t watchdog;
+	int ret;
+
+	sigaction(SIGALRM, &sa, NULL);   /* no SA_RESTART: KVM_RUN returns EINTR */
+	watchdog = start_watchdog();
+	ret = run_loop(vcpu, run);
+	stop_watchdog(watchdog);
+	return ret;
 }
 
 static int check_memory(const uint8_t *mem)
