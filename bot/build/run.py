@@ -31,9 +31,13 @@ every object that objtool post-processes follows.)
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import importlib.util
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +46,7 @@ from bot import defaults, git, jsonfile, proc
 from bot.build import fragment as frag
 from bot.build import tree as srctree
 from bot.build import tuxmake, warnings
-from bot.errors import EXIT_FAILED, EXIT_OK, UserError
+from bot.errors import EXIT_FAILED, EXIT_OK, InfraError, UserError
 from bot.log import progress
 
 
@@ -220,13 +224,33 @@ def resolve(opts: Options) -> tuple[str, str]:
     return base, rev
 
 
+@contextlib.contextmanager
+def work_lock(root: Path) -> Iterator[None]:
+    """One build at a time per work dir (they share the checkout and the O= dir)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another cocci-bot build is using {root}: wait for it or pass "
+                            "--work-dir DIR") from None
+        yield
+
+
+def require_tuxmake() -> None:
+    if importlib.util.find_spec("tuxmake") is None:
+        raise InfraError("tuxmake not found: " + proc.INSTALL_HINTS["tuxmake"])
+
+
 def build(opts: Options) -> dict[str, Any]:
     opts.tree = opts.tree.resolve()
     base, rev = resolve(opts)
+    require_tuxmake()
     b = Build(opts, base, rev)
-    opts.out.mkdir(parents=True, exist_ok=True)
-    b.save()
-    return verdict(b)
+    with work_lock(b.paths.src.parent):
+        opts.out.mkdir(parents=True, exist_ok=True)
+        b.save()
+        return verdict(b)
 
 
 def summary(rec: dict[str, Any]) -> str:

@@ -178,3 +178,13 @@ def test_kvm_probe_failure_reasons(tmp_path):
     assert "failed to set MSR" in kvm_probe_failure(QemuRun(returncode=134), tmp_path)
     (tmp_path / "console.log").write_text("Linux version 5.10\nKernel panic\n")
     assert kvm_probe_failure(QemuRun(returncode=0), tmp_path) is None
+
+
+def test_smoke_stalls_are_counted_and_reported():
+    stalled = CHANNEL_OK.replace("cocci-bot: kvm_smoke=pass", "cocci-bot: kvm_smoke_stall=1\r\n"
+                                 "cocci-bot: kvm_smoke=pass")
+    o = judge(channel=stalled)
+    assert (o.verdict, o.smoke_stalls) == ("pass", 1) and "1 stalled try" in o.reason
+    all_stalled = CHANNEL_OK.replace("kvm_smoke=pass", "kvm_smoke_stall=3\r\ncocci-bot: "
+                                     "kvm_smoke=fail KVM_RUN stalled")
+    assert judge(channel=all_stalled).verdict == "fail"

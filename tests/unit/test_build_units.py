@@ -109,3 +109,13 @@ def test_build_bad_input_is_usage_error(tmp_path, capsys):
     assert cli.main(["build", "--tree", str(repo), "--rev", "HEAD", "--base", "HEAD",
                      "--out", out, "--fragment", str(tmp_path / "x.config")]) == 2
     assert "same commit" in capsys.readouterr().err
+
+
+def test_second_build_on_the_same_work_dir_is_refused(tmp_path):
+    import pytest
+
+    from bot.build.run import work_lock
+    from bot.errors import UserError
+
+    with work_lock(tmp_path), pytest.raises(UserError, match="--work-dir"), work_lock(tmp_path):
+        pass
