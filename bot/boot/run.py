@@ -240,6 +240,8 @@ def boot(opts: Options) -> dict[str, Any]:
 
 def summary(record: dict[str, Any]) -> str:
     verdict = str(record["verdict"]).upper()
+    stalls = (f" after {record['kvm_smoke_stalls']} stalled boot(s)"
+              if record["kvm_smoke_stalls"] else "")
     line = (f"boot: {verdict} {record['accel']} ({record['cpu']}), kvm_smoke "
-            f"{record['kvm_smoke']}, {record['durations']['total']:.1f} s")
+            f"{record['kvm_smoke']}{stalls}, {record['durations']['total']:.1f} s")
     return line if verdict == "PASS" else f"{line}: {record['reason']}"
