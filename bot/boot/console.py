@@ -118,8 +118,10 @@ def judge(console: str, channel_text: str, *, returncode: int | None, timed_out:
     stalls = int(channel.facts.get("kvm_smoke_stall", "0") or 0)
     quoted = tuple(bad[:MAX_QUOTED])
     if timed_out:
-        return Outcome("fail", f"deadline of {deadline:g} s hit: the guest hung"
-                       + (f" after {first!r}" if first else ""), smoke, first, quoted, kernel)
+        last = next((line.strip() for line in reversed(clean_lines(console)) if line.strip()), "")
+        where = f" after {first!r}" if first else (f"; last console line: {last!r}" if last else "")
+        return Outcome("fail", f"deadline of {deadline:g} s hit: the guest hung{where}", smoke,
+                       first, quoted, kernel)
     if returncode not in (0, None):
         when = "while the guest ran" if KERNEL_STARTED in console else "before the kernel started"
         return Outcome("infra-error", f"QEMU exited with status {returncode} {when}",

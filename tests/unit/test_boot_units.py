@@ -89,6 +89,7 @@ def test_guest_echo_on_console_is_not_a_bad_line():
 def test_judge_timeout_is_fail_not_infra():
     o = judge(channel="cocci-bot: begin\n", rc=None, timed_out=True)
     assert o.verdict == "fail" and "deadline of 60 s" in o.reason
+    assert "last console line: 'Run /init as init process'" in o.reason
 
 
 def test_judge_qemu_error_is_infra():
