@@ -40,6 +40,11 @@ BROKEN = {
     KVM_MAIN: ("bool kvm_is_reserved_pfn(kvm_pfn_t pfn)\n{\n",
                "bool kvm_is_reserved_pfn(kvm_pfn_t pfn)\n{\n\tthis is not C;\n"),
 }
+# a real WARN in the path the smoke program drives (KVM_CREATE_VM)
+WARN_IN_KVM = {
+    KVM_MAIN: ("\tstruct file *file;\n\n\tkvm = kvm_create_vm(type);",
+               "\tstruct file *file;\n\n\tWARN_ON_ONCE(type == 0);\n\tkvm = kvm_create_vm(type);"),
+}
 SOB = "\n\nSigned-off-by: Test <test@example.org>\n"
 
 
@@ -56,6 +61,8 @@ def series(kernel_repo: Path) -> dict[str, str]:
         "warning": commit_change(kernel_repo, "test/new-warning", NEW_WARNING,
                                  "init: add an unused variable" + SOB),
         "broken": commit_change(kernel_repo, "test/broken", BROKEN, "kvm: break the build" + SOB),
+        "warn": commit_change(kernel_repo, "test/warn-on-create-vm", WARN_IN_KVM,
+                              "kvm: warn when a VM is created" + SOB),
     }
 
 
@@ -230,3 +237,15 @@ def test_kvm_probe_falls_back_to_tcg(harmless_build, tmp_path, monkeypatch):
         assert rec["accel_reason"].startswith("KVM probe failed")
         assert json.loads((tmp_path / "memo.json").read_text())["works"] is False
         assert accel.initial("auto")[0].accel == "tcg"     # remembered for this host boot
+
+
+def test_real_kernel_warn_from_the_smoke_fails_the_boot(kernel_repo, series, work_dir, tmp_path):
+    """A kernel whose KVM_CREATE_VM path WARNs: the smoke program triggers it, the console scan
+    catches the kernel's own WARNING line and quotes it."""
+    rc, rec = build(kernel_repo, series["warn"], tmp_path / "build", work_dir)
+    assert (rc, rec["status"]) == (0, "PASS"), rec["reason"]
+    rc, boot_rec = boot(rec["kernel"], tmp_path / "boot")
+    assert (rc, boot_rec["verdict"]) == (1, "fail")
+    assert "WARNING: CPU: 0 PID:" in boot_rec["first_bad_line"]
+    assert "kvm_dev_ioctl_create_vm" in boot_rec["first_bad_line"] or \
+        "kvm_main.c" in boot_rec["first_bad_line"]
