@@ -158,7 +158,8 @@ def test_boot_warning_in_console_fails_and_is_quoted(harmless_build, tmp_path):
     assert warn in rec["first_bad_line"] and warn in rec["reason"]
 
 
-def test_ctrl_c_kills_qemu(harmless_build, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_kills_qemu(harmless_build, tmp_path, sig):
     out = tmp_path / "boot"
     cmd = [sys.executable, "-m", "bot", "boot", "--kernel", harmless_build["kernel"],
            "--out", str(out), "--guest-cmd", "sleep 100000", "--timeout", "120"]
@@ -167,7 +168,7 @@ def test_ctrl_c_kills_qemu(harmless_build, tmp_path):
     while "cocci-bot: begin" not in _read(out / "verdict.log") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert qemu_processes_for(out), "QEMU should be running"
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 130 and "interrupted" in err
     assert qemu_processes_for(out) == []
