@@ -22,6 +22,7 @@ TIMEOUT_HTTP = 30              # one request to the review queue
 
 # --- retries --------------------------------------------------------------------------
 BOOT_INFRA_RETRIES = 3
+BOOT_SMOKE_STALL_RETRIES = 2      # fresh boots after a TCG nested-SVM smoke stall (bot/boot/run.py)
 HTTP_RETRIES = 3
 
 # --- spatch ---------------------------------------------------------------------------

@@ -94,3 +94,9 @@ def fake_kernel_tree(tmp_path: Path) -> Path:
     for argv in (["add", "-A"], ["commit", "-qm", "release 1"], ["tag", "v5.10.1"]):
         subprocess.run(["git", "-C", str(tree), *argv], check=True)
     return tree
+
+
+@pytest.fixture(scope="session")
+def kernel_repo(debian_mirror: Path) -> Path:
+    """The kernel repo the build/boot tests use: the Debian mirror (tag v5.10.223)."""
+    return debian_mirror

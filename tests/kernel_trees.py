@@ -55,7 +55,8 @@ def commit_change(repo: Path, branch: str, edits: dict[str, tuple[str, str]], me
                                f"refs/heads/{branch}"], capture_output=True, text=True)
     if existing.returncode == 0:
         return existing.stdout.strip()
-    index = repo / ".git" / f"index-{branch.replace('/', '-')}"
+    git_dir = Path(git(repo, "rev-parse", "--absolute-git-dir"))   # bare or not
+    index = git_dir / f"index-{branch.replace('/', '-')}"
     env = {"GIT_INDEX_FILE": str(index)}
     git(repo, "read-tree", base, env=env)
     for path, (old, new) in edits.items():

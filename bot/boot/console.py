@@ -48,10 +48,17 @@ class Outcome:
     first_bad_line: str | None
     bad_lines: tuple[str, ...] = ()
     guest_kernel: str | None = None
+    smoke_stalls: int = 0          # smoke tries that never reached HLT and were retried
 
     @property
     def infra(self) -> bool:
         return self.verdict == "infra-error"
+
+    @property
+    def smoke_stalled(self) -> bool:
+        """Failed only because the smoke's KVM_RUN never reached HLT (no bad console line)."""
+        return self.verdict == "fail" and self.smoke_stalls > 0 and not self.bad_lines \
+            and self.kvm_smoke == "fail"
 
 
 def clean_lines(text: str) -> list[str]:
@@ -108,10 +115,13 @@ def judge(console: str, channel_text: str, *, returncode: int | None, timed_out:
     first = bad[0] if bad else None
     kernel = channel.facts.get("kernel")
     smoke, smoke_reason = smoke_result(channel, smoke_wanted)
+    stalls = int(channel.facts.get("kvm_smoke_stall", "0") or 0)
     quoted = tuple(bad[:MAX_QUOTED])
     if timed_out:
-        return Outcome("fail", f"deadline of {deadline:g} s hit: the guest hung"
-                       + (f" after {first!r}" if first else ""), smoke, first, quoted, kernel)
+        last = next((line.strip() for line in reversed(clean_lines(console)) if line.strip()), "")
+        where = f" after {first!r}" if first else (f"; last console line: {last!r}" if last else "")
+        return Outcome("fail", f"deadline of {deadline:g} s hit: the guest hung{where}", smoke,
+                       first, quoted, kernel)
     if returncode not in (0, None):
         when = "while the guest ran" if KERNEL_STARTED in console else "before the kernel started"
         return Outcome("infra-error", f"QEMU exited with status {returncode} {when}",
@@ -124,5 +134,7 @@ def judge(console: str, channel_text: str, *, returncode: int | None, timed_out:
             "the guest stopped before reporting its verdict"
         return Outcome("fail", what, smoke, None, (), kernel)
     if smoke == "fail":
-        return Outcome("fail", smoke_reason, smoke, None, (), kernel)
-    return Outcome("pass", f"booted {kernel}; {smoke_reason}", smoke, None, (), kernel)
+        return Outcome("fail", smoke_reason, smoke, None, (), kernel, stalls)
+    if stalls:
+        smoke_reason += f" (after {stalls} stalled tr{'y' if stalls == 1 else 'ies'})"
+    return Outcome("pass", f"booted {kernel}; {smoke_reason}", smoke, None, (), kernel, stalls)

@@ -19,18 +19,25 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
     fragment_mismatches  fragment symbols that did not stick ("CONFIG_X=y (got CONFIG_X=n)")
     reproducer      the cocci-bot command line; tuxmake_reproducers: per build
 
-Layout: OUTDIR/{base,patched}/ are tuxmake's output dirs (build.log, config, bzImage,
-metadata.json, reproducer.sh); the source checkout and the O= dirs live in the work dir
-(default DATA_DIR/build-work) at stable paths, so the next run reuses them and ccache.
-The patched build starts from a copy of the base build's O= dir: make rebuilds only what the
-series changed.
+Layout: OUTDIR/base/ and OUTDIR/patched/ are the two builds' separate output dirs (tuxmake's:
+build.log, config, bzImage, metadata.json, reproducer.sh). The source checkout (src/) and the
+O= dir (obj/) live in the work dir (default DATA_DIR/build-work) at stable paths, so compiler
+command lines, hence ccache keys, are the same from run to run. The base is built from a clean
+O= dir (so every base warning is seen); the patched build then continues in the same O= dir
+after the checkout moves to REV, so make rebuilds only what the series changed. (A copy of the
+O= dir at another path would not do: tools/objtool records absolute paths, gets rebuilt, and
+every object that objtool post-processes follows.)
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import importlib.util
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +46,7 @@ from bot import defaults, git, jsonfile, proc
 from bot.build import fragment as frag
 from bot.build import tree as srctree
 from bot.build import tuxmake, warnings
-from bot.errors import EXIT_FAILED, EXIT_OK, UserError
+from bot.errors import EXIT_FAILED, EXIT_OK, InfraError, UserError
 from bot.log import progress
 
 
@@ -57,12 +64,11 @@ class Options:
 @dataclass
 class Paths:
     src: Path
-    obj_base: Path
-    obj_patched: Path
+    obj: Path
 
     @classmethod
     def under(cls, root: Path) -> Paths:
-        return cls(root / "src", root / "obj-base", root / "obj-patched")
+        return cls(root / "src", root / "obj")
 
 
 class Build:
@@ -79,8 +85,7 @@ class Build:
         jsonfile.write(self.opts.out / "build.json", self.record)
 
     def spec(self, which: str, targets: tuple[str, ...] = ("config", "kernel")) -> tuxmake.Spec:
-        build_dir = self.paths.obj_base if which == "base" else self.paths.obj_patched
-        return tuxmake.Spec(self.paths.src, build_dir, self.opts.out / which,
+        return tuxmake.Spec(self.paths.src, self.paths.obj, self.opts.out / which,
                             self.opts.fragment.resolve(), targets, self.opts.jobs)
 
     def finish(self, status: str, reason: str) -> dict[str, Any]:
@@ -123,7 +128,8 @@ def check_fragment(b: Build) -> None:
 
 def run_build(b: Build, which: str) -> bool:
     spec = b.spec(which)
-    progress("build", f"{which}: building {getattr(b, which)[:12]} in {spec.build_dir}")
+    commit = b.base if which == "base" else b.rev
+    progress("build", f"{which}: building {commit[:12]} in {spec.build_dir}")
     res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
     meta = tuxmake.metadata(spec.output_dir)
     status = tuxmake.status(meta)
@@ -145,13 +151,6 @@ def run_build(b: Build, which: str) -> bool:
     return status == "PASS"
 
 
-def fresh_copy(src: Path, dst: Path) -> None:
-    """dst becomes a copy of src with timestamps kept (make then rebuilds only what changed)."""
-    if dst.exists():
-        shutil.rmtree(dst)
-    proc.run(["cp", "-a", str(src), str(dst)], timeout=defaults.TIMEOUT_BUILD_CHECKOUT)
-
-
 def compare_warnings(b: Build) -> list[warnings.Warning]:
     prefixes = (f"{b.paths.src}/", f"{b.paths.src.resolve()}/")
     logs = [_read(b.opts.out / which / "build.log") for which in ("base", "patched")]
@@ -170,7 +169,7 @@ def coverage(b: Build) -> list[dict[str, Any]]:
     rows = []
     for file in srctree.touched_c_files(b.opts.tree, b.base, b.rev):
         obj = file[:-2] + ".o"
-        rows.append({"file": file, "object": obj, "built": (b.paths.obj_patched / obj).is_file()})
+        rows.append({"file": file, "object": obj, "built": (b.paths.obj / obj).is_file()})
     return rows
 
 
@@ -182,14 +181,13 @@ def build_base(b: Build) -> bool:
     t0 = time.monotonic()
     srctree.checkout(b.opts.tree, b.paths.src, b.base)
     b.record["durations"]["checkout"] = round(time.monotonic() - t0, 1)
-    if b.paths.obj_base.exists():
-        shutil.rmtree(b.paths.obj_base)     # a full base build: every base warning is seen
+    if b.paths.obj.exists():
+        shutil.rmtree(b.paths.obj)     # a full base build: every base warning is seen
     check_fragment(b)
     return run_build(b, "base")
 
 
 def build_patched(b: Build) -> bool:
-    fresh_copy(b.paths.obj_base, b.paths.obj_patched)
     srctree.checkout(b.opts.tree, b.paths.src, b.rev)
     ok = run_build(b, "patched")
     patched_dir = b.opts.out / "patched"
@@ -226,13 +224,33 @@ def resolve(opts: Options) -> tuple[str, str]:
     return base, rev
 
 
+@contextlib.contextmanager
+def work_lock(root: Path) -> Iterator[None]:
+    """One build at a time per work dir (they share the checkout and the O= dir)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another cocci-bot build is using {root}: wait for it or pass "
+                            "--work-dir DIR") from None
+        yield
+
+
+def require_tuxmake() -> None:
+    if importlib.util.find_spec("tuxmake") is None:
+        raise InfraError("tuxmake not found: " + proc.INSTALL_HINTS["tuxmake"])
+
+
 def build(opts: Options) -> dict[str, Any]:
     opts.tree = opts.tree.resolve()
     base, rev = resolve(opts)
+    require_tuxmake()
     b = Build(opts, base, rev)
-    opts.out.mkdir(parents=True, exist_ok=True)
-    b.save()
-    return verdict(b)
+    with work_lock(b.paths.src.parent):
+        opts.out.mkdir(parents=True, exist_ok=True)
+        b.save()
+        return verdict(b)
 
 
 def summary(rec: dict[str, Any]) -> str:

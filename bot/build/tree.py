@@ -14,7 +14,7 @@ from bot.errors import UserError
 
 
 def work_root(work_dir: Path, tree: Path) -> Path:
-    """work_dir/<tree name>-<hash of its path>: src/, obj-base/, obj-patched/."""
+    """work_dir/<tree name>-<hash of its path>: src/ and obj/."""
     digest = hashlib.sha256(str(tree.resolve()).encode()).hexdigest()[:12]
     return work_dir / f"{tree.resolve().name}-{digest}"
 

@@ -89,6 +89,7 @@ def test_guest_echo_on_console_is_not_a_bad_line():
 def test_judge_timeout_is_fail_not_infra():
     o = judge(channel="cocci-bot: begin\n", rc=None, timed_out=True)
     assert o.verdict == "fail" and "deadline of 60 s" in o.reason
+    assert "last console line: 'Run /init as init process'" in o.reason
 
 
 def test_judge_qemu_error_is_infra():
@@ -168,3 +169,78 @@ def test_qemu_that_cannot_start_is_retried_then_infra_error(tmp_path, shim_path)
     rec = json.loads((out / "boot.json").read_text())
     assert rec["verdict"] == "infra-error" and "status 1" in rec["reason"]
     assert "could not open kernel" in (out / "qemu.log").read_text()
+
+
+def test_kvm_probe_failure_reasons(tmp_path):
+    from bot.boot.run import QemuRun, kvm_probe_failure
+
+    assert "printed nothing" in kvm_probe_failure(QemuRun(silent=True), tmp_path)
+    (tmp_path / "qemu.log").write_text("qemu: error: failed to set MSR 0x10a\n")
+    assert "failed to set MSR" in kvm_probe_failure(QemuRun(returncode=134), tmp_path)
+    (tmp_path / "console.log").write_text("Linux version 5.10\nKernel panic\n")
+    assert kvm_probe_failure(QemuRun(returncode=0), tmp_path) is None
+
+
+def test_smoke_stalls_are_counted_and_reported():
+    stalled = CHANNEL_OK.replace("cocci-bot: kvm_smoke=pass", "cocci-bot: kvm_smoke_stall=1\r\n"
+                                 "cocci-bot: kvm_smoke=pass")
+    o = judge(channel=stalled)
+    assert (o.verdict, o.smoke_stalls) == ("pass", 1) and "1 stalled try" in o.reason
+    all_stalled = CHANNEL_OK.replace("kvm_smoke=pass", "kvm_smoke_stall=3\r\ncocci-bot: "
+                                     "kvm_smoke=fail KVM_RUN stalled")
+    assert judge(channel=all_stalled).verdict == "fail"
+
+
+FAKE_QEMU = """#!/usr/bin/env python3
+# a QEMU stand-in: writes a console and a verdict channel; the Nth run's channel comes from
+# the Nth file in CHANNELS (the last one repeats)
+import sys, pathlib
+paths = dict(a.split(",id=")[1].split(",path=") for a in sys.argv if a.startswith("file,id="))
+count = pathlib.Path("COUNT")
+n = int(count.read_text()) if count.exists() else 0
+count.write_text(str(n + 1))
+channels = CHANNELS
+pathlib.Path(paths["console"]).write_text("Linux version 5.10.223\\nRun /init as init process\\n")
+pathlib.Path(paths["verdict"]).write_text(channels[min(n, len(channels) - 1)])
+"""
+STALLED = CHANNEL_OK.replace("cocci-bot: kvm_smoke=pass", "cocci-bot: kvm_smoke_stall=1\r\n"
+                             "cocci-bot: kvm_smoke=fail KVM_RUN stalled")
+
+
+def fake_qemu(shim_path, tmp_path, channels):
+    script = FAKE_QEMU.replace("COUNT", str(tmp_path / "count")).replace("CHANNELS", repr(channels))
+    shim_path("qemu-system-x86_64", script)
+    return tmp_path / "count"
+
+
+def test_smoke_stall_under_tcg_is_retried_with_a_fresh_boot(tmp_path, shim_path):
+    count = fake_qemu(shim_path, tmp_path, [STALLED, CHANNEL_OK])
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"x")
+    out = tmp_path / "boot"
+    assert cli.main(["boot", "--kernel", str(kernel), "--out", str(out), "--accel", "tcg"]) == 0
+    rec = json.loads((out / "boot.json").read_text())
+    assert [a["verdict"] for a in rec["attempts"]] == ["smoke-stalled", "pass"]
+    assert (rec["verdict"], rec["kvm_smoke"], rec["kvm_smoke_stalls"]) == ("pass", "pass", 1)
+    assert count.read_text() == "2"
+
+
+def test_smoke_that_always_stalls_fails(tmp_path, shim_path):
+    count = fake_qemu(shim_path, tmp_path, [STALLED])
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"x")
+    out = tmp_path / "boot"
+    assert cli.main(["boot", "--kernel", str(kernel), "--out", str(out), "--accel", "tcg"]) == 1
+    rec = json.loads((out / "boot.json").read_text())
+    assert rec["verdict"] == "fail" and "stalled" in rec["reason"]
+    assert rec["kvm_smoke_stalls"] == 1 + defaults.BOOT_SMOKE_STALL_RETRIES
+    assert count.read_text() == str(1 + defaults.BOOT_SMOKE_STALL_RETRIES)
+
+
+def test_smoke_stall_is_not_retried_under_kvm(tmp_path, shim_path):
+    count = fake_qemu(shim_path, tmp_path, [STALLED, CHANNEL_OK])
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"x")
+    assert cli.main(["boot", "--kernel", str(kernel), "--out", str(tmp_path / "b"),
+                     "--accel", "kvm"]) == 1
+    assert count.read_text() == "1"

@@ -16,8 +16,7 @@ say begin
 say kernel=$(uname -r)
 if [ -c /dev/kvm ]; then say dev_kvm=present; else say dev_kvm=missing; fi
 if [ "@SMOKE@" = yes ]; then
-	/bin/kvm-smoke > /tmp/kvm-smoke.log 2>&1
-	while read -r line; do say "$line"; done < /tmp/kvm-smoke.log
+	/bin/kvm-smoke 2>&1 | while read -r line; do say "$line"; done
 fi
 @GUEST_CMD@
 say end
