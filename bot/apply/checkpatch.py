@@ -12,8 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from bot import git, proc
-from bot.apply.report import write_json
+from bot import git, jsonfile, proc
 
 log = logging.getLogger("bot.apply")
 FILES = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs.checkpatch")
@@ -37,7 +36,7 @@ def run(repo: Path, base: str, patches: list[Path], out: Path) -> dict | None:
     doc["patches"] = results
     (out / "checkpatch").mkdir(parents=True, exist_ok=True)
     (out / "checkpatch" / "checkpatch.log").write_text("\n".join(logs))
-    write_json(out / "checkpatch" / "checkpatch.json", doc)
+    jsonfile.write(out / "checkpatch" / "checkpatch.json", doc)
     return doc
 
 

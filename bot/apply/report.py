@@ -7,12 +7,8 @@ mapped back to base-tree line numbers through the earlier steps' hunks.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -93,13 +89,3 @@ def map_line(hunks: list[Hunk], line: int) -> int | None:
         if (old_len and old + old_len <= line) or (not old_len and old < line):
             shift += new_len - old_len
     return line + shift
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Atomic replace: readers never see a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=False)
-        fh.write("\n")
-    os.replace(tmp, path)

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import defaults, git
+from bot import defaults, git, jsonfile
 from bot.apply import campaign as campaign_mod
 from bot.apply import checkpatch, cocci, report, series
 from bot.apply.campaign import Campaign, Step
@@ -84,7 +84,7 @@ def apply(opts: Options) -> dict:
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
                  "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes()}
-    report.write_json(opts.out / "report.json", doc | {"status": "running"})
+    jsonfile.write(opts.out / "report.json", doc | {"status": "running"})
     if not files:
         doc["steps"] = [StepResult(s, skipped=f"nothing to do: no {camp.requires} in the tree")
                         .to_json(camp) for s in camp.steps]
@@ -132,7 +132,7 @@ def _finish(opts: Options, doc: dict, start: float, patches: list[Path]) -> dict
     doc["seconds"] = round(time.monotonic() - start, 3)
     missed = [s for s in doc["sites"] if s["outcome"] == "missed"]
     doc["status"] = "PASS" if doc["idempotent"] and not missed else "FAIL"
-    report.write_json(opts.out / "report.json", doc)
+    jsonfile.write(opts.out / "report.json", doc)
     return doc
 
 

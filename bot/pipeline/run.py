@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.apply.report import write_json
+from bot import jsonfile
 from bot.pipeline.config import Config
 from bot.pipeline.store import Job
 from bot.pipeline.watch import Release
@@ -58,7 +58,7 @@ def run_job(ctx: Context) -> dict:
         result = STAGE_FUNCS[stage](ctx, state)
         result["seconds"] = round(time.monotonic() - start, 1)
         state["stages"][stage] = result
-        write_json(ctx.run_dir / "run.json", state)
+        jsonfile.write(ctx.run_dir / "run.json", state)
         log.info("run: %s %s %s %s", ctx.release.tree.name, ctx.release.tag, stage,
                  result["status"] + (f" ({result['why']})" if result.get("why") else ""))
         if result["status"] not in DONE:
@@ -73,7 +73,7 @@ def _load(ctx: Context) -> dict:
     state = {"job": ctx.job.id, "tree": ctx.release.tree.name, "tag": ctx.release.tag,
              "base": ctx.release.base, "campaign": ctx.campaign,
              "dedupe_key": ctx.job.dedupe_key, "stages": {}}
-    write_json(path, state)
+    jsonfile.write(path, state)
     return state
 
 
