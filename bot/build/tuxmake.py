@@ -39,6 +39,7 @@ def argv(spec: Spec, python: str = sys.executable) -> list[str]:
         "--wrapper", "ccache", "--jobs", str(spec.jobs),
         "--kconfig", spec.base_config, "--kconfig-add", str(spec.fragment),
         "--environment", "KCFLAGS=",
+        *defaults.BUILD_MAKE_VARIABLES,
         *spec.targets,
     ]
 

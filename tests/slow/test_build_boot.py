@@ -272,3 +272,23 @@ def test_real_kernel_warn_from_the_smoke_fails_the_boot(kernel_repo, series, wor
     assert "WARNING: CPU: 0 PID:" in boot_rec["first_bad_line"]
     assert "kvm_dev_ioctl_create_vm" in boot_rec["first_bad_line"] or \
         "kvm_main.c" in boot_rec["first_bad_line"]
+
+
+def test_early_5_10_series_builds_and_boots(kernel_repo, work_dir, tmp_path):
+    """5.10.46: both campaign commits (refcount + dirty/accessed) build with gcc 12 (the tree's
+    own host tools need WERROR=0 there) without new warnings, and the kernel runs KVM guests."""
+    out = tmp_path / "run"
+    assert cli.main(["apply", "--tree", str(kernel_repo), "--rev", "v5.10.46", "--campaign",
+                     "kvm-refcounted-pfn", "--out", str(out), "--data-dir",
+                     str(tmp_path / "data")]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert sum(1 for s in report["steps"] if s["commit"]) == 2
+    rc = cli.main(["build", "--tree", str(kernel_repo), "--rev", report["head"], "--base",
+                   "v5.10.46", "--out", str(out / "build"), "--work-dir", str(work_dir),
+                   "--data-dir", str(tmp_path / "data")])
+    rec = json.loads((out / "build" / "build.json").read_text())
+    assert rc == 0 and rec["status"] == "PASS", rec["reason"]
+    assert rec["new_warnings"] == [] and rec["not_compiled"] == []
+    rc, booted = boot(rec["kernel"], out / "boot")
+    assert rc == 0 and booted["verdict"] == "pass" and booted["kvm_smoke"] == "pass", booted
+    assert booted["guest_kernel"].startswith("5.10.46")

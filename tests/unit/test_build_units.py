@@ -19,7 +19,7 @@ def test_tuxmake_argv():
         "--build-dir", "/w/obj-base", "--output-dir", "/o/base",
         "--target-arch", "x86_64", "--toolchain", "gcc", "--wrapper", "ccache", "--jobs", "2",
         "--kconfig", "tinyconfig", "--kconfig-add", "/f.config", "--environment", "KCFLAGS=",
-        "config", "kernel",
+        "WERROR=0", "config", "kernel",
     ]
 
 
