@@ -51,6 +51,20 @@ def resolve(repo: Path, rev: str) -> str:
     return res.stdout.strip()
 
 
+def export(repo: Path | str, rev: str, names: tuple[str, ...], dest: Path) -> list[str]:
+    """Write files of commit `rev` under `dest` (same relative paths); returns the names
+    `rev` does not have. Works on bare repos: nothing is checked out."""
+    missing = []
+    for name in names:
+        res = git(repo, "show", f"{rev}:{name}", check=False)
+        if not res.ok:
+            missing.append(name)
+            continue
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_text(res.stdout)
+    return missing
+
+
 def bot_env(name: str = defaults.BOT_NAME, email: str = defaults.BOT_EMAIL,
             date: str | None = None) -> dict[str, str]:
     """Author and committer identity for the bot's commits (explicit, not the user's config)."""

@@ -23,7 +23,7 @@ def run(repo: Path, base: str, patches: list[Path], out: Path) -> dict | None:
     patches = [p for p in patches if not p.name.startswith("0000-")]
     with tempfile.TemporaryDirectory(prefix="cocci-bot-checkpatch-") as tmp:
         work = Path(tmp)
-        if not _extract(repo, base, work):
+        if FILES[0] in git.export(repo, base, FILES, work):
             log.info("apply: no scripts/checkpatch.pl at %s: checkpatch not run", base[:12])
             return None
         results, logs = [], []
@@ -38,18 +38,6 @@ def run(repo: Path, base: str, patches: list[Path], out: Path) -> dict | None:
     (out / "checkpatch" / "checkpatch.log").write_text("\n".join(logs))
     jsonfile.write(out / "checkpatch" / "checkpatch.json", doc)
     return doc
-
-
-def _extract(repo: Path, base: str, work: Path) -> bool:
-    for name in FILES:
-        res = git.git(repo, "show", f"{base}:{name}", check=False)
-        if not res.ok:
-            if name == FILES[0]:
-                return False
-            continue
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        (work / name).write_text(res.stdout)
-    return True
 
 
 def parse(output: str) -> dict:

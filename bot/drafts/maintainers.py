@@ -22,14 +22,12 @@ TO_ROLES = ("maintainer", "supporter", "odd fixer")
 def recipients(repo: Path, base: str, patches: list[Path]) -> tuple[list[str], list[str]]:
     with tempfile.TemporaryDirectory(prefix="cocci-bot-gm-") as tmp:
         work = Path(tmp)
-        for name in ("scripts/get_maintainer.pl", "MAINTAINERS"):
-            res = git.git(repo, "show", f"{base}:{name}", check=False)
-            if not res.ok:
-                log.warning("drafts: no %s in %s: the drafts carry no To/Cc, add them by hand",
-                            name, base[:12])
-                return [], []
-            (work / Path(name).name).write_text(res.stdout)
-        res = proc.run(["perl", str(work / "get_maintainer.pl"), "--no-tree", "--nogit",
+        missing = git.export(repo, base, ("scripts/get_maintainer.pl", "MAINTAINERS"), work)
+        if missing:
+            log.warning("drafts: no %s in %s: the drafts carry no To/Cc, add them by hand",
+                        missing[0], base[:12])
+            return [], []
+        res = proc.run(["perl", str(work / "scripts/get_maintainer.pl"), "--no-tree", "--nogit",
                         "--nogit-fallback", "--mpath", str(work / "MAINTAINERS"),
                         *map(str, patches)], cwd=work, timeout=120)
     return parse(res.stdout)

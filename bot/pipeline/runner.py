@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from bot.apply import campaign as campaign_mod
-from bot.apply import cocci
+from bot.apply import cocci, stage
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
 from bot.pipeline import watch
 from bot.pipeline.config import Config
@@ -24,8 +24,8 @@ def kconfig_hash(camp: campaign_mod.Campaign) -> str:
 
 
 def dedupe_key(base: str, camp: campaign_mod.Campaign, spatch: str) -> str:
-    parts = (base, camp.content_hash(), spatch, kconfig_hash(camp))
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    """apply's key (base, campaign content, spatch) plus the kconfig the build uses."""
+    return stage.dedupe_key(base, camp.content_hash(), spatch, kconfig_hash(camp))
 
 
 def run_all(cfg: Config, data_dir: Path) -> list[tuple[str, int]]:
