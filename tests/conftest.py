@@ -100,3 +100,12 @@ def fake_kernel_tree(tmp_path: Path) -> Path:
 def kernel_repo(debian_mirror: Path) -> Path:
     """The kernel repo the build/boot tests use: the Debian mirror (tag v5.10.223)."""
     return debian_mirror
+
+
+@pytest.fixture(scope="session")
+def linux_4_20_repo() -> Path:
+    """Linux 4.20.1 (the RFC's base; kvm_is_reserved_pfn() still counts ZONE_DEVICE as reserved)
+    as a bare repo tagged v4.20.1, made from shared/kernels/linux-4.20.1.tar.xz."""
+    from kernel_trees import ensure_linux_4_20_repo
+
+    return ensure_linux_4_20_repo()

@@ -73,5 +73,39 @@ def commit_change(repo: Path, branch: str, edits: dict[str, tuple[str, str]], me
     return sha
 
 
+# --- Linux 4.20.1, the RFC's own base (shared/kernels/, read-only test data) -------------------
+
+SHARED_KERNELS = Path(__file__).resolve().parents[2] / "shared" / "kernels"
+TARBALL_4_20 = Path(os.environ.get("COCCI_BOT_4_20_TARBALL",
+                                   str(SHARED_KERNELS / "linux-4.20.1.tar.xz")))
+TAG_4_20 = "v4.20.1"
+
+
+def ensure_linux_4_20_repo() -> Path:
+    """A bare git repo holding Linux 4.20.1 as one commit tagged v4.20.1, cached in cache_dir().
+
+    Fixed identity and dates: the same commit id on every machine. Built once (about a minute).
+    """
+    repo = defaults.cache_dir() / "test-trees" / "linux-4.20.1.git"
+    if repo.is_dir() and git(repo, "tag", "--list", TAG_4_20) == TAG_4_20:
+        return repo
+    if not TARBALL_4_20.is_file():
+        raise FileNotFoundError(f"{TARBALL_4_20} missing: shared/kernels/ must sit beside the checkout")
+    work = repo.with_name("linux-4.20.1.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    subprocess.run(["tar", "-xf", str(TARBALL_4_20), "-C", str(work), "--strip-components=1"],
+                   check=True, timeout=1800)
+    git(work, "init", "-q", "-b", "master")
+    git(work, "add", "-f", "-A")
+    git(work, "commit", "-q", "-m", "Linux 4.20.1", env={"GIT_AUTHOR_DATE": "2019-01-09T00:00:00Z",
+                                                         "GIT_COMMITTER_DATE": "2019-01-09T00:00:00Z"})
+    git(work, "tag", TAG_4_20)
+    shutil.rmtree(repo, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(repo)], check=True, timeout=1800)
+    shutil.rmtree(work, ignore_errors=True)
+    return repo
+
+
 if __name__ == "__main__":
     print(ensure_kernel_repo())
