@@ -99,3 +99,7 @@ QEMU = "qemu-system-x86_64"
 def ccache_dir() -> Path:
     """Where kernel builds keep their ccache (shared by runs, like downloads)."""
     return cache_dir() / "ccache"
+# --- the main job (bot/pipeline) -----------------------------------------------------------
+RETRY_BACKOFF_FIRST = 60               # seconds before a job that ended in ERROR is tried again
+RETRY_BACKOFF_MAX = 6 * 3600           # the back-off doubles per error in a row, up to this
+BOT_TOKEN_FILE = "bot-token"           # the bot's own queue token, in the data dir (mode 0600)
