@@ -8,7 +8,6 @@ state in the data dir, and the embedded review queue.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import signal
 import time
@@ -37,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from bot.pipeline import config
 
     cfg = config.load(args.config)
-    cfg = dataclasses.replace(cfg, build=cfg.build and not args.no_build,
-                              boot=cfg.boot and not (args.no_boot or args.no_build),
-                              queue_url=args.queue if args.queue is not None else cfg.queue_url)
+    cfg = cfg.with_overrides(build=cfg.build and not args.no_build,
+                             boot=cfg.boot and not (args.no_boot or args.no_build),
+                             queue_url=args.queue)
     if args.watch is not None and args.watch <= 0:
         raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
     with sigterm_as_interrupt():

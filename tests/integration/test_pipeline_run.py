@@ -59,6 +59,15 @@ def series_count(data: Path) -> int:
         return requests.get(f"{url}/api/1.2/series/", timeout=10).json().__len__()
 
 
+def bot_tokens(data: Path) -> int:
+    """API tokens in the embedded queue's database."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(data / "review" / "db.sqlite3")) as db:
+        return int(db.execute("SELECT count(*) FROM review_apitoken").fetchone()[0])
+
+
 def accept(data: Path, series_id: int) -> None:
     """A maintainer accepts the series through the queue's API (a real token, a real server)."""
     from bot.pipeline.config import Config
@@ -85,8 +94,12 @@ def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_
     run_json = json.loads((data / "runs" / "1" / "run.json").read_text())
     assert run_json["stages"]["post"]["series_url"].startswith("http://127.0.0.1:")
     assert (data / "runs" / "1" / "series" / "0001-KVM-Split-use-cases-for-kvm_is_reserved_pfn-to-kvm_i.patch").exists()
-    # a second run re-asks the queue but posts nothing again
+    token = data / "bot-token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    first_token = token.read_text()
+    # a second run re-asks the queue but posts nothing again, with the same token
     assert run(tmp_path, cfg, data) == 0
+    assert token.read_text() == first_token and bot_tokens(data) == 1
     assert "drafts WAITING" in capsys.readouterr().err
     assert series_count(data) == 1
     assert not (data / "runs" / "1" / "drafts").exists()
