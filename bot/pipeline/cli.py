@@ -8,13 +8,16 @@ state in the data dir, and the embedded review queue.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
+import sys
 import time
 from pathlib import Path
 
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError, UserError
 from bot.sigterm import sigterm_as_interrupt
+from bot.status import SCHEMA
 
 log = logging.getLogger("bot.run")
 
@@ -30,6 +33,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="keep watching: run again every SECONDS (new releases, pending reviews)"
                    " until interrupted")
     p.set_defaults(func=run)
+    register_status(sub, common)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,3 +81,24 @@ def cycle(results: list[tuple[str, int]]) -> int:
     if not results:
         log.info("run: nothing new")
     return worst if worst in (EXIT_OK, EXIT_FAILED) else EXIT_INFRA
+
+
+def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("status", parents=[common], help="what the bot is doing: every job",
+                       description="Every job the main job knows: tree, release, campaign, "
+                       "the state of each stage, why a job failed, its series URL and where "
+                       "its drafts are.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=status)
+
+
+def status(args: argparse.Namespace) -> int:
+    from bot.pipeline import report
+
+    jobs = report.jobs(args.data_dir)
+    if args.json:
+        sys.stdout.write(json.dumps({"schema": SCHEMA, "data_dir": str(args.data_dir),
+                                     "jobs": jobs}, indent=2) + "\n")
+    else:
+        sys.stdout.write(report.render(jobs, args.data_dir) + "\n")
+    return EXIT_OK

@@ -19,7 +19,7 @@ from bot import defaults
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci, stage
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError
-from bot.pipeline import watch
+from bot.pipeline import reaper, watch
 from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
 from bot.pipeline.run import Context, JobBusy, run_job
@@ -58,6 +58,8 @@ class Cycle:
 def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False) -> list[tuple[str, int]]:
     """Run every new (release, campaign) and resume the unfinished ones; one summary line and
     exit code per job (and per tree that could not be listed)."""
+    reaper.mark(data_dir)
+    reaper.reap(data_dir)
     store = Store(data_dir / "state.sqlite3")
     spatch = cocci.version()
     campaigns = {name: campaign_mod.load(name) for t in cfg.trees for name in t.campaigns}
