@@ -281,3 +281,75 @@ def test_sigterm_records_the_stage_and_exits_cleanly(tmp_path: Path, fake_kernel
     res = rerun(cfg, data)
     assert res.returncode == 0, res.stderr
     assert run_json(data)["stages"]["apply"]["status"] == "PASS"
+
+
+def _seed_patched_kernel(data: Path, kernel: Path) -> None:
+    """run.json as if the build had passed (a real build takes minutes): boot is next."""
+    state = run_json(data)
+    state["stages"]["build"] = {"status": "PASS", "kernel": str(kernel)}
+    state["stages"].pop("boot")
+    (data / "runs" / "1" / "run.json").write_text(json.dumps(state))
+
+
+def test_kill9_during_boot(tmp_path: Path, fake_kernel_tree: Path, shim_path):
+    """QEMU is held; the restart kills it and boots again. The kernel is not one (a real build
+    takes minutes): the boot ends in ERROR, the same as a boot never killed."""
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"not a kernel\n" * 64)
+    cfg_first = bot_toml(tmp_path, fake_kernel_tree, name="first.toml")
+    cfg = tmp_path / "boot.toml"
+    cfg.write_text(cfg_first.read_text().replace("boot = false", "boot = true"))
+    results = []
+    for data, kill in ((tmp_path / "data", True), (tmp_path / "reference", False)):
+        assert rerun(cfg_first, data).returncode == 0
+        _seed_patched_kernel(data, kernel)
+        held = tmp_path / "held"
+        if kill:
+            holding_shim(shim_path, "qemu-system-x86_64", held)
+            log = tmp_path / "bot.log"
+            kill9_in(start(cfg, data, log), data, "boot", held, log)
+            assert "qemu-system-x86_64" in {n for _p, n in reaper.orphans(data)} or \
+                "sleep" in {n for _p, n in reaper.orphans(data)}
+        res = rerun(cfg, data)
+        assert res.returncode == 3, res.stderr
+        assert reaper.orphans(data) == []
+        results.append(final(data))
+        assert results[-1]["stages"]["boot"][0] == "ERROR"
+    assert results[0] == results[1]
+
+
+def _accept(data: Path, series_id: int) -> None:
+    from bot.pipeline.config import Config
+    from bot.pipeline.queue import Queue
+
+    token = subprocess.run([sys.executable, "-m", "bot", "serve", "--create-token", "maintainer",
+                            "alice", "--data-dir", str(data)], check=True, capture_output=True,
+                           text=True, timeout=120).stdout.split()[-1]
+    with Queue(Config(), data) as q:
+        url, _bot_token = q()
+        rsp = requests.post(f"{url}/api/cocci/series/{series_id}/state/", timeout=10,
+                            json={"state": "accepted"}, headers={"Authorization": f"Token {token}"})
+        assert rsp.status_code == 200, rsp.text
+
+
+def test_kill9_during_drafts(tmp_path: Path, fake_kernel_tree: Path, shim_path):
+    data, held = tmp_path / "data", tmp_path / "held"
+    cfg = bot_toml(tmp_path, fake_kernel_tree)
+    assert rerun(cfg, data).returncode == 0
+    _accept(data, run_json(data)["stages"]["post"]["series_id"])
+    real = shutil.which("git")
+    shim_path("git", f"""#!/bin/sh
+case " $* " in *" --cover-letter "*) if [ ! -e {held} ]; then : > {held}; exec sleep 600; fi;;
+esac
+exec {real} "$@"
+""")
+    log = tmp_path / "bot.log"
+    kill9_in(start(cfg, data, log), data, "drafts", held, log)
+    res = rerun(cfg, data)
+    assert res.returncode == 0, res.stderr
+    drafts = run_json(data)["stages"]["drafts"]
+    assert (drafts["status"], drafts["files"]) == ("PASS", 3)
+    made = sorted(p.name[:4] for p in (data / "runs" / "1" / "drafts").iterdir())
+    assert made == ["0000", "0001", "0002"]
+    assert reaper.orphans(data) == []
+    assert series_in_queue(data) == 1
