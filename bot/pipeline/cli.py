@@ -56,20 +56,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _loop(cfg, args: argparse.Namespace) -> int:
-    from bot.pipeline import runner
+    from bot.pipeline import reaper, runner
+    from bot.pipeline.queue import Queue
 
-    while True:
-        try:
-            worst = cycle(runner.run_all(cfg, args.data_dir, honour_backoff=args.watch is not None))
-        except CocciBotError as exc:
-            if args.watch is None or isinstance(exc, UserError):
-                raise
-            log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
-            worst = exc.exit_code
-        if args.watch is None:
-            return worst
-        log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
-        time.sleep(args.watch)
+    reaper.mark(args.data_dir)   # before the first program starts: they all inherit it
+    if args.watch is None:
+        return cycle(runner.run_all(cfg, args.data_dir))
+    tree_errors = runner.TreeErrors()
+    with Queue(cfg, args.data_dir) as queue:   # kept up while watching: series URLs stay live
+        if not cfg.queue_url:
+            reaper.reap(args.data_dir)   # a killed bot's queue would hold the port
+            try:
+                log.info("run: the review queue is at %s while this runs", queue()[0])
+            except CocciBotError as exc:
+                log.warning("run: the embedded review queue did not start: %s (tried again "
+                            "when a job posts)", exc)
+        while True:
+            try:
+                cycle(runner.run_all(cfg, args.data_dir, honour_backoff=True, queue=queue,
+                                     tree_errors=tree_errors))
+            except CocciBotError as exc:
+                if isinstance(exc, UserError):
+                    raise
+                log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
+            log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
+            time.sleep(args.watch)
 
 
 def cycle(results: list[tuple[str, int]]) -> int:

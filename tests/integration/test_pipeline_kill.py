@@ -353,3 +353,25 @@ exec {real} "$@"
     assert made == ["0000", "0001", "0002"]
     assert reaper.orphans(data) == []
     assert series_in_queue(data) == 1
+
+
+def test_kill9_while_watching_leaves_no_queue_behind(tmp_path: Path, fake_kernel_tree: Path):
+    """`run --watch` keeps the embedded queue (gunicorn) up; killed with SIGKILL, it cannot stop
+    it: the next run does."""
+    data, log = tmp_path / "data", tmp_path / "bot.log"
+    cfg = bot_toml(tmp_path, fake_kernel_tree)
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(cfg),
+                            "--data-dir", str(data), "--watch", "3600"],
+                           stdout=subprocess.DEVNULL, stderr=log.open("w"),
+                           start_new_session=True)
+    wait_until(lambda: "next look in 3600 s" in log.read_text() or bot.poll() is not None,
+               why="the first cycle")
+    assert bot.poll() is None, log.read_text()
+    os.kill(bot.pid, signal.SIGKILL)
+    bot.wait(timeout=30)
+    assert any("gunicorn" in name or "python" in name for _pid, name in reaper.orphans(data))
+    res = rerun(cfg, data)
+    assert res.returncode == 0, res.stderr
+    assert "a killed run left running" in res.stderr
+    assert reaper.orphans(data) == []
+    assert series_in_queue(data) == 1

@@ -185,6 +185,9 @@ def test_watch_runs_cycles_until_interrupted(tmp_path: Path, small_tree: Path):
         seen.append(line)
         if sum("next look in 0.5 s" in s for s in seen) == 2:
             break
+    # the queue stays up while watching: the series URL the run printed answers
+    url = next(s for s in seen if "post PASS, drafts WAITING -> " in s).split(" -> ")[1].strip()
+    assert requests.get(url, timeout=10).status_code == 200
     proc.send_signal(signal.SIGINT)
     _out, rest = proc.communicate(timeout=60)
     text = "".join(seen) + rest
