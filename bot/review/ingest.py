@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from bot import defaults
 from bot.errors import InfraError, UserError
 from bot.review import mbox
+from bot.review.api_errors import Conflict
 from bot.review.models import (
     CHECK_STATES,
     Check,
@@ -31,6 +32,8 @@ from bot.review.patchid import patch_id
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _CONTEXT = re.compile(r"^[-a-zA-Z0-9_]+$")
 _DEDUPE = re.compile(r"^[0-9A-Za-z._:-]{8,128}$")
+TRUNCATED = " [... truncated]"
+FIELD_MAX = 255   # names, addresses, Message-Ids: the columns' size
 
 
 @dataclass
@@ -69,6 +72,8 @@ def parse_request(data: Any) -> Parsed:
     report = _report(data.get("report"))
     patches = _patches(data.get("patches"))
     cover = _cover(data.get("cover"))
+    if len(str(report["campaign"])) > FIELD_MAX or len(str(report.get("tag") or "")) > FIELD_MAX:
+        raise UserError(f"report.campaign and report.tag hold at most {FIELD_MAX} characters")
     key = data.get("dedupe_key") or report.get("dedupe_key") or derive_key(
         report["base"], report["campaign"], [pid for _, pid in patches])
     if not isinstance(key, str) or not _DEDUPE.match(key):
@@ -118,7 +123,7 @@ def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
         what = f"patch {i}"
         if not isinstance(raw, str):
             raise UserError(f"{what} must be a string (the mail's text)")
-        mail = mbox.parse(raw, what)
+        mail = checked_mail(mbox.parse(raw, what), what)
         if mail.number is not None and (mail.number, mail.total) != (i, len(patches)):
             raise UserError(f"{what} is numbered {mail.number}/{mail.total} but {len(patches)} "
                             "patches were posted: post the whole series, in order")
@@ -129,12 +134,49 @@ def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
     return out
 
 
+def checked_mail(mail: mbox.Mail, what: str) -> mbox.Mail:
+    """Refuse what a database column cannot hold, the same way on SQLite and PostgreSQL
+    (SQLite would store an over-long name silently, PostgreSQL refuse it)."""
+    for field, value in (("From: name", mail.from_name), ("From: address", mail.from_email),
+                         ("Message-Id", mail.msgid or "")):
+        if len(value) > FIELD_MAX:
+            raise UserError(f"{what}: {field} is {len(value)} characters; the queue keeps at "
+                            f"most {FIELD_MAX}")
+    storable([mail.subject, mail.from_name, mail.from_email, mail.msgid or ""],
+             f"{what} headers")
+    return mail
+
+
+def _msgids(parsed: Parsed) -> list[str]:
+    mails = ([parsed.cover] if parsed.cover else []) + [m for m, _ in parsed.patches]
+    ids = [m.msgid for m in mails if m.msgid]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise UserError(f"Message-Id {dup} is used by two mails of the series: each mail "
+                        "needs its own")
+    return ids
+
+
+def _conflicts(parsed: Parsed) -> None:
+    """A mail whose Message-Id is already stored in the project under another series: a 409
+    naming it (a retry would meet the same one)."""
+    ids = _msgids(parsed)
+    taken = (Patch.objects.filter(project=parsed.project, msgid__in=ids)
+             .values_list("msgid", "series_id").first()
+             or Cover.objects.filter(project=parsed.project, msgid__in=ids)
+             .values_list("msgid", "series_id").first())
+    if taken:
+        raise Conflict(f"Message-Id {taken[0]} already belongs to series {taken[1]}: this "
+                       "series was posted before under another dedupe key; give the new mails "
+                       "new Message-Ids (git format-patch makes them)")
+
+
 def _cover(raw: Any) -> mbox.Mail | None:
     if raw in (None, ""):
         return None
     if not isinstance(raw, str):
         raise UserError("cover must be a string (the cover letter's mail)")
-    mail = mbox.parse(raw, "cover letter")
+    mail = checked_mail(mbox.parse(raw, "cover letter"), "cover letter")
     if mail.diff:
         raise UserError("cover letter carries a diff: post it as a patch instead")
     return mail
@@ -150,11 +192,13 @@ def create_series(parsed: Parsed, user) -> tuple[Series, bool]:
                                          dedupe_key=parsed.dedupe_key).first()
         if existing:
             return existing, False
+        _conflicts(parsed)
         try:
             with transaction.atomic():
                 return _store(parsed, user), True
         except IntegrityError:
             continue
+    _conflicts(parsed)
     raise InfraError(f"could not store series {parsed.dedupe_key} after "
                      f"{defaults.REVIEW_STORE_ATTEMPTS} attempts (concurrent posts)")
 
@@ -233,6 +277,9 @@ def validate_check(data: Any) -> dict[str, Any]:
     log = data.get("log") or ""
     if not isinstance(log, str) or (description is not None and not isinstance(description, str)):
         raise UserError("check description and log must be strings")
+    if description is not None and len(description) > defaults.REVIEW_MAX_DESCRIPTION:
+        keep = defaults.REVIEW_MAX_DESCRIPTION - len(TRUNCATED)
+        description = description[:keep] + TRUNCATED
     return {"state": state, "context": context, "target_url": target,
             "description": description, "log": log[-defaults.REVIEW_MAX_LOG_BYTES:]}
 
@@ -253,7 +300,12 @@ def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any])
 
 def set_state(series: Series, slug: str, user, comment: str = "") -> None:
     """Change a series' review state (and its patches'), logging each change."""
+    if not isinstance(slug, str) or not isinstance(comment, str):
+        raise UserError("state and comment must be strings")
     storable(slug, "state")
+    if comment.strip() and len(comment) > defaults.REVIEW_MAX_COMMENT:
+        raise UserError(f"comment of {len(comment)} characters is longer than the limit of "
+                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
     state = State.objects.filter(slug=slug).first()
     if state is None:
         raise UserError(f"unknown state {slug!r}: one of "
@@ -283,6 +335,11 @@ def set_patch_state(patch: Patch, state: State, user) -> None:
 
 
 def add_comment(series: Series, user, content: str) -> None:
+    if not isinstance(content, str):
+        raise UserError("a comment must be a string")
+    if len(content) > defaults.REVIEW_MAX_COMMENT:
+        raise UserError(f"comment of {len(content)} characters is longer than the limit of "
+                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
     storable(content, "comment")
     series.comments.create(user=user, content=content)
     Event.objects.create(project=series.project, category="comment-created", actor=user,

@@ -1,6 +1,7 @@
 """Requests refused before any view runs, each with a message naming the problem: bodies over
 the size limit (413), NUL characters in URLs and query strings (databases such as PostgreSQL
-cannot store or compare them, and no valid request needs one)."""
+cannot store or compare them, and no valid request needs one); and database errors a request
+can meet (a full disk: 503) answered with a message instead of a 500."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from bot import defaults
+from bot.review.api_errors import as_response
 
 
 class RequestGuardMiddleware:
@@ -29,3 +31,6 @@ class RequestGuardMiddleware:
             return JsonResponse({"detail": "NUL characters are not allowed in URLs"},
                                 status=400)
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        return as_response(exc)

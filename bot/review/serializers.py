@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from bot import defaults
 from bot.review.models import (
     CHECK_STATES,
     Check,
@@ -246,12 +247,22 @@ class CheckCreateSerializer(serializers.Serializer):
                                 help_text="cocci-bot extra: the check's log (kept as its tail)")
 
 
+class StrictCharField(serializers.CharField):
+    """A string and only a string: DRF's CharField would store 5 as "5" and 1.5 as "1.5"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}")
+        return super().to_internal_value(data)
+
+
 class PatchUpdateSerializer(serializers.Serializer):
-    state = serializers.CharField(required=False)
+    state = StrictCharField(required=False, max_length=100)
     archived = serializers.BooleanField(required=False)
-    commit_ref = serializers.CharField(required=False, allow_null=True, max_length=255)
-    pull_url = serializers.CharField(required=False, allow_null=True, max_length=255)
-    delegate = serializers.IntegerField(required=False, allow_null=True)
+    commit_ref = StrictCharField(required=False, allow_null=True, max_length=255)
+    pull_url = StrictCharField(required=False, allow_null=True, max_length=255)
+    delegate = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                        max_value=defaults.REVIEW_MAX_ID)
 
 
 class SeriesCreateSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from bot.errors import UserError
 from bot.review import ingest
 from bot.review.auth import is_maintainer
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
+from bot.review.text import suspicious
 
 QUIET_EVENTS = ("cover-created", "patch-created", "series-completed")  # for Patchwork's API
 ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "rejected"}
@@ -27,6 +28,7 @@ ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "reje
 class Line:
     cls: str
     text: str
+    hidden: bool = False   # holds a control or bidirectional override character
 
 
 def diff_lines(diff: str) -> list[Line]:
@@ -42,7 +44,7 @@ def diff_lines(diff: str) -> list[Line]:
             cls = "del"
         else:
             cls = "ctx"
-        out.append(Line(cls, text))
+        out.append(Line(cls, text, suspicious(text)))
     return out
 
 
@@ -88,9 +90,11 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
     s = get_object_or_404(_series_qs().select_related("previous", "submitter"), pk=pk)
     patches = list(s.patches.select_related("state").order_by("number"))
     checks = list(s.checks.select_related("user", "patch"))
+    shown = [(p, diff_lines(p.diff)) for p in patches]
     return render(request, "review/series.html", {
         "series": s, "cover": getattr(s, "cover", None) if hasattr(s, "cover") else None,
-        "patches": [(p, diff_lines(p.diff)) for p in patches],
+        "patches": shown,
+        "hidden_chars": [str(p.number) for p, lines in shown if any(li.hidden for li in lines)],
         "checks": checks, "latest": list(latest_checks([c for c in checks if not c.patch_id])
                                          .values()),
         "sites": s.report.get("sites") or [], "steps": s.report.get("steps") or [],
