@@ -249,6 +249,21 @@ class SeriesSupersede(APIView):
                                              context={"request": request}).data)
 
 
+class CampaignAbsorbed(APIView):
+    """cocci-bot extra: the campaign's fix arrived upstream in `release`; the posting account's
+    open versions of it become Not Applicable with the comment. Returns the series changed."""
+
+    permission_classes = [IsBotOrMaintainer]
+
+    @extend_schema(request=ser.AbsorbedSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, project: str, campaign: str) -> Response:
+        proj = get_object_or_404(Project, link_name=project)
+        data = request.data if isinstance(request.data, dict) else {}
+        changed = ingest.absorbed(proj, campaign, request.user, data.get("release", ""),
+                                  data.get("comment", ""))
+        return Response({"series": changed})
+
+
 class SeriesState(APIView):
     """cocci-bot extra: a maintainer sets the series' review state (and its patches')."""
 

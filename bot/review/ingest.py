@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from rest_framework.exceptions import PermissionDenied
 
 from bot import defaults
 from bot.errors import InfraError, UserError
@@ -43,6 +45,8 @@ class Parsed:
     report: dict[str, Any]
     cover: mbox.Mail | None
     patches: list[tuple[mbox.Mail, str]]  # (mail, patch-id)
+    range_diff: str = ""
+    site_delta: dict[str, list[Any]] | None = None
 
 
 def storable(value: Any, what: str) -> None:
@@ -78,7 +82,37 @@ def parse_request(data: Any) -> Parsed:
         report["base"], report["campaign"], [pid for _, pid in patches])
     if not isinstance(key, str) or not _DEDUPE.match(key):
         raise UserError("dedupe_key must be 8-128 characters of [0-9A-Za-z._:-]")
-    return Parsed(project, key, report, cover, patches)
+    return Parsed(project, key, report, cover, patches, _range_diff(data.get("range_diff")),
+                  _site_delta(data.get("site_delta")))
+
+
+def _range_diff(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str):
+        raise UserError("range_diff must be a string (`git range-diff` output)")
+    if len(value) > defaults.REVIEW_MAX_LOG_BYTES:
+        raise UserError(f"range_diff is {len(value)} characters; the queue keeps at most "
+                        f"{defaults.REVIEW_MAX_LOG_BYTES}")
+    return value
+
+
+SITE_DELTA_KEYS = ("appeared", "vanished", "changed")
+
+
+def _site_delta(value: Any) -> dict[str, list[Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - set(SITE_DELTA_KEYS) or not all(
+            isinstance(value.get(k, []), list) for k in SITE_DELTA_KEYS):
+        raise UserError("site_delta must be an object of lists: "
+                        '{"appeared": [...], "vanished": [...], "changed": [...]}')
+    for key in SITE_DELTA_KEYS:
+        for i, item in enumerate(value.get(key, [])):
+            if not isinstance(item, str | dict):
+                raise UserError(f"site_delta.{key}[{i}] must be a call site (an object like the "
+                                "report's sites) or a string")
+    return {k: list(value.get(k, [])) for k in SITE_DELTA_KEYS}
 
 
 def derive_key(base: str, campaign: str, patch_ids: list[str]) -> str:
@@ -223,7 +257,8 @@ def _store(parsed: Parsed, user) -> Series:
         version=(previous.version + 1) if previous else 1, total=len(parsed.patches),
         state=new, base_commit=report["base"], campaign=report["campaign"][:255],
         tag=str(report.get("tag") or "")[:255], spatch=str(report.get("spatch") or "")[:64],
-        dedupe_key=parsed.dedupe_key, previous=previous, report=report, created_by=user)
+        dedupe_key=parsed.dedupe_key, previous=previous, report=report, created_by=user,
+        range_diff=parsed.range_diff, site_delta=parsed.site_delta)
     key = parsed.dedupe_key[:48]
     if parsed.cover:
         c = parsed.cover
@@ -238,7 +273,47 @@ def _store(parsed: Parsed, user) -> Series:
     Event.objects.create(project=project, category="series-created", actor=user, series=series,
                          text=f"series v{series.version} posted with {series.total} patches")
     _patchwork_events(series, user)
+    supersede_older(series, user)
     return series
+
+
+def older_open(project: Project, campaign: str, user, before_id: int | None = None) -> QuerySet:
+    """Open versions of `campaign` on `project` posted by `user`: the series a newer version
+    (or an absorbed release) replaces. Decided ones keep the maintainer's decision, and no
+    account's series are touched by another's."""
+    qs = Series.objects.filter(project=project, campaign=campaign, created_by=user,
+                               state__slug__in=defaults.REVIEW_SUPERSEDE_STATES)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return qs.select_related("state", "project").order_by("id")
+
+
+def supersede_older(series: Series, user) -> list[int]:
+    """The server's supersede policy, applied when a series is stored."""
+    if user is None:
+        return []
+    changed = []
+    for old in older_open(series.project, series.campaign, user, series.id):
+        set_state(old, "superseded", user)
+        changed.append(old.id)
+    return changed
+
+
+def absorbed(project: Project, campaign: str, user, release: str, comment: str) -> list[int]:
+    """The fix arrived upstream in `release`: the bot's open versions of the campaign become
+    Not Applicable, each with the comment. Returns the series changed."""
+    for what, value in (("release", release), ("comment", comment)):
+        if not isinstance(value, str):
+            raise UserError(f"{what} must be a string")
+    if not release.strip():
+        raise UserError("release is missing: name the release that absorbed the fix")
+    text = comment.strip() or f"Absorbed upstream in {release}."
+    changed = []
+    with transaction.atomic():
+        for old in older_open(project, campaign, user):
+            set_state(old, "not-applicable", user, text)
+            changed.append(old.id)
+    return changed
 
 
 def _patchwork_events(series: Series, user) -> None:
@@ -347,14 +422,19 @@ def add_comment(series: Series, user, content: str) -> None:
 
 
 def supersede(series: Series, user) -> Series:
-    """Mark `series` Superseded: allowed once a newer version of it exists, and only while it
-    is still open; superseding twice changes nothing."""
-    newer = Series.objects.filter(previous=series).first()
+    """Mark `series` Superseded (the server does so itself when the newer version arrives;
+    kept for older clients): only by the account that posted it, once a newer version from
+    that account exists, and only while it is open; superseding twice changes nothing."""
+    if series.created_by_id != getattr(user, "id", None):
+        raise PermissionDenied(f"series {series.id} was posted by another account: only a "
+                               "maintainer decides it")
+    newer = Series.objects.filter(project=series.project, campaign=series.campaign,
+                                  created_by=user, id__gt=series.id).order_by("id").first()
     if newer is None:
         raise UserError(f"series {series.id} has no newer version: post the new version first")
     if series.state.slug == "superseded":
         return newer
-    if series.state.slug not in defaults.REVIEW_OPEN_STATES:
+    if series.state.slug not in defaults.REVIEW_SUPERSEDE_STATES:
         raise UserError(f"series {series.id} is {series.state.name}: a decided series is "
                         "not superseded")
     set_state(series, "superseded", user)

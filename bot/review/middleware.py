@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from bot import defaults
@@ -26,6 +27,8 @@ class RequestGuardMiddleware:
             return JsonResponse({"detail": f"payload of {length} bytes exceeds the queue's "
                                            f"limit of {defaults.REVIEW_MAX_POST_BYTES} bytes"},
                                 status=413)
+        if settings.REVIEW_SCHEME:   # links carry the configured base URL's scheme
+            request.META["wsgi.url_scheme"] = settings.REVIEW_SCHEME
         values = [request.path, *(v for vs in request.GET.lists() for v in vs[1])]
         if any("\x00" in v for v in values):
             return JsonResponse({"detail": "NUL characters are not allowed in URLs"},

@@ -156,6 +156,7 @@ class SeriesSerializer(Embedded):
             "previous": series_embedded(s.previous, ctx) if s.previous else None,
             "check": combined_check(list(s.checks.all())),
             "checks": _abs(ctx, "api-series-checks", s.id),
+            "site_delta": s.site_delta,
             "report": _abs(ctx, "api-series-report", s.id),
         }
 
@@ -272,6 +273,15 @@ class SeriesCreateSerializer(serializers.Serializer):
                                   help_text="0000-cover-letter.patch")
     patches = serializers.ListField(child=serializers.CharField())
     dedupe_key = serializers.CharField(required=False)
+    range_diff = serializers.CharField(required=False, allow_blank=True,
+                                       help_text="`git range-diff` against the previous version")
+    site_delta = serializers.JSONField(required=False, help_text='{"appeared": [...], '
+                                       '"vanished": [...], "changed": [...]} call sites')
+
+
+class AbsorbedSerializer(serializers.Serializer):
+    release = serializers.CharField(help_text="the release that carries the fix upstream")
+    comment = serializers.CharField(required=False, allow_blank=True)
 
 
 class SeriesStateSerializer(serializers.Serializer):

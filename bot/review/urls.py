@@ -43,6 +43,8 @@ urlpatterns = [
     path("api/cocci/series/", api.SeriesCreate.as_view(), name="api-cocci-series-create"),
     path("api/cocci/series/<id:pk>/supersede/", api.SeriesSupersede.as_view(),
          name="api-cocci-series-supersede"),
+    path("api/cocci/projects/<slug:project>/campaigns/<str:campaign>/absorbed/",
+         api.CampaignAbsorbed.as_view(), name="api-cocci-campaign-absorbed"),
     path("api/cocci/series/<id:pk>/state/", api.SeriesState.as_view(),
          name="api-cocci-series-state"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -98,13 +98,45 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         "checks": checks, "latest": list(latest_checks([c for c in checks if not c.patch_id])
                                          .values()),
         "sites": s.report.get("sites") or [], "steps": s.report.get("steps") or [],
-        "rangediff": range_diff(s.previous, patches) if s.previous else None,
+        "rangediff": (git_range_diff_lines(s.range_diff) if s.range_diff
+                      else range_diff(s.previous, patches) if s.previous else None),
+        "site_delta": site_delta_rows(s.site_delta),
         "newer": Series.objects.filter(previous=s).first(),
         "comments": s.comments.select_related("user"),
         "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS).select_related(
             "actor", "previous_state", "current_state"),
         "can_review": is_maintainer(request.user),
     })
+
+
+def git_range_diff_lines(text: str) -> list[Line]:
+    """`git range-diff` output: pair lines (`1:  abc ! 1:  def subject`) as hunk headers, the
+    indented diff-of-diffs classed by its first character."""
+    out = []
+    for line in text.splitlines():
+        inner = line[4:] if line.startswith("    ") else None
+        if inner is None:
+            cls = "hunk"
+        elif inner.startswith("@@"):
+            cls = "meta"
+        else:
+            cls = {"+": "add", "-": "del"}.get(inner[:1], "ctx")
+        out.append(Line(cls, line, suspicious(line)))
+    return out
+
+
+def site_delta_rows(delta: dict | None) -> list[tuple[str, list[str]]]:
+    """The bot's site delta as (heading, lines): each site as file:line function expression."""
+    if not delta:
+        return []
+    rows = []
+    for key in ("appeared", "vanished", "changed"):
+        items = [i if isinstance(i, str) else
+                 " ".join(str(i.get(k, "")) for k in ("file", "line", "function", "expression")
+                          if i.get(k) not in (None, "")).replace(" ", ":", 1)
+                 for i in delta.get(key) or []]
+        rows.append((key, items))
+    return rows
 
 
 def range_diff(previous: Series, patches: list[Patch]) -> list[Line]:

@@ -7,6 +7,7 @@ from bot.review import (
     converters,  # noqa: F401 - registers the <id:...> converter
     web,
 )
+from bot.review.login import ThrottledLoginView
 
 app_name = "review"
 
@@ -17,7 +18,6 @@ urlpatterns = [
     path("series/<id:pk>/action/", web.series_action, name="series-action"),
     path("patch/<id:pk>/", web.patch, name="patch"),
     path("checks/<id:pk>/log/", web.check_log, name="check-log"),
-    path("login/", auth_views.LoginView.as_view(template_name="review/login.html"),
-         name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
