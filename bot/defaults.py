@@ -71,6 +71,14 @@ REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
 REVIEW_MAX_PAGE_SIZE = 250
 REVIEW_STORE_ATTEMPTS = 3             # storing a series that races another post
 REVIEW_START_TIMEOUT = 30              # waiting for a spawned server to answer
+REVIEW_MAX_JSON_DEPTH = 32             # lists/objects nested in one API request body
+REVIEW_MAX_DESCRIPTION = 2000          # characters of a check's description (Patchwork: free)
+REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
+REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
+# the states a newer version (or an absorbed release) replaces; any other is a decision kept
+REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
+REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
                       "deferred")
