@@ -94,11 +94,11 @@ def _skip(why: str) -> dict:
 
 
 def stage_apply(ctx: Context, state: dict) -> dict:
-    ident = ctx.cfg.ident
+    ident = ctx.cfg.ident   # None: apply uses the operator's git identity
     rc = _cli(["apply", "--tree", str(ctx.release.repo), "--rev", ctx.release.base,
                "--campaign", ctx.campaign, "--out", str(ctx.run_dir), "--tree-name",
                ctx.release.tree.name, "--data-dir", str(ctx.data_dir),
-               "--bot-name", ident[0], "--bot-email", ident[1]])
+               *(["--bot-name", ident[0], "--bot-email", ident[1]] if ident else [])])
     result: dict = {"status": _status(rc), "exit": rc}
     report = ctx.run_dir / "report.json"
     if rc in (0, 1) and report.exists():
