@@ -36,9 +36,12 @@ MIRROR_SOURCE_PACKAGES = ("linux", "linux-6.1")
 MIRROR_REPO = Path("mirrors") / "debian-linux.git"   # relative to the data dir
 MIRROR_MIN_FREE_BYTES = 3 * 10**9  # an unpacked kernel release is ~1.1 GB, its objects ~0.3 GB
 
-# --- identity used for the bot's commits ------------------------------------------------
-BOT_NAME = "cocci-bot"
-BOT_EMAIL = "cocci-bot@localhost"
+# --- identities -------------------------------------------------------------------------
+BOT_NAME = "cocci-bot"          # the bot's account name in the review queue
+# The mirror's release commits are data, never mailed: a fixed identity keeps a release's commit
+# id the same on every machine. `.invalid` (RFC 2606) says plainly it is no one's address. The
+# series' author and Signed-off-by come from configuration or git (bot/apply/identity.py).
+MIRROR_IDENT = ("cocci-bot mirror", "mirror@cocci-bot.invalid")
 
 
 def data_dir() -> Path:

@@ -21,9 +21,9 @@ posts to the embedded review queue (SQLite in the data dir).
     url = ""                       # empty: the embedded queue, started on loopback to post
     token_env = "COCCI_BOT_QUEUE_TOKEN"
 
-    [identity]
-    name = "cocci-bot"
-    email = "cocci-bot@localhost"
+    [identity]                     # optional: default, the operator's git user.name/email
+    name = "Jane Maintainer"
+    email = "jane@example.org"
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import defaults
 from bot.errors import UserError
 
 DEFAULT_RELEASE = "5.10.223"
@@ -56,7 +55,7 @@ class Config:
     boot: bool = True
     queue_url: str = ""
     token_env: str = "COCCI_BOT_QUEUE_TOKEN"
-    ident: tuple[str, str] = (defaults.BOT_NAME, defaults.BOT_EMAIL)
+    ident: tuple[str, str] | None = None   # None: apply uses the operator's git identity
     source: Path | None = field(default=None)
 
 
@@ -89,7 +88,7 @@ def _config(path: Path, data: dict) -> Config:
     return Config(trees=trees, build=bool(checks.get("build", True)),
                   boot=bool(checks.get("boot", True)), queue_url=str(queue.get("url", "")),
                   token_env=str(queue.get("token_env", "COCCI_BOT_QUEUE_TOKEN")),
-                  ident=(ident.get("name", defaults.BOT_NAME), ident.get("email", defaults.BOT_EMAIL)),
+                  ident=(str(ident.get("name", "")), str(ident.get("email", ""))) if ident else None,
                   source=path)
 
 
