@@ -46,7 +46,7 @@ def test_apply_fake_tree_end_to_end(fake_tree: Path, tmp_path: Path):
     assert by_fn["vendor_put_pfn"]["outcome"] == "transformed"
     assert by_fn["vendor_remember"] == by_fn["vendor_remember"] | {"class": "unknown",
                                                                     "outcome": "untouched"}
-    assert by_fn["kvm_set_pfn_dirty"]["step"] == "02-ad-tracked-pfn"
+    assert by_fn["kvm_set_pfn_dirty"]["step"] == "02-ad-trackable-pfn"
     assert by_fn["kvm_mmu_hugepage_adjust"]["class"] == "hugepage"
     # the user's checkout and branch are untouched; the bot's branch holds the series
     assert git(fake_tree, "rev-parse", "HEAD") == head_before
