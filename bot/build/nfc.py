@@ -61,6 +61,7 @@ class Step:
     claim_source: str                      # "manifest" | "message" | ""
     files: list[str]
     objects: list[str] = field(default_factory=list)
+    targets: dict[str, str] = field(default_factory=dict)    # object -> its make target
 
 
 def manifest_claims(manifest: Path | None) -> dict[str, bool]:
@@ -96,19 +97,22 @@ def _cmd_files(obj: Path) -> list[Path]:
             "/scripts/" not in str(p)]
 
 
-def objects_touching(obj: Path, src: Path, files: list[str]) -> list[str]:
-    """Objects (paths relative to the O= dir) compiled from or including any of `files`."""
+def objects_touching(obj: Path, src: Path, files: list[str]) -> dict[str, str]:
+    """Objects compiled from or including any of `files`: {path under O=: make target}.
+
+    The make target is the one kbuild recorded (`cmd_<target> :=`): 5.10 builds virt/kvm's
+    objects from arch/x86/kvm/Makefile as arch/x86/kvm/../../../virt/kvm/kvm_main.o."""
     wanted = {str(src / f) for f in files} | {str(src.resolve() / f) for f in files} | set(files)
-    found = set()
+    found = {}
     for cmd in _cmd_files(obj):
-        target = cmd.with_name(cmd.name[1:-4])                  # .kvm_main.o.cmd -> kvm_main.o
         text = cmd.read_text(errors="replace")
-        if "source_" not in text:
+        if "\nsource_" not in text or not set(re.split(r"[\s\\]+", text)) & wanted:
             continue
-        deps = {tok for tok in re.split(r"[\s\\]+", text) if "/" in tok or tok.endswith((".c", ".h", ".S"))}
-        if deps & wanted:
-            found.add(str(target.relative_to(obj)))
-    return sorted(found)
+        first = text.split("\n", 1)[0]
+        target = first[4:].split(" := ", 1)[0] if first.startswith("cmd_") else ""
+        rel = str(cmd.with_name(cmd.name[1:-4]).relative_to(obj))   # .kvm_main.o.cmd
+        found[rel] = target or rel
+    return dict(sorted(found.items()))
 
 
 def snapshot(obj: Path, objects: list[str], dest: Path) -> None:
@@ -153,6 +157,7 @@ class Elf:
     symbols: list[Symbol]
     by_section: dict[str, list[Symbol]]
     relocs: dict[str, list[tuple[int, str, str, int]]]   # section -> (offset, type, symbol, addend)
+    locals: dict[str, Symbol] = field(default_factory=dict)   # local labels without a type
 
     def symbol_at(self, section: str, offset: int) -> tuple[Symbol, int] | None:
         syms = self.by_section.get(section, [])
@@ -201,9 +206,12 @@ def load_elf(path: Path) -> Elf:
                              rel["r_addend"]))
             relocs[target] = sorted(rows)
     by_section: dict[str, list[Symbol]] = {}
-    for s in sorted(symbols, key=lambda s: (s.section, s.value, -s.size)):
+    labels = {s.name: s for s in symbols if s.local and s.kind == "STT_NOTYPE"}
+    typed = [s for s in symbols if s.kind != "STT_NOTYPE"]
+    by_section = {}
+    for s in sorted(typed, key=lambda s: (s.section, s.value, -s.size)):
         by_section.setdefault(s.section, []).append(s)
-    return Elf(sections, flags, symbols, by_section, relocs)
+    return Elf(sections, flags, symbols, by_section, relocs, labels)
 
 
 _RELOC_NAMES = {1: "R_X86_64_64", 2: "R_X86_64_PC32", 4: "R_X86_64_PLT32", 9: "R_X86_64_GOTPCREL",
@@ -217,6 +225,9 @@ def _reloc_type(n: int) -> str:
 
 def describe_target(elf: Elf, name: str, addend: int) -> str:
     """A relocation target independent of layout: sym+off, or the string it points at."""
+    local = elf.locals.get(name)
+    if local is not None and name not in elf.sections:   # .LC0 and friends: assembler labels
+        name, addend = local.section, local.value + addend
     if name not in elf.sections or addend < 0:
         return f"{name}{addend:+#x}" if addend else name
     if name.startswith(".rodata.str") or ".str" in name:
@@ -385,11 +396,23 @@ def compare_object(before: Path | None, after: Path | None, obj: str) -> list[di
         state = "added" if before is None else "removed"
         return [{"object": obj, "function": "(whole object)", "kind": "object",
                  "status": state, "diff": []}]
+    if before.read_bytes() == after.read_bytes():      # the same object: nothing to normalise
+        return [{"object": obj, "function": name, "kind": kind, "status": "identical",
+                 "diff": []} for name, kind in _names(before)]
     rows = _compare(functions(before), functions(after), obj, "function",
                     lambda f: f.lines, lambda f: f.section)
     rows += _compare(data_objects(before), data_objects(after), obj, "data", lambda d: d,
                      lambda d: "")
     return rows
+
+
+def _names(path: Path) -> list[tuple[str, str]]:
+    elf = load_elf(path)
+    funcs = {s.name[:-5] if s.name.endswith(".cold") else s.name for s in elf.symbols
+             if s.kind == "STT_FUNC"}
+    data = {NUMBERED.sub(r"\1", s.name) if s.local else s.name for s in elf.symbols
+            if s.kind == "STT_OBJECT" and s.section in elf.sections}
+    return [(n, "function") for n in sorted(funcs)] + [(n, "data") for n in sorted(data)]
 
 
 def _compare(old: dict, new: dict, obj: str, kind: str, lines, section) -> list[dict[str, Any]]:
@@ -478,7 +501,8 @@ class Proof:
     def after_base(self, src: Path, obj: Path) -> None:
         """The base O= dir is complete: find each claiming step's objects, keep the base's."""
         for step in self.claimed:
-            step.objects = objects_touching(obj, src, step.files)
+            step.targets = objects_touching(obj, src, step.files)
+            step.objects = list(step.targets)
             compiled = {o.rsplit(".", 1)[0] for o in step.objects}
             self.not_compiled[step.commit] = [
                 f for f in step.files if f.endswith((".c", ".S")) and f.rsplit(".", 1)[0]
@@ -493,7 +517,9 @@ class Proof:
 
     def compile_state(self, k: int, src: Path, obj: Path, argv: list[str],
                       env: dict[str, str]) -> proc.Result:
-        res = compile_objects(src, argv, self.needed(k), self.out / f"make-{k:02d}.log", env)
+        targets = {o: t for s in self.steps for o, t in s.targets.items()}
+        res = compile_objects(src, argv, [targets[o] for o in self.needed(k)],
+                              self.out / f"make-{k:02d}.log", env)
         snapshot(obj, self.needed(k), self.state_dir(k))
         return res
 
