@@ -91,7 +91,7 @@ class Build:
     def save(self) -> None:
         jsonfile.write(self.opts.out / "build.json", self.record)
 
-    def spec(self, which: str, targets: tuple[str, ...] = ("config", "kernel")) -> tuxmake.Spec:
+    def spec(self, which: str, targets: tuple[str, ...] = tuxmake.BUILD_TARGETS) -> tuxmake.Spec:
         return tuxmake.Spec(self.paths.src, self.paths.obj, self.opts.out / which,
                             self.opts.fragment.resolve(), targets, self.opts.jobs)
 
@@ -139,8 +139,8 @@ def run_build(b: Build, which: str) -> bool:
     progress("build", f"{which}: building {commit[:12]} in {spec.build_dir}")
     res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
     meta = tuxmake.metadata(spec.output_dir)
-    status = tuxmake.status(meta)
-    if status == "PASS" and not (spec.output_dir / "bzImage").is_file():
+    status = tuxmake.status(meta, tuxmake.BUILD_TARGETS[-1])
+    if status == "PASS" and not tuxmake.copy_image(spec):
         status = "FAIL"
     b.record["builds"][which] = {
         "status": status, "seconds": round(res.seconds, 1),
