@@ -99,3 +99,12 @@ QEMU = "qemu-system-x86_64"
 def ccache_dir() -> Path:
     """Where kernel builds keep their ccache (shared by runs, like downloads)."""
     return cache_dir() / "ccache"
+
+# --- scale-out: Celery workers (bot/workers) -------------------------------------------------
+# An unacknowledged stage is delivered again after this long (late ack). It must exceed the
+# longest stage: a build is a base and a patched kernel (TIMEOUT_BUILD each) plus checkout.
+WORKER_VISIBILITY_TIMEOUT = 3 * TIMEOUT_BUILD
+WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routing in bot/workers
+WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
+WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
+WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
