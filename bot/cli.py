@@ -30,6 +30,7 @@ COMMANDS = (
     "bot.post.cli",
     "bot.review.cli",
     "bot.pipeline.cli",
+    "bot.workers.cli",
 )
 
 

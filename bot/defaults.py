@@ -114,3 +114,12 @@ def ccache_dir() -> Path:
 RETRY_BACKOFF_FIRST = 60               # seconds before a job that ended in ERROR is tried again
 RETRY_BACKOFF_MAX = 6 * 3600           # the back-off doubles per error in a row, up to this
 BOT_TOKEN_FILE = "bot-token"           # the bot's own queue token, in the data dir (mode 0600)
+
+# --- scale-out: Celery workers (bot/workers) -------------------------------------------------
+# An unacknowledged stage is delivered again after this long (late ack). It must exceed the
+# longest stage: a build is a base and a patched kernel (TIMEOUT_BUILD each) plus checkout.
+WORKER_VISIBILITY_TIMEOUT = 3 * TIMEOUT_BUILD
+WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routing in bot/workers
+WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
+WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
+WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
