@@ -38,6 +38,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import defaults
 from bot.errors import UserError
 
 DEFAULT_RELEASE = "5.10.223"
