@@ -11,12 +11,15 @@ queue.  examples/bot.toml documents every key.
     debian: releases               (a list of versions, or a glob string like "5.10.*")
     git:    path (a local repository) or url (https/git/ssh/file), tags (glob),
             branches (list of heads to follow), since (the tag to start from)
-    [identity] name, email         (the author of the bot's commits)
+    [identity] name, email         (the series' author; both or neither: unset, apply uses
+                                    the operator's git identity)
     [checks]   build, boot, dax, nfc
     [queue]    url, token_env
     [mail]     send (default false), host, port, tls ("starttls" | "ssl" | "none"), user,
                password_env, from_
-    [workers]  broker ("redis://..."), run_dir, database
+    [workers]  broker ("redis://...", required in the section), database (a PostgreSQL URL;
+               default the SQLite file in the data dir), run_dir, visibility_timeout
+               (no [workers]: the run does every stage itself)
 """
 
 from __future__ import annotations
@@ -145,6 +148,13 @@ class Identity(_Section):
             raise ValueError(f"{value!r} is not an e-mail address")
         return value
 
+    @model_validator(mode="after")
+    def _both(self) -> Identity:
+        if (self.name is None) != (self.email is None):
+            raise ValueError("give both name and email, or neither (then the operator's git "
+                             "identity is used)")
+        return self
+
 
 class Mail(_Section):
     send: bool = False
@@ -157,17 +167,33 @@ class Mail(_Section):
 
 
 class Workers(_Section):
-    broker: str | None = None
+    """[workers]: where stages are queued and shared state lives (bot/workers)."""
+
+    broker: str
+    database: str = ""
     run_dir: LoosePath | None = None
-    database: str | None = None
+    visibility_timeout: int = Field(defaults.WORKER_VISIBILITY_TIMEOUT, gt=0)
 
     @field_validator("broker")
     @classmethod
-    def _broker(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://")):
+    def _broker(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://")):
             raise ValueError(f"{value!r} is not a Redis URL: use e.g. "
                              "\"redis://127.0.0.1:6379/0\"")
         return value
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if value and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError(f"{value!r} is not a PostgreSQL URL: use postgres://user@host/db, "
+                             "or leave database out for SQLite in the data dir")
+        return value
+
+    @field_validator("run_dir")
+    @classmethod
+    def _run_dir(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
 
 class Config(_Section):
@@ -176,7 +202,7 @@ class Config(_Section):
     queue: Queue = Queue()
     identity: Identity = Identity()
     mail: Mail = Mail()
-    workers: Workers = Workers()
+    workers: Workers | None = None
     source: LoosePath | None = Field(None, exclude=True)   # the file it came from
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
@@ -214,8 +240,11 @@ class Config(_Section):
         return self.queue.token_env
 
     @property
-    def ident(self) -> tuple[str, str]:
-        return (self.identity.name or defaults.BOT_NAME, self.identity.email or defaults.BOT_EMAIL)
+    def ident(self) -> tuple[str, str] | None:
+        """[identity] as apply takes it; None: the operator's git identity."""
+        if self.identity.name is None or self.identity.email is None:
+            return None
+        return (self.identity.name, self.identity.email)
 
     def with_overrides(self, *, build: bool | None = None, boot: bool | None = None,
                        queue_url: str | None = None) -> Config:
@@ -290,7 +319,7 @@ def _where(data: dict[str, Any], loc: list[Any]) -> str:
                 isinstance(trees[part], dict) else None
             parts[-1] = f"[[tree]] {part + 1}" + (f" ({name!r})" if name else "")
         elif i == 0 and part != "tree":
-            parts.append(f"[{part}]" if len(loc) > 1 else part)
+            parts.append(f"[{part}]" if part in _SECTIONS else part)
         else:
             parts.append(part)
     return " ".join(parts) if parts else "the file"

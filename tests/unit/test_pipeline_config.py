@@ -63,9 +63,17 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
      "[[tree]] 1 ('x') url: 'ftp://h/l.git' is not a git URL: use one starting with https://"),
     ("[[tree]]\nname='x'\n[workers]\nbroker='amqp://h'\n",
      "[workers] broker: 'amqp://h' is not a Redis URL"),
-    ("checks = 3\n[[tree]]\nname='x'\n", "checks: must be a table ([checks]), got 3"),
+    ("checks = 3\n[[tree]]\nname='x'\n", "[checks]: must be a table ([checks]), got 3"),
     ("[[tree]]\nname='x'\n[identity]\nemail='nobody'\n",
      "[identity] email: 'nobody' is not an e-mail address"),
+    ("[[tree]]\nname='x'\n[identity]\nname='Jane'\n",
+     "[identity]: give both name and email, or neither"),
+    ("[[tree]]\nname='x'\n[workers]\ndatabase='mysql://h/db'\n",
+     "[workers] broker: missing: add broker = ..."),
+    ("[[tree]]\nname='x'\n[workers]\nbroker='redis://h'\ndatabase='mysql://h/db'\n",
+     "[workers] database: 'mysql://h/db' is not a PostgreSQL URL"),
+    ("[[tree]]\nname='x'\n[workers]\nbroker='redis://h'\nvisibility_timeout=0\n",
+     "[workers] visibility_timeout: Input should be greater than 0"),
 ])
 def test_bad_config_is_one_line_naming_file_key_and_fix(tmp_path: Path, text: str, message: str):
     path = write(tmp_path, text)
@@ -99,7 +107,10 @@ def test_example_config_loads_and_documents_every_key():
     assert cfg.checks.build and cfg.checks.boot and cfg.checks.dax and cfg.checks.nfc
     assert (cfg.mail.send, cfg.mail.port, cfg.mail.tls, cfg.mail.from_) == (
         False, 587, "starttls", "cocci-bot <cocci-bot@example.org>")
-    assert cfg.workers.broker is None and cfg.source == example
+    assert cfg.workers is not None and cfg.source == example
+    assert (cfg.workers.broker, cfg.workers.database, str(cfg.workers.run_dir)) == (
+        "redis://127.0.0.1:6379/0", "postgres://cocci@127.0.0.1/cocci", "/srv/cocci-bot/runs")
+    assert cfg.ident == ("cocci-bot", "cocci-bot@example.org")
     text = example.read_text()
     for section, model in config._SECTIONS.items():   # every key is shown in the example
         for key, field in model.model_fields.items():
@@ -110,7 +121,7 @@ def test_overrides_and_old_attribute_names():
     cfg = config.load(None).with_overrides(build=False, boot=None, queue_url="http://q:1")
     assert (cfg.build, cfg.boot, cfg.queue_url, cfg.token_env) == (
         False, True, "http://q:1", "COCCI_BOT_QUEUE_TOKEN")
-    assert cfg.ident == ("cocci-bot", "cocci-bot@localhost")
+    assert cfg.ident is None and cfg.workers is None   # the operator's git identity; inline
 
 
 @pytest.mark.parametrize(("name", "ok"), [
