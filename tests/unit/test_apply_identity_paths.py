@@ -129,11 +129,11 @@ exec "{real}" "$@"
     assert cli.main(apply_argv(fake_kernel_tree, str(out), str(tmp_path / "data"))) == 3
     capsys.readouterr()
     doc = json.loads((out / "report.json").read_text())
-    assert doc["status"] == "error" and "disk on fire" in doc["error"]
+    assert doc["status"] == "ERROR" and "disk on fire" in doc["error"]
     assert git(fake_kernel_tree, "worktree", "list").count("\n") == 0, "worktree left behind"
     assert cli.main(["post", "--queue", "http://127.0.0.1:9", "--token", "t", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "apply did not PASS (status error: " in err and err.count("\n") == 1
+    assert "apply did not PASS (status ERROR: " in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("status", ["running", "FAIL", None])
