@@ -124,13 +124,47 @@ def free_port(preferred: int = defaults.REVIEW_PORT) -> int:
 
 
 def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0) -> None:
+    """Until `server` (a process group) listens on the URL's port and answers. Another program
+    that took the port first answers too: only a listening socket of our group counts."""
+    port = int(url.rsplit(":", 1)[1])
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if server.poll() is not None:
             raise InfraError(f"the embedded review queue exited ({server.returncode}); "
                              f"see {log_file}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{url}/api/1.2/", timeout=2).status_code == 200:
+            if requests.get(f"{url}/api/1.2/", timeout=2).status_code == 200 and \
+                    listens(server.pid, port):
                 return
         time.sleep(0.3)
     raise InfraError(f"the embedded review queue did not answer within {deadline:g} s; see {log_file}")
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` (TCP, IPv4 and IPv6), from /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def listens(pgid: int, port: int) -> bool:
+    """Whether a process of the group `pgid` holds a socket listening on `port`."""
+    wanted = {f"socket:[{i}]" for i in _listening_inodes(port)}
+    if not wanted:
+        return False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pgid:
+                continue
+            if any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir()):
+                return True
+        except OSError:
+            continue
+    return False

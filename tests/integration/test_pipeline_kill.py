@@ -301,7 +301,8 @@ def test_kill9_during_boot(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     cfg.write_text(cfg_first.read_text().replace("boot = false", "boot = true"))
     results = []
     for data, kill in ((tmp_path / "data", True), (tmp_path / "reference", False)):
-        assert rerun(cfg_first, data).returncode == 0
+        first = rerun(cfg_first, data)
+        assert first.returncode == 0, first.stderr
         _seed_patched_kernel(data, kernel)
         held = tmp_path / "held"
         if kill:
@@ -335,7 +336,8 @@ def _accept(data: Path, series_id: int) -> None:
 def test_kill9_during_drafts(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     data, held = tmp_path / "data", tmp_path / "held"
     cfg = bot_toml(tmp_path, fake_kernel_tree)
-    assert rerun(cfg, data).returncode == 0
+    first = rerun(cfg, data)
+    assert first.returncode == 0, first.stderr
     _accept(data, run_json(data)["stages"]["post"]["series_id"])
     real = shutil.which("git")
     shim_path("git", f"""#!/bin/sh
