@@ -65,6 +65,22 @@ class Context:
         return self.job.run_dir / "run.json"
 
 
+def context_of(job: Job, cfg: Config, data_dir: Path,
+               queue: Callable[[], tuple[str, str]]) -> Context:
+    """The Context of a job that has a run.json (a worker picking up one of its stages)."""
+    try:
+        state = json.loads((job.run_dir / "run.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"job {job.id} has no readable run.json in {job.run_dir}: run "
+                        "`cocci-bot run` to (re)create it") from exc
+    tree = next((t for t in cfg.trees if t.name == state["tree"]), None)
+    if tree is None:
+        raise UserError(f"job {job.id} is for tree {state['tree']!r}, which bot.toml no longer "
+                        "lists: put the tree back or leave the job")
+    release = Release(tree, Path(state["repo"]), state["tag"], state["base"])
+    return Context(job, release, state["campaign"], cfg, data_dir, queue)
+
+
 def load_state(ctx: Context) -> dict[str, Any]:
     """run.json, created for a new job."""
     if ctx.run_json.exists():

@@ -118,3 +118,22 @@ def test_store_schema_1_is_migrated(tmp_path: Path):
                                                               (Status.ERROR, 0)]
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_worker_rebuilds_the_context_from_run_json(tmp_path: Path):
+    from bot.errors import UserError
+    from bot.pipeline import config
+    from bot.pipeline.run import Context, context_of, load_state
+    from bot.pipeline.watch import Release
+
+    cfg = config.load(None)
+    store = Store(tmp_path / "s.sqlite3")
+    job = store.job("k", tree="debian-linux", tag="v5.10.1", base="b" * 40,
+                    campaign="kvm-refcounted-pfn", runs=tmp_path / "runs")
+    rel = Release(cfg.trees[0], tmp_path / "repo.git", "v5.10.1", "b" * 40)
+    load_state(Context(job, rel, "kvm-refcounted-pfn", cfg, tmp_path, lambda: ("", "")))
+    ctx = context_of(job, cfg, tmp_path, lambda: ("", ""))
+    assert (ctx.release, ctx.campaign, ctx.run_dir) == (rel, "kvm-refcounted-pfn", job.run_dir)
+    other = store.job("k2", tree="t", tag="v1", base="c" * 40, campaign="c", runs=tmp_path / "r")
+    with pytest.raises(UserError, match="has no readable run.json"):
+        context_of(other, cfg, tmp_path, lambda: ("", ""))
