@@ -56,18 +56,30 @@ class Queue:
         return self.cfg.queue_url, token
 
     def _embedded(self) -> tuple[str, str]:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         me = [sys.executable, "-m", "bot"]
         data = ["--data-dir", str(self.data_dir)]
         for tree in self.cfg.trees:   # one project per watched tree
             proc.run([*me, "serve", "--create-project", tree.name, *data], timeout=120)
         log_file = self.data_dir / "review" / "serve.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        server = self._stack.enter_context(proc.spawn(
-            [*me, "serve", "--host", "127.0.0.1", "--port", str(port), *data], stdout=log_file))
-        wait_ready(url, server, log_file)
-        return url, bot_token(self.data_dir, url)
+        # serve's own port when free; if another program takes it between the look and the
+        # bind, the server exits and the next try takes any free port
+        for preferred in (defaults.REVIEW_PORT, 0, 0):
+            url = f"http://127.0.0.1:{free_port(preferred)}"
+            server = self._stack.enter_context(proc.spawn(
+                [*me, "serve", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], *data],
+                stdout=log_file))
+            try:
+                wait_ready(url, server, log_file)
+            except ServerExited as exc:
+                log.info("run: %s; trying another port", exc)
+                continue
+            return url, bot_token(self.data_dir, url)
+        raise InfraError(f"the embedded review queue could not start (3 tries); see {log_file}")
+
+
+class ServerExited(InfraError):
+    """The embedded queue's server ended before it answered."""
 
 
 def token_file(data_dir: Path) -> Path:
@@ -130,8 +142,8 @@ def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0) -> None
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if server.poll() is not None:
-            raise InfraError(f"the embedded review queue exited ({server.returncode}); "
-                             f"see {log_file}")
+            raise ServerExited(f"the embedded review queue exited ({server.returncode}); "
+                               f"see {log_file}")
         with contextlib.suppress(requests.RequestException):
             if requests.get(f"{url}/api/1.2/", timeout=2).status_code == 200 and \
                     listens(server.pid, port):

@@ -267,3 +267,41 @@ def test_serve_create_project_follows_the_naming_rule(tmp_path: Path):
     assert res.stderr.strip() == ("error: project name 'Debian.Linux' is not a valid name: use "
                                   "1-64 lowercase letters, digits, - and _, starting and ending "
                                   "with a letter or digit, e.g. 'debian-linux'")
+
+
+def test_embedded_queue_whose_port_was_taken_moves_to_another(tmp_path: Path, monkeypatch):
+    """Another server takes the port between the look and the bind, and answers like a queue:
+    it is not taken for ours; the queue starts on another port and the token works there."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bot.pipeline import queue as queue_mod
+    from bot.pipeline.config import Config
+
+    class Impostor(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Impostor)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    taken = other.server_address[1]
+    real, calls = queue_mod.free_port, []
+
+    def racy(preferred: int = 8000) -> int:
+        calls.append(preferred)
+        return taken if len(calls) == 1 else real(preferred)
+
+    monkeypatch.setattr(queue_mod, "free_port", racy)
+    try:
+        with queue_mod.Queue(Config(), tmp_path / "data") as q:
+            url, token = q()
+            assert not url.endswith(f":{taken}") and len(calls) == 2
+            assert queue_mod.token_accepted(url, token)
+            assert not queue_mod.token_accepted(url, "not-a-token")
+    finally:
+        other.shutdown()
