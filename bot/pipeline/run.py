@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from bot import defaults, git, jsonfile
 from bot.errors import CocciBotError, UserError
@@ -43,6 +43,25 @@ from bot.status import SCHEMA, Status
 log = logging.getLogger("bot.run")
 
 STAGES = ("apply", "build", "boot", "post", "drafts")
+
+
+class StageRecord(TypedDict, total=False):
+    """One stage in run.json: what run_one_stage returns."""
+
+    status: Required[Status]
+    why: str | None          # the reason of a FAIL, SKIPPED or WAITING
+    error: str               # ERROR: the error's message
+    exit: int                # ERROR: the exit code the stage's command would have ended with
+    started: float           # RUNNING: when (epoch seconds)
+    seconds: float
+    nothing_to_do: bool      # apply
+    head: str | None         # apply: the series' top commit
+    kernel: str | None       # build: the patched bzImage
+    series_url: str          # post
+    series_id: int
+    version: int
+    drafts: str              # drafts: the directory
+    files: int
 # the queue's review states after which no drafts are written
 DECIDED_AGAINST = ("rejected", "changes-requested", "superseded", "not-applicable")
 
@@ -99,7 +118,7 @@ def stage_status(state: dict[str, Any], stage: str) -> Status | None:
     return Status.of(rec["status"]) if rec else None
 
 
-def run_one_stage(ctx: Context, stage: str) -> dict[str, Any]:
+def run_one_stage(ctx: Context, stage: str) -> StageRecord:
     """Run `stage` unless it has a final result; run.json is written before and after.
 
     Returns the stage's record. A cocci-bot error becomes an ERROR record carrying its message
@@ -111,9 +130,10 @@ def run_one_stage(ctx: Context, stage: str) -> dict[str, Any]:
     state = load_state(ctx)
     done = state["stages"].get(stage)
     if done and Status.of(done["status"]).final:
-        return dict(done)
+        return StageRecord(**done)  # type: ignore[typeddict-item]
     start = time.monotonic()
     _record(ctx, state, stage, {"status": Status.RUNNING, "started": time.time()})
+    result: StageRecord
     try:
         result = STAGE_FUNCS[stage](ctx, state)
     except CocciBotError as exc:
@@ -129,12 +149,12 @@ def run_one_stage(ctx: Context, stage: str) -> dict[str, Any]:
     return result
 
 
-def _because(result: dict[str, Any]) -> str:
+def _because(result: StageRecord) -> str:
     why = result.get("error") or result.get("why")
     return f" ({why})" if why else ""
 
 
-def _record(ctx: Context, state: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
+def _record(ctx: Context, state: dict[str, Any], stage: str, result: StageRecord) -> None:
     state["stages"][stage] = result
     if "series_url" in result:
         state["series_url"] = result["series_url"]
@@ -187,16 +207,16 @@ class JobBusy(CocciBotError):
     """Another process holds the job (not an error of the job)."""
 
 
-def _skip(why: str) -> dict[str, Any]:
+def _skip(why: str) -> StageRecord:
     return {"status": Status.SKIPPED, "why": why}
 
 
-def _from_result(status: object, why: str | None) -> dict[str, Any]:
+def _from_result(status: object, why: str | None) -> StageRecord:
     st = Status.of(status)
     return {"status": st, "why": why} if why and st is not Status.PASS else {"status": st}
 
 
-def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def stage_apply(ctx: Context, state: dict[str, Any]) -> StageRecord:
     from bot.apply.stage import Options, apply
 
     remove_stale_worktrees(ctx)
@@ -235,7 +255,7 @@ def _applied(state: dict[str, Any]) -> dict[str, Any] | None:
     return dict(apply)
 
 
-def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def stage_build(ctx: Context, state: dict[str, Any]) -> StageRecord:
     from bot.build import run as build_run
 
     apply = _applied(state)
@@ -257,7 +277,7 @@ def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def stage_boot(ctx: Context, state: dict[str, Any]) -> StageRecord:
     from bot.boot import run as boot_run
 
     build = state["stages"].get("build", {})
@@ -274,7 +294,7 @@ def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def stage_post(ctx: Context, state: dict[str, Any]) -> StageRecord:
     from bot.post.cli import post
 
     if _applied(state) is None:
@@ -285,7 +305,7 @@ def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
             "version": series.get("version", 1)}
 
 
-def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def stage_drafts(ctx: Context, state: dict[str, Any]) -> StageRecord:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (not sent)."""
     from bot.drafts.write import write
     from bot.post.client import QueueClient
@@ -320,6 +340,6 @@ def _previous(ctx: Context, series_id: int | None) -> tuple[str, str] | None:
     return None
 
 
-STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
+STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], StageRecord]] = {
     "apply": stage_apply, "build": stage_build, "boot": stage_boot, "post": stage_post,
     "drafts": stage_drafts}
