@@ -29,6 +29,9 @@ class Step:
     skip_if_fact: str | None = None
     skip_reason: str = ""
     otherwise_reason: str = ""
+    unchanged_reason: str = ""
+    untouched_note: str = ""   # why a use of this step's classes may stay (else: "missed")
+    link: bool = True
 
     @property
     def label(self) -> str:
@@ -46,6 +49,8 @@ class Campaign:
     scope: tuple[str, ...]
     spatch_options: tuple[str, ...]
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    link: str = ""
+    phrases: dict[str, list[dict]] = field(default_factory=dict)
 
     def relpath(self, path: Path) -> str:
         """A campaign file as the report and commit messages name it."""
@@ -102,7 +107,22 @@ def _campaign(folder: Path, data: dict) -> Campaign:
         name=data["name"], root=folder, title=data["title"], requires=data["requires"],
         classifier=classifier, cover=data.get("cover", "").strip(),
         scope=tuple(data.get("scope", [])),
-        spatch_options=tuple(data.get("spatch_options", [])), steps=steps)
+        spatch_options=tuple(data.get("spatch_options", [])), steps=steps,
+        link=str(data.get("link", "")), phrases=_phrases(manifest, data.get("phrases", {})))
+
+
+def _phrases(manifest: Path, raw: object) -> dict[str, list[dict]]:
+    """[[phrases.NAME]] cases: {when = [facts], text = "..."}; checked so a typo fails here."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{manifest}: phrases must be a table of [[phrases.NAME]] lists")
+    for name, cases in raw.items():
+        ok = isinstance(cases, list) and all(
+            isinstance(c, dict) and set(c) <= {"when", "text"} and isinstance(c.get("text", ""), str)
+            and isinstance(c.get("when", []), list) for c in cases)
+        if not ok:
+            raise UserError(f"{manifest}: phrase {name!r}: each [[phrases.{name}]] case takes "
+                            "`when` (a list of facts) and `text` (a string)")
+    return raw
 
 
 def _step(folder: Path, index: int, raw: dict) -> Step:
@@ -120,7 +140,10 @@ def _step(folder: Path, index: int, raw: dict) -> Step:
         index=index, name=raw["name"], cocci=cocci, subject=raw["subject"],
         message=raw.get("message", "").strip(), classes=tuple(raw["classes"]),
         skip_if_fact=raw.get("skip_if_fact"), skip_reason=raw.get("skip_reason", "").strip(),
-        otherwise_reason=raw.get("otherwise_reason", "").strip())
+        otherwise_reason=raw.get("otherwise_reason", "").strip(),
+        unchanged_reason=raw.get("unchanged_reason", "").strip(),
+        untouched_note=" ".join(raw.get("untouched_note", "").split()),
+        link=bool(raw.get("link", True)))
 
 
 def _file(folder: Path, name: str, what: str) -> Path:
