@@ -86,7 +86,8 @@ def apply(opts: Options) -> dict:
                  "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
-                 "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes()}
+                 "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes(),
+                 "requires": camp.requires}
     jsonfile.write(opts.out / "report.json", doc | {"status": "running"})
     if not files:
         doc["steps"] = [StepResult(s, skipped=f"nothing to do: no {camp.requires} in the tree")
@@ -100,7 +101,7 @@ def apply(opts: Options) -> dict:
         doc["file_problems"] = problems
         doc["idempotent"], doc["idempotence_diff"] = _idempotence(camp, results, wt, opts)
         for site in sites:
-            _judge(site, results)
+            _judge(site, results, camp.classes)
         doc["steps"] = [r.to_json(camp) for r in results]
         doc["sites"] = [s.to_json() for s in sites]
         doc["head"] = git.out(wt, "rev-parse", "HEAD")
@@ -217,7 +218,7 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
         run = _spatch(camp, step.cocci, wt, modes, opts, in_place=True)
         problems.update(run.file_problems)
         if first:
-            facts.sites = tracker.sites = report.sites_from_records(run.records)
+            facts.sites = tracker.sites = _sites(camp, run.records)
             facts.tree = report.facts_from_records(run.records)
         facts.steps.add(f"ran:{step.name}")
         facts.changed = tracker.step(step.label, git.out(wt, "diff", "-U0"))
@@ -235,6 +236,16 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
                  run.seconds)
     facts.changed = []
     return results, tracker.sites, facts, problems
+
+
+def _sites(camp: Campaign, records: list[dict]) -> list[report.Site]:
+    """The classifier's sites; a class the manifest does not declare is the campaign's bug."""
+    sites = report.sites_from_records(records)
+    bad = sorted({s.cls for s in sites} - set(camp.classes))
+    if bad:
+        raise UserError(f"{camp.classifier.name} reports class {bad[0]!r}, which "
+                        f"{camp.root / 'manifest.toml'} does not declare: add it to [classes]")
+    return sites
 
 
 def _skipped(camp: Campaign, step: Step, facts: messages.Facts) -> bool:
@@ -276,7 +287,7 @@ def _idempotence(camp: Campaign, results: list[StepResult], wt: Path,
     return not diffs, "".join(diffs)
 
 
-def _judge(site: report.Site, results: list[StepResult]) -> None:
+def _judge(site: report.Site, results: list[StepResult], classes: dict[str, str]) -> None:
     owner = next((r for r in results if site.cls in r.step.classes), None)
     if site.outcome == "transformed":
         if owner is None or owner.step.label != site.step:
@@ -284,9 +295,7 @@ def _judge(site: report.Site, results: list[StepResult]) -> None:
             site.outcome = "missed"
         return
     if owner is None:
-        site.note = {"unknown": "surrounding code does not say which question it asks",
-                     "definition": "the predicate itself",
-                     "declaration": "the predicate itself"}.get(site.cls, "")
+        site.note = classes.get(site.cls, "")
         return
     if owner.skipped:
         site.outcome, site.note = "skipped", owner.skipped.split("\n")[0]
