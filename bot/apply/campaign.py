@@ -33,6 +33,7 @@ class Step:
     otherwise_reason: str = ""
     unchanged_reason: str = ""
     untouched_note: str = ""   # why a use of this step's classes may stay (else: "missed")
+    provides: tuple[str, ...] = ()   # helpers the step adds: must be declared where used
     link: bool = True
 
     @property
@@ -157,7 +158,7 @@ def _step(folder: Path, index: int, raw: dict, classes: dict[str, str]) -> Step:
         otherwise_reason=raw.get("otherwise_reason", "").strip(),
         unchanged_reason=raw.get("unchanged_reason", "").strip(),
         untouched_note=" ".join(raw.get("untouched_note", "").split()),
-        link=bool(raw.get("link", True)))
+        link=bool(raw.get("link", True)), provides=tuple(raw.get("provides", [])))
 
 
 def _file(folder: Path, name: str, what: str) -> Path:

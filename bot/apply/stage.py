@@ -221,6 +221,14 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
             facts.sites = tracker.sites = _sites(camp, run.records)
             facts.tree = report.facts_from_records(run.records)
         facts.steps.add(f"ran:{step.name}")
+        hidden = _invisible(step, wt)
+        if hidden:
+            git.git(wt, "checkout", "--quiet", "--", ".")    # calls to a name nothing declares
+            res.skipped = (f"{hidden}() could not be declared where its callers see it (the tree "
+                           "has no declaration for it to sit next to), so this step's uses are "
+                           "left as they are")
+            log.info("apply: %s reverted: %s() not declared", step.label, hidden)
+            continue
         facts.changed = tracker.step(step.label, git.out(wt, "diff", "-U0"))
         msg = messages.commit_message(camp, step, facts, opts.ident)
         res.commit = series.commit(wt, msg, git.bot_env(*opts.ident, date=_date(wt, pre)))
@@ -246,6 +254,17 @@ def _sites(camp: Campaign, records: list[dict]) -> list[report.Site]:
         raise UserError(f"{camp.classifier.name} reports class {bad[0]!r}, which "
                         f"{camp.root / 'manifest.toml'} does not declare: add it to [classes]")
     return sites
+
+
+def _invisible(step: Step, wt: Path) -> str:
+    """A helper the step calls but no line of the tree declares or defines (kernel style: the
+    declaration starts at column 0), so the converted code would not compile; "" if none."""
+    for name in step.provides:
+        used = git.git(wt, "grep", "-q", "-E", rf"\b{name}\(", check=False).ok
+        declared = git.git(wt, "grep", "-q", "-E", rf"^[A-Za-z_].*\b{name}\(", check=False).ok
+        if used and not declared:
+            return name
+    return ""
 
 
 def _skipped(camp: Campaign, step: Step, facts: messages.Facts) -> bool:

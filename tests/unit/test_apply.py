@@ -243,3 +243,21 @@ def test_a_use_spatch_cannot_parse_is_reported_not_lost(fake_tree: Path, tmp_pat
     assert vendor[0]["outcome"] == "untouched" and vendor[0]["line"] == 3
     assert "drivers/vendor.c" in doc["file_problems"]
     assert "vendor.c" not in "".join(p.read_text() for p in (tmp_path / "out" / "series").glob("*"))
+
+
+def test_helper_nobody_declares_is_reported_not_left_to_break_the_build(fake_tree: Path,
+                                                                          tmp_path: Path):
+    """Without the header that declares kvm_is_reserved_pfn(), step 1's inline helper has no
+    place to go: its conversions are undone and every such use is reported with the reason."""
+    git(fake_tree, "rm", "-q", "include/linux/kvm_host.h")
+    git(fake_tree, "-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "no h")
+    out = tmp_path / "out"
+    assert apply(fake_tree, out) == 0
+    doc = json.loads((out / "report.json").read_text())
+    step1 = doc["steps"][0]
+    assert step1["commit"] is None and "kvm_is_refcounted_pfn() could not be declared" in \
+        step1["skipped"]
+    refcount = [s for s in doc["sites"] if s["class"] == "refcount"]
+    assert refcount and all(s["outcome"] == "skipped" and "could not be declared" in s["note"]
+                            for s in refcount)
+    assert doc["steps"][1]["commit"]           # step 2's helper is static in its own file
