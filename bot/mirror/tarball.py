@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import defaults, proc
+from bot import git as botgit
 from bot.errors import UserError
 from bot.log import progress
 from bot.mirror import repo, stage
@@ -107,7 +108,20 @@ def mirror_tarball(tarball: Path, repo_path: Path, data_dir: Path,
         raise UserError(f"--tarball {tarball} is not a file: pass a kernel source tarball "
                         "(linux-X.Y.Z.tar.xz)")
     wanted = _tag(tag) if tag is not None else None
+    fresh = not repo_path.exists() or not any(repo_path.iterdir())
     gitdir = repo.ensure(repo_path)
+    try:
+        return _mirror_locked(tarball, gitdir, data_dir, tag, wanted, start)
+    except BaseException:
+        # a mirror this run created for a tarball it could not import is not kept (unless
+        # another mirror run filled it meanwhile)
+        if fresh and not botgit.out(gitdir, "for-each-ref", "--count=1", "refs/tags"):
+            repo.remove_tree(repo_path)
+        raise
+
+
+def _mirror_locked(tarball: Path, gitdir: Path, data_dir: Path, tag: str | None,
+                   wanted: Upstream | None, start: float) -> Imported:
     with repo.locked(gitdir):
         digest = sha256(tarball)
         existing = repo.releases(gitdir)
