@@ -45,7 +45,7 @@ class Options:
     jobs: int = defaults.SPATCH_JOBS
     file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
     # (name, email) from the configuration; None: the operator's git identity (identity.py)
-    ident: tuple[str, str] | Identity | None = None
+    ident: tuple[str, str] | None = None
     campaigns_root: Path | None = None
     tree_name: str | None = None
 
@@ -88,6 +88,7 @@ def apply(opts: Options) -> dict:
     tree = git.toplevel(opts.tree)
     base = git.resolve(tree, opts.rev)
     ident = identity.resolve(tree, opts.ident)
+    ident_source = identity.source(opts.ident)
     opts = Options(**{**opts.__dict__, "ident": ident})
     _check_out_dir(opts.out, tree)
     hits = _grep(tree, base, camp.requires)
@@ -100,7 +101,7 @@ def apply(opts: Options) -> dict:
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
                  "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes(),
-                 "identity": {"name": ident.name, "email": ident.email, "source": ident.source},
+                 "identity": {"name": ident.name, "email": ident.email, "source": ident_source},
                  "requires": camp.requires}
     jsonfile.write(opts.out / "report.json", doc | {"status": Status.RUNNING})
     try:
