@@ -123,7 +123,8 @@ def stage_build(ctx: Context, state: dict) -> dict:
         return _skip("disabled in the configuration")
     rc = _cli(["build", "--tree", str(ctx.release.repo), "--rev", apply["head"],
                "--base", ctx.release.base, "--campaign", ctx.campaign,
-               "--out", str(ctx.run_dir / "build"), "--data-dir", str(ctx.data_dir)])
+               "--out", str(ctx.run_dir / "build"), "--data-dir", str(ctx.data_dir),
+               *([] if getattr(ctx.cfg, "nfc", True) else ["--no-nfc"])])   # [checks] nfc
     return {"status": _status(rc), "exit": rc}
 
 
