@@ -482,6 +482,7 @@ class Proof:
         self.steps = series_steps(tree, base, rev, manifest)
         self.states = [base, *(s.commit for s in self.steps)]
         self.not_compiled: dict[str, list[str]] = {}
+        self.broken: dict[int, str] = {}          # state -> why its objects are not there
 
     @property
     def claimed(self) -> list[Step]:
@@ -518,8 +519,10 @@ class Proof:
     def compile_state(self, k: int, src: Path, obj: Path, argv: list[str],
                       env: dict[str, str]) -> proc.Result:
         targets = {o: t for s in self.steps for o, t in s.targets.items()}
-        res = compile_objects(src, argv, [targets[o] for o in self.needed(k)],
-                              self.out / f"make-{k:02d}.log", env)
+        log = self.out / f"make-{k:02d}.log"
+        res = compile_objects(src, argv, [targets[o] for o in self.needed(k)], log, env)
+        if res.returncode != 0:
+            self.broken[k] = f"the objects do not compile at {self.states[k][:12]} (see {log})"
         snapshot(obj, self.needed(k), self.state_dir(k))
         return res
 
@@ -532,7 +535,11 @@ class Proof:
                     before, after = self.state_dir(k - 1) / o, self.state_dir(k) / o
                     rows += compare_object(before if before.is_file() else None,
                                            after if after.is_file() else None, o)
-            records.append(step_verdict(step, rows, self.not_compiled.get(step.commit, [])))
+            rec = step_verdict(step, rows, self.not_compiled.get(step.commit, []))
+            broken = [self.broken[i] for i in (k - 1, k) if i in self.broken]
+            if step.claims and broken:
+                rec["verdict"], rec["reason"] = "fail", "; ".join(broken)
+            records.append(rec)
         verdicts = [r["verdict"] for r in records]
         status = "fail" if "fail" in verdicts else "pass" if "pass" in verdicts else "not-claimed"
         return {"status": status, "steps": records}
