@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import os
 import re
 import shlex
 import shutil
@@ -106,7 +107,10 @@ def objects_touching(obj: Path, src: Path, files: list[str]) -> dict[str, str]:
     found = {}
     for cmd in _cmd_files(obj):
         text = cmd.read_text(errors="replace")
-        if "\nsource_" not in text or not set(re.split(r"[\s\\]+", text)) & wanted:
+        if "\nsource_" not in text:
+            continue
+        deps = {os.path.normpath(t) if "/../" in t else t for t in re.split(r"[\s\\]+", text)}
+        if not deps & wanted:            # kbuild writes arch/x86/kvm/../../../virt/kvm/x.c
             continue
         first = text.split("\n", 1)[0]
         target = first[4:].split(" := ", 1)[0] if first.startswith("cmd_") else ""
