@@ -83,3 +83,49 @@ def test_claim_from_manifest_overrides_message(tmp_path: Path):
     manifest.write_text('[[step]]\nsubject = "A"\nnfc = true\n[[step]]\nsubject = "B"\n')
     assert nfc.manifest_claims(manifest) == {"A": True}
     assert nfc.CLAIM.search("Foo.\n\nNo functional change intended.")
+
+
+def test_objects_touching_reads_kbuild_dependency_lists(tmp_path: Path):
+    src, obj = tmp_path / "src", tmp_path / "obj"
+    (obj / "virt/kvm").mkdir(parents=True)
+    (obj / "arch/x86/kvm").mkdir(parents=True)
+    # as 5.10 writes it: virt/kvm objects are built from arch/x86/kvm/Makefile
+    (obj / "virt/kvm/.kvm_main.o.cmd").write_text(
+        "cmd_arch/x86/kvm/../../../virt/kvm/kvm_main.o := gcc -c\n\n"
+        f"source_arch/x86/kvm/../../../virt/kvm/kvm_main.o := {src}/arch/x86/kvm/../../../"
+        "virt/kvm/kvm_main.c\n\ndeps_arch/x86/kvm/../../../virt/kvm/kvm_main.o := \\\n"
+        f"  {src}/include/linux/kvm_host.h \\\n")
+    (obj / "arch/x86/kvm/.x86.o.cmd").write_text(
+        f"cmd_arch/x86/kvm/x86.o := gcc -c\n\nsource_arch/x86/kvm/x86.o := {src}/arch/x86/kvm/x86.c"
+        f"\n\ndeps_arch/x86/kvm/x86.o := \\\n  {src}/include/linux/kvm_host.h \\\n")
+    assert nfc.objects_touching(obj, src, ["virt/kvm/kvm_main.c"]) == {
+        "virt/kvm/kvm_main.o": "arch/x86/kvm/../../../virt/kvm/kvm_main.o"}
+    assert list(nfc.objects_touching(obj, src, ["include/linux/kvm_host.h"])) == [
+        "arch/x86/kvm/x86.o", "virt/kvm/kvm_main.o"]
+    assert nfc.objects_touching(obj, src, ["drivers/vfio/vfio.c"]) == {}
+
+
+def test_make_argv_is_tuxmakes_without_targets(tmp_path: Path):
+    log = tmp_path / "build.log"
+    log.write_text("I: config: PASS in 0s\nmake --silent --keep-going --jobs=2 O=/w/obj "
+                   "ARCH=x86_64 'CC=ccache x86_64-linux-gnu-gcc' tinyconfig\n")
+    assert nfc.make_argv(log) == ["make", "--silent", "--keep-going", "--jobs=2", "O=/w/obj",
+                                  "ARCH=x86_64", "CC=ccache x86_64-linux-gnu-gcc"]
+
+
+def test_posted_as_check_nfc_with_the_table(tmp_path: Path):
+    import json
+
+    from bot.post import outdir
+
+    step = {"commit": "c" * 40, "subject": "kvm: tidy", "claims": True, "claim_source": "message",
+            "verdict": "fail", "reason": "generated code changed: f (different, x.o)",
+            "not_compiled": [], "functions": [
+                {"object": "x.o", "function": "f", "kind": "function", "status": "different",
+                 "diff": ["-jne <f+0x10>", "+je <f+0x10>"]}]}
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "build.json").write_text(json.dumps(
+        {"status": "PASS", "new_warnings": [], "nfc": {"status": "fail", "steps": [step]}}))
+    (check,) = [c for c in outdir.checks(tmp_path, {}) if c["context"] == "nfc"]
+    assert check["state"] == "fail" and "f (different, x.o)" in check["description"]
+    assert "different x.o: f" in check["log"] and "+je <f+0x10>" in check["log"]
