@@ -104,10 +104,11 @@ def objects_touching(obj: Path, src: Path, files: list[str]) -> dict[str, str]:
     The make target is the one kbuild recorded (`cmd_<target> :=`): 5.10 builds virt/kvm's
     objects from arch/x86/kvm/Makefile as arch/x86/kvm/../../../virt/kvm/kvm_main.o."""
     wanted = {str(src / f) for f in files} | {str(src.resolve() / f) for f in files} | set(files)
+    names = {f"/{Path(f).name}" for f in files}
     found = {}
     for cmd in _cmd_files(obj):
         text = cmd.read_text(errors="replace")
-        if "\nsource_" not in text:
+        if "\nsource_" not in text or not any(n in text for n in names):   # cheap filter first
             continue
         deps = {os.path.normpath(t) if "/../" in t else t for t in re.split(r"[\s\\]+", text)}
         if not deps & wanted:            # kbuild writes arch/x86/kvm/../../../virt/kvm/x.c
