@@ -21,9 +21,15 @@ posts to the embedded review queue (SQLite in the data dir).
     url = ""                       # empty: the embedded queue, started on loopback to post
     token_env = "COCCI_BOT_QUEUE_TOKEN"
 
-    [identity]
-    name = "cocci-bot"
-    email = "cocci-bot@localhost"
+    [identity]                     # optional: default, the operator's git user.name/email
+    name = "Jane Maintainer"
+    email = "jane@example.org"
+
+    [workers]                      # optional: scale-out on Celery (bot/workers); absent: inline
+    broker = "redis://127.0.0.1:6379/0"   # `cocci-bot run` enqueues, `cocci-bot worker` runs
+    database = "postgres://cocci@db/cocci"  # job store (default: SQLite in the data dir)
+    run_dir = "/srv/cocci-bot/runs"         # shared by every worker (default: DATA_DIR/runs)
+    visibility_timeout = 10800     # seconds before an unacknowledged stage is delivered again
 """
 
 from __future__ import annotations
@@ -50,14 +56,24 @@ class Tree:
 
 
 @dataclass(frozen=True)
+class Workers:
+    """[workers]: where stages are queued and shared state lives (bot/workers)."""
+    broker: str
+    database: str = ""
+    run_dir: Path | None = None
+    visibility_timeout: int = defaults.WORKER_VISIBILITY_TIMEOUT
+
+
+@dataclass(frozen=True)
 class Config:
     trees: tuple[Tree, ...] = (Tree(name="debian-linux"),)
     build: bool = True
     boot: bool = True
     queue_url: str = ""
     token_env: str = "COCCI_BOT_QUEUE_TOKEN"
-    ident: tuple[str, str] = (defaults.BOT_NAME, defaults.BOT_EMAIL)
+    ident: tuple[str, str] | None = None   # None: apply uses the operator's git identity
     source: Path | None = field(default=None)
+    workers: Workers | None = None
 
 
 def load(path: Path | None) -> Config:
@@ -75,7 +91,7 @@ def load(path: Path | None) -> Config:
 
 
 def _config(path: Path, data: dict) -> Config:
-    known = {"tree", "checks", "queue", "identity"}
+    known = {"tree", "checks", "queue", "identity", "workers"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise UserError(f"{path}: unknown section {unknown[0]!r}: use {', '.join(sorted(known))}")
@@ -89,8 +105,30 @@ def _config(path: Path, data: dict) -> Config:
     return Config(trees=trees, build=bool(checks.get("build", True)),
                   boot=bool(checks.get("boot", True)), queue_url=str(queue.get("url", "")),
                   token_env=str(queue.get("token_env", "COCCI_BOT_QUEUE_TOKEN")),
-                  ident=(ident.get("name", defaults.BOT_NAME), ident.get("email", defaults.BOT_EMAIL)),
-                  source=path)
+                  ident=(str(ident.get("name", "")), str(ident.get("email", ""))) if ident else None,
+                  source=path, workers=_workers(path, data.get("workers")))
+
+
+def _workers(path: Path, raw: dict | None) -> Workers | None:
+    if raw is None:
+        return None
+    keys = {"broker", "database", "run_dir", "visibility_timeout"}
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise UserError(f"{path}: [workers] has no key {unknown[0]!r}: use {', '.join(sorted(keys))}")
+    broker = raw.get("broker")
+    if not isinstance(broker, str) or not broker.startswith(("redis://", "rediss://")):
+        raise UserError(f"{path}: [workers] broker must be a Redis URL like "
+                        "\"redis://127.0.0.1:6379/0\"")
+    database = str(raw.get("database", ""))
+    if database and not database.startswith(("postgres://", "postgresql://")):
+        raise UserError(f"{path}: [workers] database must be a PostgreSQL URL "
+                        "(postgres://user@host/db) or left out for SQLite in the data dir")
+    timeout = raw.get("visibility_timeout", defaults.WORKER_VISIBILITY_TIMEOUT)
+    if not isinstance(timeout, int) or timeout <= 0:
+        raise UserError(f"{path}: [workers] visibility_timeout must be a positive number of seconds")
+    run_dir = Path(raw["run_dir"]).expanduser() if raw.get("run_dir") else None
+    return Workers(broker=broker, database=database, run_dir=run_dir, visibility_timeout=timeout)
 
 
 def _tree(path: Path, index: int, raw: dict) -> Tree:

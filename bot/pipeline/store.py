@@ -3,6 +3,10 @@
 The dedupe key is a hash of the base commit, the campaign's content hash, the
 spatch version and the kconfig fragment's hash: change any of them and the
 release is a new job; change none and a rerun finds the finished job.
+
+A job's `state` is a bot.status.Status: PENDING, RUNNING, WAITING (posted, the maintainer has
+not decided), PASS/FAIL/SKIPPED (finished), ERROR (`error` says why; tried again once
+`next_try` has passed, `attempts` counting the errors in a row).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.status import Status
+
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
@@ -22,14 +29,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     tag TEXT NOT NULL,
     base TEXT NOT NULL,
     campaign TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'new',
+    state TEXT NOT NULL DEFAULT 'PENDING',
     run_dir TEXT NOT NULL,
     series_url TEXT,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0
 );
 """
-STATES = ("new", "running", "posted", "done", "failed")
+# columns schema 1 did not have
+_ADDED = (("error", "TEXT"), ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+          ("next_try", "REAL NOT NULL DEFAULT 0"))
 
 
 @dataclass(frozen=True)
@@ -40,9 +52,12 @@ class Job:
     tag: str
     base: str
     campaign: str
-    state: str
+    state: Status
     run_dir: Path
     series_url: str | None
+    error: str | None = None
+    attempts: int = 0
+    next_try: float = 0.0
 
 
 class Store:
@@ -51,6 +66,8 @@ class Store:
         self.path = path
         with self._db() as db:
             db.executescript(SCHEMA)
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _migrate(db)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -60,7 +77,7 @@ class Store:
 
     def job(self, key: str, *, tree: str, tag: str, base: str, campaign: str,
             runs: Path) -> Job:
-        """The job for `key`, created (state new) when it is not there yet."""
+        """The job for `key`, created (PENDING) when it is not there yet."""
         now = time.time()
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO jobs (dedupe_key, tree, tag, base, campaign, run_dir,"
@@ -73,18 +90,46 @@ class Store:
                 row = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
         return _job(row)
 
-    def update(self, job_id: int, *, state: str, series_url: str | None = None) -> None:
-        assert state in STATES, state
+    def get(self, job_id: int) -> Job | None:
         with self._db() as db:
-            db.execute("UPDATE jobs SET state = ?, series_url = COALESCE(?, series_url),"
-                       " updated = ? WHERE id = ?", (state, series_url, time.time(), job_id))
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def update(self, job_id: int, *, state: Status | str, series_url: str | None = None,
+               error: str | None = None) -> None:
+        """A new state; an ERROR also counts an attempt, any other state clears the count."""
+        st = Status(state)
+        with self._db() as db:
+            if st is Status.ERROR:
+                db.execute("UPDATE jobs SET state = ?, error = ?, attempts = attempts + 1,"
+                           " updated = ? WHERE id = ?", (st, error, time.time(), job_id))
+            else:
+                db.execute("UPDATE jobs SET state = ?, series_url = COALESCE(?, series_url),"
+                           " error = ?, attempts = 0, next_try = 0, updated = ? WHERE id = ?",
+                           (st, series_url, error, time.time(), job_id))
+
+    def retry_at(self, job_id: int, when: float) -> None:
+        with self._db() as db:
+            db.execute("UPDATE jobs SET next_try = ? WHERE id = ?", (when, job_id))
 
     def jobs(self) -> list[Job]:
         with self._db() as db:
             return [_job(r) for r in db.execute("SELECT * FROM jobs ORDER BY id")]
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the error/back-off columns, states in bot.status's words."""
+    have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+    for name, decl in _ADDED:
+        if name not in have:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
+    for row in db.execute("SELECT id, state FROM jobs").fetchall():
+        db.execute("UPDATE jobs SET state = ? WHERE id = ?", (Status.of(row["state"]), row["id"]))
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def _job(row: sqlite3.Row) -> Job:
     return Job(id=row["id"], dedupe_key=row["dedupe_key"], tree=row["tree"], tag=row["tag"],
-               base=row["base"], campaign=row["campaign"], state=row["state"],
-               run_dir=Path(row["run_dir"]), series_url=row["series_url"])
+               base=row["base"], campaign=row["campaign"], state=Status.of(row["state"]),
+               run_dir=Path(row["run_dir"]), series_url=row["series_url"], error=row["error"],
+               attempts=row["attempts"], next_try=row["next_try"])

@@ -28,8 +28,19 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def require_pass(outdir: Path, report: dict[str, Any]) -> None:
+    """Only a finished, passing apply is posted: not one still running, failed or broken."""
+    status = report.get("status")
+    if status == "PASS":
+        return
+    why = f": {report['error']}" if report.get("error") else ""
+    raise UserError(f"{outdir}: apply did not PASS (status {status or 'missing'}{why}); "
+                    "fix it and rerun `cocci-bot apply` before posting")
+
+
 def series_payload(outdir: Path, project: str | None) -> dict[str, Any]:
     report = read_json(outdir / "report.json")
+    require_pass(outdir, report)
     mails = sorted((outdir / "series").glob("*.patch"))
     cover = [m for m in mails if m.name.startswith("0000-")]
     patches = [m for m in mails if not m.name.startswith("0000-")]
