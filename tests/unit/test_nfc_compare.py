@@ -136,3 +136,16 @@ def test_posted_as_check_nfc_with_the_table(tmp_path: Path):
     (check,) = [c for c in outdir.checks(tmp_path, {}) if c["context"] == "nfc"]
     assert check["state"] == "fail" and "f (different, x.o)" in check["description"]
     assert "different x.o: f" in check["log"] and "+je <f+0x10>" in check["log"]
+
+
+def test_build_copies_the_image_make_default_built(tmp_path: Path):
+    from bot.build import tuxmake
+
+    spec = tuxmake.Spec(tmp_path / "src", tmp_path / "obj", tmp_path / "out", tmp_path / "f")
+    assert spec.targets == ("config", "default")
+    (tmp_path / "out").mkdir()
+    assert not tuxmake.copy_image(spec)            # nothing built: the build FAILs
+    image = tmp_path / "obj" / tuxmake.KERNEL_IMAGE
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"MZ kernel")
+    assert tuxmake.copy_image(spec) and (tmp_path / "out" / "bzImage").read_bytes() == b"MZ kernel"
