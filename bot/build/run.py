@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from elftools.common.exceptions import ELFError
+
 from bot import defaults, git, jsonfile, proc
 from bot.build import fragment as frag
 from bot.build import nfc, tuxmake, warnings
@@ -230,6 +232,17 @@ def prove_nfc(b: Build) -> None:
     if b.proof is None:
         return
     t0 = time.monotonic()
+    try:
+        _prove(b)
+    except (InfraError, OSError, ValueError, ELFError) as exc:   # the proof, not the build
+        b.record["nfc"] = {"status": "error", "reason": f"the proof could not run: {exc}",
+                           "steps": []}
+    b.record["durations"]["nfc"] = round(time.monotonic() - t0, 1)
+    progress("build", f"nfc: {b.record['nfc']['status']} in {b.record['durations']['nfc']:.0f} s")
+
+
+def _prove(b: Build) -> None:
+    assert b.proof is not None
     middle = b.proof.middle_states()
     if middle:
         argv = nfc.make_argv(b.opts.out / "patched" / "build.log")
@@ -241,8 +254,6 @@ def prove_nfc(b: Build) -> None:
             b.proof.compile_state(k, b.paths.src, b.paths.obj, argv, env)
         srctree.checkout(b.opts.tree, b.paths.src, b.rev)
     b.record["nfc"] = b.proof.compare()
-    b.record["durations"]["nfc"] = round(time.monotonic() - t0, 1)
-    progress("build", f"nfc: {b.record['nfc']['status']} in {b.record['durations']['nfc']:.0f} s")
 
 
 def verdict(b: Build) -> dict[str, Any]:

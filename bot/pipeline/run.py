@@ -235,7 +235,9 @@ def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
                 / defaults.BUILD_FRAGMENT)
     rec = build_run.build(build_run.Options(
         tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
-        out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment))
+        out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment,
+        manifest=fragment.parent / "manifest.toml",              # which steps claim NFC
+        nfc=getattr(ctx.cfg, "nfc", True)))                       # [checks] nfc
     result = _from_result(rec["status"], rec.get("reason"))
     result["kernel"] = rec.get("kernel")
     return result
