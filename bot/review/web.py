@@ -16,11 +16,12 @@ from django.views.decorators.http import require_POST
 
 from bot.errors import UserError
 from bot.review import ingest
-from bot.review.auth import is_maintainer
+from bot.review.auth import maintains
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
 
-QUIET_EVENTS = ("cover-created", "patch-created", "series-completed")  # for Patchwork's API
+QUIET_EVENTS = ("cover-created", "patch-created", "patch-completed",
+                "series-completed")  # for Patchwork's API
 ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "rejected"}
 
 
@@ -103,9 +104,10 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         "site_delta": site_delta_rows(s.site_delta),
         "newer": Series.objects.filter(previous=s).first(),
         "comments": s.comments.select_related("user"),
-        "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS).select_related(
-            "actor", "previous_state", "current_state"),
-        "can_review": is_maintainer(request.user),
+        "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS)
+        .exclude(category="check-created", patch__isnull=False, check_run__patch__isnull=True)
+        .select_related("actor", "previous_state", "current_state"),
+        "can_review": maintains(request.user, s.project),
     })
 
 
@@ -168,8 +170,8 @@ def range_diff(previous: Series, patches: list[Patch]) -> list[Line]:
 @require_POST
 def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     s = get_object_or_404(Series, pk=pk)
-    if not is_maintainer(request.user):
-        return HttpResponseForbidden("only maintainers can change review states")
+    if not maintains(request.user, s.project):
+        return HttpResponseForbidden("only the project's maintainers can change review states")
     action = request.POST.get("action", "")
     comment = request.POST.get("comment", "")
     try:
@@ -195,3 +197,12 @@ def check_log(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(check.log or "(no log)", content_type="text/plain; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def bundle(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    from bot.review.api import visible_bundles
+
+    b = get_object_or_404(visible_bundles(request.user), owner__username=owner, name=name)
+    patches = list(b.patches.select_related("state", "series", "submitter")
+                   .order_by("bundlepatch"))
+    return render(request, "review/bundle.html", {"bundle": b, "patches": patches})
