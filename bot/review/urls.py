@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from bot.review import (
     api,
     converters,  # noqa: F401 - registers the <id:...> converter
+    xmlrpc,
 )
 
 # Patchwork's resources: named under /api/1.2/ (the links the API returns), served the same
@@ -54,6 +55,7 @@ urlpatterns = [
     path("api/cocci/series/<id:pk>/state/", api.SeriesState.as_view(),
          name="api-cocci-series-state"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("xmlrpc/", xmlrpc.xmlrpc_view, name="xmlrpc"),
     path("patch/<id:pk>/mbox/", api.patch_mbox, name="patch-mbox"),
     path("patch/<id:pk>/raw/", api.patch_raw, name="patch-raw"),
     path("bundle/<str:owner>/<str:name>/mbox/", api.bundle_mbox, name="bundle-mbox"),
