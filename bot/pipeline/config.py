@@ -49,10 +49,13 @@ DEFAULT_CAMPAIGN = "kvm-refcounted-pfn"
 class Tree:
     name: str
     source: str = "debian"
-    releases: tuple[str, ...] = (DEFAULT_RELEASE,)
+    releases: tuple[str, ...] | str = (DEFAULT_RELEASE,)   # a str: a glob over apt's offers
     path: Path | None = None
     tags: str = "v*"
     campaigns: tuple[str, ...] = (DEFAULT_CAMPAIGN,)
+    url: str | None = None            # git: fetched into the data dir (https/git/ssh/file)
+    branches: tuple[str, ...] = ()    # git: heads to follow
+    since: str | None = None          # git: the first poll runs this tag onwards
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,12 @@ def _tree(path: Path, index: int, raw: dict) -> Tree:
     source = raw.get("source", "debian")
     if source not in ("debian", "git"):
         raise UserError(f"{where}: source {source!r} is not one of debian, git")
-    if source == "git" and not raw.get("path"):
-        raise UserError(f"{where}: a git tree needs path = \"/path/to/repo\"")
-    return Tree(name=name, source=source,
-                releases=tuple(raw.get("releases", [DEFAULT_RELEASE])),
+    if source == "git" and not (raw.get("path") or raw.get("url")):
+        raise UserError(f"{where}: a git tree needs path = \"/path/to/repo\" or url = \"...\"")
+    releases = raw.get("releases", [DEFAULT_RELEASE])
+    return Tree(name=name, source=source, url=raw.get("url"),
+                branches=tuple(raw.get("branches", ())), since=raw.get("since"),
+                releases=releases if isinstance(releases, str) else tuple(releases),
                 path=Path(raw["path"]).expanduser() if raw.get("path") else None,
                 tags=raw.get("tags", "v*"),
                 campaigns=tuple(raw.get("campaigns", [DEFAULT_CAMPAIGN])))
