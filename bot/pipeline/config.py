@@ -68,6 +68,18 @@ class Workers:
 
 
 @dataclass(frozen=True)
+class Mail:
+    """[mail]: sending the accepted drafts with git send-email (only with send = true)."""
+    send: bool = False
+    host: str = "localhost"
+    port: int = 587
+    tls: str = "starttls"          # "starttls" | "ssl" | "none"
+    user: str | None = None
+    password_env: str | None = None
+    from_: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     trees: tuple[Tree, ...] = (Tree(name="debian-linux"),)
     build: bool = True
@@ -77,6 +89,7 @@ class Config:
     ident: tuple[str, str] | None = None   # None: apply uses the operator's git identity
     source: Path | None = field(default=None)
     workers: Workers | None = None
+    mail: Mail = Mail()
 
 
 def load(path: Path | None) -> Config:
@@ -94,7 +107,7 @@ def load(path: Path | None) -> Config:
 
 
 def _config(path: Path, data: dict) -> Config:
-    known = {"tree", "checks", "queue", "identity", "workers"}
+    known = {"tree", "checks", "queue", "identity", "workers", "mail"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise UserError(f"{path}: unknown section {unknown[0]!r}: use {', '.join(sorted(known))}")
@@ -109,7 +122,22 @@ def _config(path: Path, data: dict) -> Config:
                   boot=bool(checks.get("boot", True)), queue_url=str(queue.get("url", "")),
                   token_env=str(queue.get("token_env", "COCCI_BOT_QUEUE_TOKEN")),
                   ident=(str(ident.get("name", "")), str(ident.get("email", ""))) if ident else None,
-                  source=path, workers=_workers(path, data.get("workers")))
+                  source=path, workers=_workers(path, data.get("workers")),
+                  mail=_mail(path, data.get("mail", {})))
+
+
+def _mail(path: Path, raw: dict) -> Mail:
+    keys = {"send", "host", "port", "tls", "user", "password_env", "from"}
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise UserError(f"{path}: [mail] has no key {unknown[0]!r}: use {', '.join(sorted(keys))}")
+    if not isinstance(raw.get("send", False), bool) or not isinstance(raw.get("port", 587), int) \
+            or raw.get("tls", "starttls") not in ("starttls", "ssl", "none"):
+        raise UserError(f"{path}: [mail] send is true/false, port a number, tls one of "
+                        "starttls, ssl, none")
+    return Mail(send=raw.get("send", False), host=str(raw.get("host", "localhost")),
+                port=raw.get("port", 587), tls=raw.get("tls", "starttls"), user=raw.get("user"),
+                password_env=raw.get("password_env"), from_=raw.get("from"))
 
 
 def _workers(path: Path, raw: dict | None) -> Workers | None:
