@@ -124,3 +124,9 @@ WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routin
 WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
 WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
 WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
+
+# --- watching, regeneration and mail (bot/pipeline/watch.py, bot/drafts) --------------------
+TIMEOUT_FETCH = 3600                   # one `git fetch` of a watched remote (a first clone)
+WATCH_APT_UPDATE_EVERY = 3600          # seconds between `apt-get update`s for releases globs
+TIMEOUT_RANGE_DIFF = 300               # git range-diff of two series
+TIMEOUT_SEND_EMAIL = 600               # git send-email (dry run or a real send) of one series
