@@ -40,8 +40,14 @@ def run(args: argparse.Namespace) -> int:
                               queue_url=args.queue if args.queue is not None else cfg.queue_url)
     if args.watch is not None and args.watch <= 0:
         raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
+    if cfg.workers is not None:   # [workers] broker: queue the stages for `cocci-bot worker`
+        from bot.workers import enqueue
+
+        run_all = enqueue.run_all
+    else:
+        run_all = runner.run_all
     while True:
-        worst = cycle(runner.run_all(cfg, args.data_dir))
+        worst = cycle(run_all(cfg, args.data_dir))
         if args.watch is None:
             return worst
         log.info("run: next look in %g s (Ctrl-C stops)", args.watch)

@@ -1,4 +1,7 @@
-"""SQLite state of jobs: one row per (tree, base, campaign, tool versions), never run twice.
+"""State of jobs: one row per (tree, base, campaign, tool versions), never run twice.
+
+SQLite in the data dir by default; PostgreSQL when [workers] database is set (the
+connection layer is bot/workers/database.py; the SQL here is portable).
 
 The dedupe key is a hash of the base commit, the campaign's content hash, the
 spatch version and the kconfig fragment's hash: change any of them and the
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -46,14 +50,24 @@ class Job:
 
 
 class Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, where: Path | str):
+        """`where`: the SQLite file, or a postgres:// URL."""
+        self.url = where if isinstance(where, str) else ""
+        self.path = Path(where) if not self.url else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> Iterator[Any]:
+        if self.url:
+            from bot.workers import database
+
+            with database.connect(self.url) as pg:
+                yield pg
+            return
+        assert self.path is not None
         with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
             db.row_factory = sqlite3.Row
             yield db
@@ -63,8 +77,9 @@ class Store:
         """The job for `key`, created (state new) when it is not there yet."""
         now = time.time()
         with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO jobs (dedupe_key, tree, tag, base, campaign, run_dir,"
-                       " created, updated) VALUES (?, ?, ?, ?, ?, '', ?, ?)",
+            db.execute("INSERT INTO jobs (dedupe_key, tree, tag, base, campaign, run_dir,"
+                       " created, updated) VALUES (?, ?, ?, ?, ?, '', ?, ?)"
+                       " ON CONFLICT (dedupe_key) DO NOTHING",
                        (key, tree, tag, base, campaign, now, now))
             row = db.execute("SELECT * FROM jobs WHERE dedupe_key = ?", (key,)).fetchone()
             if not row["run_dir"]:
@@ -79,12 +94,19 @@ class Store:
             db.execute("UPDATE jobs SET state = ?, series_url = COALESCE(?, series_url),"
                        " updated = ? WHERE id = ?", (state, series_url, time.time(), job_id))
 
+    def get(self, job_id: int) -> Job:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no job {job_id} in the job store")
+        return _job(row)
+
     def jobs(self) -> list[Job]:
         with self._db() as db:
             return [_job(r) for r in db.execute("SELECT * FROM jobs ORDER BY id")]
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Any) -> Job:
     return Job(id=row["id"], dedupe_key=row["dedupe_key"], tree=row["tree"], tag=row["tag"],
                base=row["base"], campaign=row["campaign"], state=row["state"],
                run_dir=Path(row["run_dir"]), series_url=row["series_url"])
