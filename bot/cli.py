@@ -68,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     botlog.setup(debug=args.debug)
-    if args.data_dir is None:
-        args.data_dir = defaults.data_dir()
+    # relative --data-dir: the caller's current directory, whatever a stage later runs in
+    args.data_dir = (args.data_dir or defaults.data_dir()).absolute()
     try:
         return int(args.func(args))
     except CocciBotError as exc:

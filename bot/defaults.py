@@ -36,9 +36,12 @@ MIRROR_SOURCE_PACKAGES = ("linux", "linux-6.1")
 MIRROR_REPO = Path("mirrors") / "debian-linux.git"   # relative to the data dir
 MIRROR_MIN_FREE_BYTES = 3 * 10**9  # an unpacked kernel release is ~1.1 GB, its objects ~0.3 GB
 
-# --- identity used for the bot's commits ------------------------------------------------
-BOT_NAME = "cocci-bot"
-BOT_EMAIL = "cocci-bot@localhost"
+# --- identities -------------------------------------------------------------------------
+BOT_NAME = "cocci-bot"          # the bot's account name in the review queue
+# The mirror's release commits are data, never mailed: a fixed identity keeps a release's commit
+# id the same on every machine. `.invalid` (RFC 2606) says plainly it is no one's address. The
+# series' author and Signed-off-by come from configuration or git (bot/apply/identity.py).
+MIRROR_IDENT = ("cocci-bot mirror", "mirror@cocci-bot.invalid")
 
 
 def data_dir() -> Path:
@@ -71,6 +74,14 @@ REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
 REVIEW_MAX_PAGE_SIZE = 250
 REVIEW_STORE_ATTEMPTS = 3             # storing a series that races another post
 REVIEW_START_TIMEOUT = 30              # waiting for a spawned server to answer
+REVIEW_MAX_JSON_DEPTH = 32             # lists/objects nested in one API request body
+REVIEW_MAX_DESCRIPTION = 2000          # characters of a check's description (Patchwork: free)
+REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
+REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
+# the states a newer version (or an absorbed release) replaces; any other is a decision kept
+REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
+REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
                       "deferred")
@@ -99,6 +110,10 @@ QEMU = "qemu-system-x86_64"
 def ccache_dir() -> Path:
     """Where kernel builds keep their ccache (shared by runs, like downloads)."""
     return cache_dir() / "ccache"
+# --- the main job (bot/pipeline) -----------------------------------------------------------
+RETRY_BACKOFF_FIRST = 60               # seconds before a job that ended in ERROR is tried again
+RETRY_BACKOFF_MAX = 6 * 3600           # the back-off doubles per error in a row, up to this
+BOT_TOKEN_FILE = "bot-token"           # the bot's own queue token, in the data dir (mode 0600)
 
 # --- scale-out: Celery workers (bot/workers) -------------------------------------------------
 # An unacknowledged stage is delivered again after this long (late ack). It must exceed the

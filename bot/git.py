@@ -65,8 +65,7 @@ def export(repo: Path | str, rev: str, names: tuple[str, ...], dest: Path) -> li
     return missing
 
 
-def bot_env(name: str = defaults.BOT_NAME, email: str = defaults.BOT_EMAIL,
-            date: str | None = None) -> dict[str, str]:
+def bot_env(name: str, email: str, date: str | None = None) -> dict[str, str]:
     """Author and committer identity for the bot's commits (explicit, not the user's config)."""
     env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}

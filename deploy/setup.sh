@@ -80,6 +80,32 @@ apt_packages() {
   fi
 }
 
+libpython_for_spatch() {
+  # spatch's Python scripting (every campaign's classifier) loads libpython at run time;
+  # Debian's coccinelle does not depend on it, and a minimal image (debootstrap minbase, slim
+  # containers) does not have it: "Py.find_library: unable to find the Python library".
+  local lib
+  lib="libpython$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  if ! dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q 'install ok installed'; then
+    echo "setup: installing $lib (spatch's Python scripting)" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$lib" >/dev/null
+  fi
+}
+
+spatch_python_check() {
+  # proves spatch runs a Python rule here (seconds); a failure names what is missing
+  local d
+  d="$(mktemp -d)"
+  printf '@r@\nidentifier f;\n@@\nf(...) { ... }\n@script:python@\nf << r.f;\n@@\nprint("ok-" + f)\n' >"$d/t.cocci"
+  printf 'int probe(void) { return 0; }\n' >"$d/t.c"
+  if ! spatch --very-quiet --sp-file "$d/t.cocci" "$d/t.c" 2>"$d/err" | grep -qx 'ok-probe'; then
+    echo "setup: spatch cannot run Python rules: $(tail -c 300 "$d/err")" >&2
+    rm -rf "$d"
+    exit 3
+  fi
+  rm -rf "$d"
+}
+
 python_venv() {
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
@@ -99,6 +125,8 @@ python_venv() {
 if [ "$only_venv" = 0 ]; then
   apt_sources
   apt_packages
+  libpython_for_spatch
+  spatch_python_check
 fi
 python_venv
 echo "setup: ok ($venv)" >&2

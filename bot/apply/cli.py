@@ -26,9 +26,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--jobs", "-j", type=int, default=defaults.SPATCH_JOBS, help="spatch jobs")
     p.add_argument("--file-timeout", type=int, default=defaults.TIMEOUT_SPATCH_FILE,
                    help="spatch per-file timeout in seconds")
-    p.add_argument("--bot-name", default=defaults.BOT_NAME, help="author/committer name")
-    p.add_argument("--bot-email", default=defaults.BOT_EMAIL, help="author/committer e-mail")
+    p.add_argument("--bot-name", default=None,
+                   help="author, committer and Signed-off-by name (with --bot-email; "
+                   "default: your git user.name)")
+    p.add_argument("--bot-email", default=None,
+                   help="their e-mail (default: your git user.email)")
     p.set_defaults(func=run)
+
+
+def _ident(args: argparse.Namespace) -> tuple[str, str] | None:
+    if args.bot_name is None and args.bot_email is None:
+        return None      # the operator's git identity
+    return (args.bot_name or "", args.bot_email or "")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     doc = apply(Options(tree=args.tree, campaign=args.campaign, out=args.out,
                         data_dir=args.data_dir, rev=args.rev, jobs=args.jobs,
-                        file_timeout=args.file_timeout, tree_name=args.tree_name, ident=(args.bot_name, args.bot_email)))
+                        file_timeout=args.file_timeout, tree_name=args.tree_name,
+                        ident=_ident(args)))
     commits = sum(1 for s in doc["steps"] if s["commit"])
     if doc["nothing_to_do"]:
         log.info("apply: PASS nothing to do (no %s in %s) in %.1f s",

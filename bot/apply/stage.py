@@ -26,8 +26,9 @@ from pathlib import Path
 
 from bot import defaults, git, jsonfile
 from bot.apply import campaign as campaign_mod
-from bot.apply import checkpatch, cocci, report, series
+from bot.apply import checkpatch, cocci, identity, report, series
 from bot.apply.campaign import Campaign, Step
+from bot.apply.identity import Identity
 from bot.errors import InfraError, UserError
 
 log = logging.getLogger("bot.apply")
@@ -42,9 +43,14 @@ class Options:
     rev: str = "HEAD"
     jobs: int = defaults.SPATCH_JOBS
     file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
-    ident: tuple[str, str] = (defaults.BOT_NAME, defaults.BOT_EMAIL)
+    # (name, email) from the configuration; None: the operator's git identity (identity.py)
+    ident: tuple[str, str] | Identity | None = None
     campaigns_root: Path | None = None
     tree_name: str | None = None
+
+    def __post_init__(self) -> None:
+        # relative paths mean the caller's current directory, never the temporary worktree
+        self.out, self.data_dir = Path(self.out).absolute(), Path(self.data_dir).absolute()
 
 
 @dataclass
@@ -67,13 +73,18 @@ class StepResult:
 
 
 def apply(opts: Options) -> dict:
-    """Run the campaign; returns the report (also written to OUTDIR/report.json)."""
+    """Run the campaign; returns the report (also written to OUTDIR/report.json).
+
+    Once report.json says `running`, any error replaces it with status `error` and the
+    error's message before it propagates: no output directory is left looking unfinished."""
     start = time.monotonic()
     git.require_git()
     camp = campaign_mod.load(opts.campaign, opts.campaigns_root)
     spatch_version = cocci.version()
     tree = git.toplevel(opts.tree)
     base = git.resolve(tree, opts.rev)
+    ident = identity.resolve(tree, opts.ident)
+    opts = Options(**{**opts.__dict__, "ident": ident})
     _check_out_dir(opts.out, tree)
     hits = _grep(tree, base, camp.requires)
     files = sorted({path for path, _line, _text in hits})
@@ -83,8 +94,23 @@ def apply(opts: Options) -> dict:
                  "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
-                 "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes()}
+                 "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes(),
+                 "identity": {"name": ident.name, "email": ident.email, "source": ident.source}}
     jsonfile.write(opts.out / "report.json", doc | {"status": "running"})
+    try:
+        return _apply(opts, camp, tree, base, hits, doc, start)
+    except BaseException as exc:
+        jsonfile.write(opts.out / "report.json",
+                       doc | {"status": "error", "error": str(exc) or type(exc).__name__,
+                              "seconds": round(time.monotonic() - start, 3)})
+        raise
+
+
+def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
+           hits: list[tuple[str, int, str]], doc: dict, start: float) -> dict:
+    assert isinstance(opts.ident, Identity)
+    spatch_version = doc["spatch"]
+    files = sorted({path for path, _line, _text in hits})
     if not files:
         doc["steps"] = [StepResult(s, skipped=f"nothing to do: no {camp.requires} in the tree")
                         .to_json(camp) for s in camp.steps]
@@ -105,7 +131,7 @@ def apply(opts: Options) -> dict:
             doc["cover"] = {"subject": camp.title,
                             "blurb": _cover(camp, doc, spatch_version, opts)}
             patches = series.format_patch(wt, base, opts.out / "series", camp.title,
-                                          doc["cover"]["blurb"])
+                                          doc["cover"]["blurb"], opts.ident.env())
             doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out)
         return _finish(opts, doc, start, patches)
 
@@ -214,8 +240,9 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
             sites = report.sites_from_records(run.records)
             facts = report.facts_from_records(run.records)
         converted = _converted(sites, step)
-        msg = series.commit_message(camp, step, converted, opts.ident)
-        res.commit = series.commit(wt, msg, git.bot_env(*opts.ident, date=_date(wt, pre)))
+        assert isinstance(opts.ident, Identity)
+        msg = series.commit_message(camp, step, converted, str(opts.ident))
+        res.commit = series.commit(wt, msg, opts.ident.env(date=_date(wt, pre)))
         res.seconds = run.seconds
         if res.commit:
             res.files = git.out(wt, "diff", "--name-only", pre, res.commit).splitlines()

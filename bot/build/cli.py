@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="where the source checkout and O= dirs live (default: "
                    "DATA_DIR/build-work)")
     p.add_argument("-j", "--jobs", type=int, default=defaults.BUILD_JOBS)
+    p.add_argument("--no-nfc", dest="nfc", action="store_false",
+                   help="skip the proof of the steps' \"no functional change\" claims "
+                   "(build.json `nfc`)")
     p.set_defaults(func=run)
 
 
@@ -35,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from bot.build import run as build_run
     from bot.sigterm import sigterm_as_interrupt
 
-    fragment = args.fragment or (defaults.project_root() / "semantic_patches" / args.campaign
-                                 / defaults.BUILD_FRAGMENT)
+    campaign = defaults.project_root() / "semantic_patches" / args.campaign
+    fragment = args.fragment or (campaign / defaults.BUILD_FRAGMENT)
     opts = build_run.Options(tree=args.tree, rev=args.rev, base=args.base, out=args.out,
                              work_dir=args.work_dir or args.data_dir / "build-work",
-                             fragment=fragment, jobs=args.jobs)
+                             fragment=fragment, jobs=args.jobs, nfc=args.nfc,
+                             manifest=campaign / "manifest.toml")
     with sigterm_as_interrupt():
         record = build_run.build(opts)
     logging.getLogger("bot.build").info("%s", build_run.summary(record))

@@ -18,6 +18,10 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
     not_compiled    the touched .c files this config does not compile (reported, not hidden)
     fragment_mismatches  fragment symbols that did not stick ("CONFIG_X=y (got CONFIG_X=n)")
     reproducer      the cocci-bot command line; tuxmake_reproducers: per build
+    nfc             null, or the proof of "no functional change" (bot/build/nfc.py): status
+                    pass | fail | not-claimed, and per step: commit, subject, claims,
+                    claim_source, verdict (pass | fail | not-claimed), reason, objects,
+                    not_compiled, functions: [{object, function, kind, status, diff}]
 
 Layout: OUTDIR/base/ and OUTDIR/patched/ are the two builds' separate output dirs (tuxmake's:
 build.log, config, bzImage, metadata.json, reproducer.sh). The source checkout (src/) and the
@@ -44,8 +48,8 @@ from typing import Any
 
 from bot import defaults, git, jsonfile, proc
 from bot.build import fragment as frag
+from bot.build import nfc, tuxmake, warnings
 from bot.build import tree as srctree
-from bot.build import tuxmake, warnings
 from bot.errors import EXIT_FAILED, EXIT_OK, InfraError, UserError
 from bot.log import progress
 
@@ -59,6 +63,8 @@ class Options:
     fragment: Path
     base: str | None = None
     jobs: int = defaults.BUILD_JOBS
+    manifest: Path | None = None     # the campaign's manifest: which steps claim NFC
+    nfc: bool = True                 # prove the steps' "no functional change" claims
 
 
 @dataclass
@@ -80,11 +86,12 @@ class Build:
         self.started = time.monotonic()
         self.wanted = frag.load(opts.fragment)
         self.record: dict[str, Any] = initial_record(opts, base, rev)
+        self.proof: nfc.Proof | None = None
 
     def save(self) -> None:
         jsonfile.write(self.opts.out / "build.json", self.record)
 
-    def spec(self, which: str, targets: tuple[str, ...] = ("config", "kernel")) -> tuxmake.Spec:
+    def spec(self, which: str, targets: tuple[str, ...] = tuxmake.BUILD_TARGETS) -> tuxmake.Spec:
         return tuxmake.Spec(self.paths.src, self.paths.obj, self.opts.out / which,
                             self.opts.fragment.resolve(), targets, self.opts.jobs)
 
@@ -101,7 +108,7 @@ def initial_record(opts: Options, base: str, rev: str) -> dict[str, Any]:
         "tree": str(opts.tree), "base": base, "rev": rev,
         "fragment": str(opts.fragment.resolve()), "config_hash": None, "toolchain": None,
         "durations": {}, "ccache": {}, "builds": {}, "new_warnings": [], "coverage": [],
-        "not_compiled": [], "fragment_mismatches": [],
+        "not_compiled": [], "fragment_mismatches": [], "nfc": None,
         "reproducer": proc.cmdline(["cocci-bot", "build", "--tree", str(opts.tree), "--rev", rev,
                                     "--base", base, "--fragment", str(opts.fragment.resolve()),
                                     "--out", str(opts.out)]),
@@ -132,8 +139,8 @@ def run_build(b: Build, which: str) -> bool:
     progress("build", f"{which}: building {commit[:12]} in {spec.build_dir}")
     res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
     meta = tuxmake.metadata(spec.output_dir)
-    status = tuxmake.status(meta)
-    if status == "PASS" and not (spec.output_dir / "bzImage").is_file():
+    status = tuxmake.status(meta, tuxmake.BUILD_TARGETS[-1])
+    if status == "PASS" and not tuxmake.copy_image(spec):
         status = "FAIL"
     b.record["builds"][which] = {
         "status": status, "seconds": round(res.seconds, 1),
@@ -184,7 +191,11 @@ def build_base(b: Build) -> bool:
     if b.paths.obj.exists():
         shutil.rmtree(b.paths.obj)     # a full base build: every base warning is seen
     check_fragment(b)
-    return run_build(b, "base")
+    ok = run_build(b, "base")
+    if ok and b.opts.nfc:
+        b.proof = nfc.Proof(b.opts.tree, b.base, b.rev, b.opts.out / "nfc", b.opts.manifest)
+        b.proof.after_base(b.paths.src, b.paths.obj)
+    return ok
 
 
 def build_patched(b: Build) -> bool:
@@ -194,7 +205,29 @@ def build_patched(b: Build) -> bool:
     b.record["config_hash"] = config_hash(patched_dir / "config")
     if ok:
         b.record["kernel"] = str((patched_dir / "bzImage").resolve())
+        if b.proof:
+            b.proof.after_patched(b.paths.obj)
     return ok
+
+
+def prove_nfc(b: Build) -> None:
+    """Compile the states between steps (base and top are the builds'), compare, record."""
+    if b.proof is None:
+        return
+    t0 = time.monotonic()
+    middle = b.proof.middle_states()
+    if middle:
+        argv = nfc.make_argv(b.opts.out / "patched" / "build.log")
+        env = {**tuxmake.env(), "KCFLAGS": ""}
+        for k in middle:
+            progress("build", f"nfc: compiling {len(b.proof.needed(k))} object(s) at "
+                     f"{b.proof.states[k][:12]}")
+            srctree.checkout(b.opts.tree, b.paths.src, b.proof.states[k])
+            b.proof.compile_state(k, b.paths.src, b.paths.obj, argv, env)
+        srctree.checkout(b.opts.tree, b.paths.src, b.rev)
+    b.record["nfc"] = b.proof.compare()
+    b.record["durations"]["nfc"] = round(time.monotonic() - t0, 1)
+    progress("build", f"nfc: {b.record['nfc']['status']} in {b.record['durations']['nfc']:.0f} s")
 
 
 def verdict(b: Build) -> dict[str, Any]:
@@ -211,6 +244,7 @@ def verdict(b: Build) -> dict[str, Any]:
     if not patched_ok:
         return b.finish("FAIL", "the patched build failed (see "
                         f"{b.record['builds']['patched']['log']})")
+    prove_nfc(b)
     return b.finish("PASS", f"{len(new)} new warning(s)")
 
 

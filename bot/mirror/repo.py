@@ -194,7 +194,7 @@ def commit_tree(gitdir: Path, rel: Release, parent: str | None) -> str:
     argv = ["commit-tree", "--no-gpg-sign", rel.tree, *(["-p", parent] if parent else []),
             "-F", "-"]
     date = rel.date if rel.date.startswith("@") else "@" + rel.date  # git's unambiguous form
-    return botgit.git(gitdir, *argv, env=botgit.bot_env(date=date),
+    return botgit.git(gitdir, *argv, env=botgit.bot_env(*defaults.MIRROR_IDENT, date=date),
                       input=rel.message).stdout.strip()
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import time
 from pathlib import Path
 
-from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, UserError
+from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError, UserError
+from bot.sigterm import sigterm_as_interrupt
 
 log = logging.getLogger("bot.run")
 
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.pipeline import config, runner
+    from bot.pipeline import config
 
     cfg = config.load(args.config)
     cfg = dataclasses.replace(cfg, build=cfg.build and not args.no_build,
@@ -40,14 +42,34 @@ def run(args: argparse.Namespace) -> int:
                               queue_url=args.queue if args.queue is not None else cfg.queue_url)
     if args.watch is not None and args.watch <= 0:
         raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
-    if cfg.workers is not None:   # [workers] broker: queue the stages for `cocci-bot worker`
-        from bot.workers import enqueue
+    with sigterm_as_interrupt():
+        try:
+            return _loop(cfg, args)
+        except KeyboardInterrupt as exc:
+            if str(exc) != f"signal {int(signal.SIGTERM)}":
+                raise
+            log.info("run: stopped by SIGTERM (the current stage's state is recorded)")
+            return EXIT_OK
 
-        run_all = enqueue.run_all
-    else:
-        run_all = runner.run_all
+
+def _loop(cfg, args: argparse.Namespace) -> int:
+    from bot.pipeline import runner
+
     while True:
-        worst = cycle(run_all(cfg, args.data_dir))
+        try:
+            if cfg.workers is not None:   # [workers] broker: queue stages for `cocci-bot worker`
+                from bot.workers import enqueue
+
+                worst = cycle(enqueue.run_all(cfg, args.data_dir,
+                                              honour_backoff=args.watch is not None))
+            else:
+                worst = cycle(runner.run_all(cfg, args.data_dir,
+                                             honour_backoff=args.watch is not None))
+        except CocciBotError as exc:
+            if args.watch is None or isinstance(exc, UserError):
+                raise
+            log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
+            worst = exc.exit_code
         if args.watch is None:
             return worst
         log.info("run: next look in %g s (Ctrl-C stops)", args.watch)

@@ -21,9 +21,9 @@ posts to the embedded review queue (SQLite in the data dir).
     url = ""                       # empty: the embedded queue, started on loopback to post
     token_env = "COCCI_BOT_QUEUE_TOKEN"
 
-    [identity]
-    name = "cocci-bot"
-    email = "cocci-bot@localhost"
+    [identity]                     # optional: default, the operator's git user.name/email
+    name = "Jane Maintainer"
+    email = "jane@example.org"
 
     [workers]                      # optional: scale-out on Celery (bot/workers); absent: inline
     broker = "redis://127.0.0.1:6379/0"   # `cocci-bot run` enqueues, `cocci-bot worker` runs
@@ -71,7 +71,7 @@ class Config:
     boot: bool = True
     queue_url: str = ""
     token_env: str = "COCCI_BOT_QUEUE_TOKEN"
-    ident: tuple[str, str] = (defaults.BOT_NAME, defaults.BOT_EMAIL)
+    ident: tuple[str, str] | None = None   # None: apply uses the operator's git identity
     source: Path | None = field(default=None)
     workers: Workers | None = None
 
@@ -105,7 +105,7 @@ def _config(path: Path, data: dict) -> Config:
     return Config(trees=trees, build=bool(checks.get("build", True)),
                   boot=bool(checks.get("boot", True)), queue_url=str(queue.get("url", "")),
                   token_env=str(queue.get("token_env", "COCCI_BOT_QUEUE_TOKEN")),
-                  ident=(ident.get("name", defaults.BOT_NAME), ident.get("email", defaults.BOT_EMAIL)),
+                  ident=(str(ident.get("name", "")), str(ident.get("email", ""))) if ident else None,
                   source=path, workers=_workers(path, data.get("workers")))
 
 

@@ -1,36 +1,50 @@
-"""One job through the stages: apply -> build -> boot -> post, resumable.
+"""One job through the stages: apply -> build -> boot -> post -> drafts, resumable.
 
-Each stage is the same subcommand a user would run (`cocci-bot apply|build|boot`),
-called in-process with the run directory as its output; the pipeline only
-sequences them and records what happened in run.json, replaced atomically after
-every stage.  A killed bot resumes at the first stage without a result, and a
-job whose post is recorded is never posted again (the queue dedupes as well).
+Each stage calls its stage's library function (bot.apply.stage.apply, bot.build.run.build,
+bot.boot.run.boot, bot.post.cli.post, bot.drafts.write.write) with the run directory as its
+output, the same functions the stage subcommands call; the pipeline never goes through the
+CLI.  It sequences them and records what happened in run.json, replaced atomically when a
+stage starts (RUNNING) and when it ends.  A stage that raises a cocci-bot error is recorded as
+ERROR with the error's message and exit code; a killed bot leaves RUNNING behind; both are
+run again on the next try.  A stage with a final result (PASS, FAIL, SKIPPED) never runs
+again, so a job whose post is recorded is never posted twice (the queue dedupes as well).
 
-    runs/<job-id>/run.json       job, stages {name: {status, exit, seconds}}, series_url
+    runs/<job-id>/run.json       schema, job, tree, tag, base, repo, campaign, status, error,
+                                 stages {name: {status, why, error, exit, seconds, ...}},
+                                 series_url
     runs/<job-id>/report.json    apply;  series/*.patch
     runs/<job-id>/build/         build.json and logs
     runs/<job-id>/boot/          boot.json and console log
+    runs/<job-id>/drafts/        the mails, once the maintainer accepted the series
+
+`run_one_stage(ctx, stage)` is the unit a worker runs (bot/workers); `run_job(ctx)` loops.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bot import jsonfile
+from bot import defaults, git, jsonfile
+from bot.errors import CocciBotError, UserError
 from bot.pipeline.config import Config
 from bot.pipeline.store import Job
 from bot.pipeline.watch import Release
+from bot.status import SCHEMA, Status
 
 log = logging.getLogger("bot.run")
 
 STAGES = ("apply", "build", "boot", "post", "drafts")
-DONE = ("PASS", "FAIL", "skipped")
-WAITING = "waiting"   # drafts: the maintainer has not decided yet; asked again next run
+# the queue's review states after which no drafts are written
+DECIDED_AGAINST = ("rejected", "changes-requested", "superseded", "not-applicable")
 
 
 @dataclass
@@ -46,131 +60,228 @@ class Context:
     def run_dir(self) -> Path:
         return self.job.run_dir
 
+    @property
+    def run_json(self) -> Path:
+        return self.job.run_dir / "run.json"
 
-def run_job(ctx: Context) -> dict:
-    """Run the stages that have no result yet; returns run.json's content."""
-    state = _load(ctx)
-    for stage in STAGES:
-        done = state["stages"].get(stage)
-        if done and done["status"] in DONE:
-            continue
-        start = time.monotonic()
+
+def load_state(ctx: Context) -> dict[str, Any]:
+    """run.json, created for a new job."""
+    if ctx.run_json.exists():
+        state: dict[str, Any] = json.loads(ctx.run_json.read_text())
+        return state
+    state = {"schema": SCHEMA, "job": ctx.job.id, "tree": ctx.release.tree.name,
+             "tag": ctx.release.tag, "base": ctx.release.base, "repo": str(ctx.release.repo),
+             "campaign": ctx.campaign, "dedupe_key": ctx.job.dedupe_key,
+             "status": Status.PENDING, "error": None, "stages": {}}
+    jsonfile.write(ctx.run_json, state)
+    return state
+
+
+def stage_status(state: dict[str, Any], stage: str) -> Status | None:
+    rec = state["stages"].get(stage)
+    return Status.of(rec["status"]) if rec else None
+
+
+def run_one_stage(ctx: Context, stage: str) -> dict[str, Any]:
+    """Run `stage` unless it has a final result; run.json is written before and after.
+
+    Returns the stage's record. A cocci-bot error becomes an ERROR record carrying its message
+    and exit code (the caller retries later); Ctrl-C/SIGTERM records the stage as interrupted
+    and propagates.
+    """
+    if stage not in STAGES:
+        raise UserError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    state = load_state(ctx)
+    done = state["stages"].get(stage)
+    if done and Status.of(done["status"]).final:
+        return dict(done)
+    start = time.monotonic()
+    _record(ctx, state, stage, {"status": Status.RUNNING, "started": time.time()})
+    try:
         result = STAGE_FUNCS[stage](ctx, state)
-        result["seconds"] = round(time.monotonic() - start, 1)
-        state["stages"][stage] = result
-        jsonfile.write(ctx.run_dir / "run.json", state)
-        log.info("run: %s %s %s %s", ctx.release.tree.name, ctx.release.tag, stage,
-                 result["status"] + (f" ({result['why']})" if result.get("why") else ""))
-        if result["status"] not in DONE:
-            break   # waiting, or an error (exit 2/3): resumed here on the next run
-    return state
-
-
-def _load(ctx: Context) -> dict:
-    path = ctx.run_dir / "run.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    state = {"job": ctx.job.id, "tree": ctx.release.tree.name, "tag": ctx.release.tag,
-             "base": ctx.release.base, "campaign": ctx.campaign,
-             "dedupe_key": ctx.job.dedupe_key, "stages": {}}
-    jsonfile.write(path, state)
-    return state
-
-
-def _cli(argv: list[str]) -> int:
-    from bot import cli
-
-    return cli.main(argv)
-
-
-def _status(rc: int) -> str:
-    if rc in (0, 1):
-        return "PASS" if rc == 0 else "FAIL"
-    return "error"
-
-
-def _skip(why: str) -> dict:
-    return {"status": "skipped", "why": why}
-
-
-def stage_apply(ctx: Context, state: dict) -> dict:
-    ident = ctx.cfg.ident
-    rc = _cli(["apply", "--tree", str(ctx.release.repo), "--rev", ctx.release.base,
-               "--campaign", ctx.campaign, "--out", str(ctx.run_dir), "--tree-name",
-               ctx.release.tree.name, "--data-dir", str(ctx.data_dir),
-               "--bot-name", ident[0], "--bot-email", ident[1]])
-    result: dict = {"status": _status(rc), "exit": rc}
-    report = ctx.run_dir / "report.json"
-    if rc in (0, 1) and report.exists():
-        doc = json.loads(report.read_text())
-        result["nothing_to_do"] = doc["nothing_to_do"]
-        result["head"] = doc.get("head")
+    except CocciBotError as exc:
+        result = {"status": Status.ERROR, "error": str(exc), "exit": exc.exit_code}
+    except KeyboardInterrupt:
+        _record(ctx, state, stage, {"status": Status.ERROR, "exit": 130,
+                                    "error": "interrupted (SIGTERM or Ctrl-C): run again"})
+        raise
+    result["seconds"] = round(time.monotonic() - start, 1)
+    _record(ctx, state, stage, result)
+    log.info("run: %s %s %s %s", ctx.release.tree.name, ctx.release.tag, stage,
+             result["status"] + _because(result))
     return result
 
 
-def _applied(state: dict) -> dict | None:
+def _because(result: dict[str, Any]) -> str:
+    why = result.get("error") or result.get("why")
+    return f" ({why})" if why else ""
+
+
+def _record(ctx: Context, state: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
+    state["stages"][stage] = result
+    if "series_url" in result:
+        state["series_url"] = result["series_url"]
+    state["schema"] = SCHEMA
+    state["status"], state["error"] = job_status(state)
+    jsonfile.write(ctx.run_json, state)
+
+
+def job_status(state: dict[str, Any]) -> tuple[Status, str | None]:
+    """The job's status from its stages: the first one without a final result decides."""
+    stages = state["stages"]
+    for stage in STAGES:
+        rec = stages.get(stage)
+        if rec is None:
+            return (Status.RUNNING if stages else Status.PENDING), None
+        st = Status.of(rec["status"])
+        if not st.final:
+            return st, (f"{stage}: {rec['error']}" if rec.get("error") else None)
+    failed = [s for s in STAGES if Status.of(stages[s]["status"]) is Status.FAIL]
+    if failed:
+        return Status.FAIL, f"{failed[0]}: {stages[failed[0]].get('why') or 'failed'}"
+    return Status.PASS, None
+
+
+def run_job(ctx: Context) -> dict[str, Any]:
+    """Run the stages that have no final result yet, in order, under the job's lock; returns
+    run.json's content. Stops at the first stage that ends without one (ERROR, WAITING)."""
+    with job_lock(ctx.run_dir):
+        for stage in STAGES:
+            result = run_one_stage(ctx, stage)
+            if not Status.of(result["status"]).final:
+                break
+        return load_state(ctx)
+
+
+@contextlib.contextmanager
+def job_lock(run_dir: Path) -> Iterator[None]:
+    """One process per job at a time (flock: a killed holder releases it with its death)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JobBusy(f"job {run_dir.name} is being run by another cocci-bot process") \
+                from None
+        yield
+
+
+class JobBusy(CocciBotError):
+    """Another process holds the job (not an error of the job)."""
+
+
+def _skip(why: str) -> dict[str, Any]:
+    return {"status": Status.SKIPPED, "why": why}
+
+
+def _from_result(status: object, why: str | None) -> dict[str, Any]:
+    st = Status.of(status)
+    return {"status": st, "why": why} if why and st is not Status.PASS else {"status": st}
+
+
+def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    from bot.apply.stage import Options, apply
+
+    remove_stale_worktrees(ctx)
+    doc = apply(Options(tree=ctx.release.repo, campaign=ctx.campaign, out=ctx.run_dir,
+                        data_dir=ctx.data_dir, rev=ctx.release.base,
+                        tree_name=ctx.release.tree.name, ident=ctx.cfg.ident))
+    missed = sum(1 for s in doc.get("sites", []) if s.get("outcome") == "missed")
+    why = None if doc["idempotent"] else "a second spatch run still changes the tree"
+    result = _from_result(doc["status"], why or (f"{missed} site(s) missed" if missed else None))
+    result["nothing_to_do"] = doc["nothing_to_do"]
+    result["head"] = doc.get("head")
+    return result
+
+
+def remove_stale_worktrees(ctx: Context) -> None:
+    """apply's sparse worktrees of this job left by a killed bot (the job lock is ours)."""
+    prefix = f"{ctx.campaign}-{ctx.release.base[:12]}-"
+    parent = ctx.data_dir / "worktrees"
+    stale = sorted(parent.glob(f"{prefix}*")) if parent.is_dir() else []
+    for wt in stale:
+        log.info("run: removing the worktree %s a killed run left behind", wt)
+        git.git(ctx.release.repo, "worktree", "remove", "--force", str(wt), check=False)
+        shutil.rmtree(wt, ignore_errors=True)
+    if stale:
+        git.git(ctx.release.repo, "worktree", "prune", check=False)
+
+
+def _applied(state: dict[str, Any]) -> dict[str, Any] | None:
     apply = state["stages"].get("apply", {})
-    if apply.get("status") != "PASS" or apply.get("nothing_to_do"):
+    if Status.of(apply.get("status")) is not Status.PASS or apply.get("nothing_to_do"):
         return None
-    return apply
+    return dict(apply)
 
 
-def stage_build(ctx: Context, state: dict) -> dict:
+def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    from bot.build import run as build_run
+
     apply = _applied(state)
     if apply is None:
         return _skip("nothing to build")
     if not ctx.cfg.build:
         return _skip("disabled in the configuration")
-    rc = _cli(["build", "--tree", str(ctx.release.repo), "--rev", apply["head"],
-               "--base", ctx.release.base, "--campaign", ctx.campaign,
-               "--out", str(ctx.run_dir / "build"), "--data-dir", str(ctx.data_dir)])
-    return {"status": _status(rc), "exit": rc}
+    fragment = (defaults.project_root() / "semantic_patches" / ctx.campaign
+                / defaults.BUILD_FRAGMENT)
+    rec = build_run.build(build_run.Options(
+        tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
+        out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment))
+    result = _from_result(rec["status"], rec.get("reason"))
+    result["kernel"] = rec.get("kernel")
+    return result
 
 
-def stage_boot(ctx: Context, state: dict) -> dict:
+def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    from bot.boot import run as boot_run
+
     build = state["stages"].get("build", {})
-    if build.get("status") != "PASS":
+    if Status.of(build.get("status")) is not Status.PASS:
         return _skip("no patched kernel to boot")
     if not ctx.cfg.boot:
         return _skip("disabled in the configuration")
-    kernel = json.loads((ctx.run_dir / "build" / "build.json").read_text())["kernel"]
-    rc = _cli(["boot", "--kernel", str(kernel), "--out", str(ctx.run_dir / "boot"),
-               "--data-dir", str(ctx.data_dir)])
-    return {"status": _status(rc), "exit": rc}
+    kernel = build.get("kernel") or json.loads(
+        (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
+    rec = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot"))
+    result = _from_result(rec["verdict"], rec.get("reason"))
+    if result["status"] is Status.ERROR:   # QEMU could not run: retried like any error
+        result["error"] = rec.get("reason") or "the boot could not be judged"
+    return result
 
 
-def stage_post(ctx: Context, state: dict) -> dict:
-    if _applied(state) is None:
-        return _skip("no series to post")
+def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     from bot.post.cli import post
 
+    if _applied(state) is None:
+        return _skip("no series to post")
     url, token = ctx.queue()
     series = post(ctx.run_dir, url, token, project=ctx.release.tree.name)
-    state["series_url"] = series["web_url"]
-    return {"status": "PASS", "series_url": series["web_url"], "series_id": series["id"]}
+    return {"status": Status.PASS, "series_url": series["web_url"], "series_id": series["id"],
+            "version": series.get("version", 1)}
 
 
-def stage_drafts(ctx: Context, state: dict) -> dict:
+def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (not sent)."""
-    post = state["stages"].get("post", {})
-    if post.get("status") != "PASS":
-        return _skip("nothing was posted")
     from bot.drafts.write import write
     from bot.post.client import QueueClient
 
+    post = state["stages"].get("post", {})
+    if Status.of(post.get("status")) is not Status.PASS:
+        return _skip("nothing was posted")
     url, token = ctx.queue()
     series = QueueClient(url, token).get_series(post["series_id"])
     decision = series.get("state", "new")
-    if decision in ("rejected", "changes-requested", "superseded", "not-applicable"):
+    if decision in DECIDED_AGAINST:
         return _skip(f"the maintainer's decision: {decision}")
     if decision != "accepted":
-        return {"status": WAITING, "why": f"series is {decision!r} in the queue"}
+        return {"status": Status.WAITING, "why": f"series is {decision!r} in the queue"}
     report = json.loads((ctx.run_dir / "report.json").read_text())
     files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
                   version=int(series.get("version", 1)), subject=report["cover"]["subject"],
                   blurb=report["cover"]["blurb"],
                   previous=_previous(ctx, (series.get("previous") or {}).get("id")))
-    return {"status": "PASS", "drafts": str(ctx.run_dir / "drafts"), "files": len(files)}
+    return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files)}
 
 
 def _previous(ctx: Context, series_id: int | None) -> tuple[str, str] | None:
@@ -185,6 +296,6 @@ def _previous(ctx: Context, series_id: int | None) -> tuple[str, str] | None:
     return None
 
 
-STAGE_FUNCS: dict[str, Callable[[Context, dict], dict]] = {
+STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "apply": stage_apply, "build": stage_build, "boot": stage_boot, "post": stage_post,
     "drafts": stage_drafts}

@@ -1,19 +1,30 @@
-"""Jobs from the configuration, deduplicated in the store, each run through the stages."""
+"""Jobs from the configuration, deduplicated in the store, each run through the stages.
+
+Errors are per job and per tree: a job whose stage ends in ERROR is recorded (run.json and the
+store, with the message), retried after a back-off that doubles with each error in a row
+(defaults.RETRY_BACKOFF_FIRST .. RETRY_BACKOFF_MAX, honoured by `run --watch`), and the other
+jobs and trees go on. A tree that cannot be listed (a remote unreachable, apt failing) is said
+in the log and asked again on the next cycle.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from bot import defaults
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci, stage
-from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
+from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError
 from bot.pipeline import watch
-from bot.pipeline.config import Config
+from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
-from bot.pipeline.run import STAGES, WAITING, Context, run_job
-from bot.pipeline.store import Store
+from bot.pipeline.run import Context, JobBusy, run_job
+from bot.pipeline.store import Job, Store
+from bot.status import Status
 
 log = logging.getLogger("bot.run")
 
@@ -28,46 +39,92 @@ def dedupe_key(base: str, camp: campaign_mod.Campaign, spatch: str) -> str:
     return stage.dedupe_key(base, camp.content_hash(), spatch, kconfig_hash(camp))
 
 
-def run_all(cfg: Config, data_dir: Path) -> list[tuple[str, int]]:
-    """Run every new (release, campaign); returns one summary line and exit code per job."""
+def backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` errors in a row."""
+    first, most = defaults.RETRY_BACKOFF_FIRST, defaults.RETRY_BACKOFF_MAX
+    return float(min(most, first * 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class Cycle:
+    """What one pass over the configuration did: one (line, exit code) per job or tree."""
+
+    results: list[tuple[str, int]]
+
+    def add(self, line: str, code: int) -> None:
+        self.results.append((line, code))
+
+
+def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False) -> list[tuple[str, int]]:
+    """Run every new (release, campaign) and resume the unfinished ones; one summary line and
+    exit code per job (and per tree that could not be listed)."""
     store = Store(data_dir / "state.sqlite3")
     spatch = cocci.version()
     campaigns = {name: campaign_mod.load(name) for t in cfg.trees for name in t.campaigns}
-    out: list[tuple[str, int]] = []
+    cycle = Cycle([])
     with Queue(cfg, data_dir) as queue:
         for tree in cfg.trees:
-            for rel in watch.releases(tree, data_dir):
+            try:
+                releases = watch.releases(tree, data_dir)
+            except CocciBotError as exc:
+                cycle.add(f"run: tree {tree.name}: {exc} (asked again next time; the other "
+                          "trees go on)", EXIT_INFRA if exc.exit_code != 2 else exc.exit_code)
+                continue
+            for rel in releases:
                 for name in tree.campaigns:
-                    camp = campaigns[name]
-                    job = store.job(dedupe_key(rel.base, camp, spatch), tree=tree.name,
-                                    tag=rel.tag, base=rel.base, campaign=name,
+                    job = store.job(dedupe_key(rel.base, campaigns[name], spatch),
+                                    tree=tree.name, tag=rel.tag, base=rel.base, campaign=name,
                                     runs=data_dir / "runs")
-                    if job.state == "done":
-                        log.info("run: %s %s %s already done (job %d)", tree.name, rel.tag,
-                                 name, job.id)
-                        continue
-                    store.update(job.id, state="running")
-                    state = run_job(Context(job, rel, name, cfg, data_dir, queue))
-                    code = verdict(state)
-                    store.update(job.id, state=job_state(state, code),
-                                 series_url=state.get("series_url"))
-                    out.append((summary(state, job.run_dir), code))
-    return out
+                    if _due(job, tree, rel.tag, honour_backoff):
+                        run_one(store, Context(job, rel, name, cfg, data_dir, queue), cycle)
+    return cycle.results
 
 
-def verdict(state: dict) -> int:
-    statuses = [s["status"] for s in state["stages"].values()]
-    finished = ("PASS", "FAIL", "skipped", WAITING)
-    if any(s not in finished for s in statuses) or len(statuses) < len(STAGES):
-        return EXIT_INFRA
-    return EXIT_FAILED if "FAIL" in statuses else EXIT_OK
+def _due(job: Job, tree: Tree, tag: str, honour_backoff: bool) -> bool:
+    if job.state.final:
+        log.info("run: %s %s %s already done (job %d)", tree.name, tag, job.campaign, job.id)
+        return False
+    wait = job.next_try - time.time()
+    if honour_backoff and job.state is Status.ERROR and wait > 0:
+        log.info("run: %s %s %s: error %d in a row (%s); next try in %.0f s", tree.name, tag,
+                 job.campaign, job.attempts, job.error, wait)
+        return False
+    return True
 
 
-def job_state(state: dict, code: int) -> str:
-    if code == EXIT_INFRA:
-        return "failed"
-    waiting = state["stages"].get("drafts", {}).get("status") == WAITING
-    return "posted" if waiting else "done"
+def run_one(store: Store, ctx: Context, cycle: Cycle) -> None:
+    """One job: its stages, then its state in the store; an error stays with this job."""
+    job = ctx.job
+    store.update(job.id, state=Status.RUNNING)
+    try:
+        state = run_job(ctx)
+    except JobBusy as exc:
+        log.info("run: %s", exc)
+        return
+    except KeyboardInterrupt:
+        store.update(job.id, state=Status.ERROR, error="interrupted: resumed on the next run")
+        store.retry_at(job.id, 0)
+        raise
+    except CocciBotError as exc:   # outside a stage: reading run.json, the job's lock
+        state = {"status": Status.ERROR, "error": str(exc), "stages": {},
+                 "tree": ctx.release.tree.name, "tag": ctx.release.tag, "campaign": ctx.campaign}
+    status = Status.of(state["status"])
+    store.update(job.id, state=status, series_url=state.get("series_url"),
+                 error=state.get("error"))
+    if status is Status.ERROR:
+        again = store.get(job.id)
+        attempts = again.attempts if again else 1
+        store.retry_at(job.id, time.time() + backoff(attempts))
+        log.warning("run: %s %s %s: ERROR (%s); try %d, next in %.0f s", ctx.release.tree.name,
+                    ctx.release.tag, ctx.campaign, state.get("error"), attempts,
+                    backoff(attempts))
+    cycle.add(summary(state, job.run_dir), exit_code(status))
+
+
+def exit_code(status: Status) -> int:
+    if status is Status.FAIL:
+        return EXIT_FAILED
+    return EXIT_INFRA if status is Status.ERROR else EXIT_OK
 
 
 def summary(state: dict, run_dir: Path) -> str:

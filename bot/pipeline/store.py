@@ -1,11 +1,15 @@
 """State of jobs: one row per (tree, base, campaign, tool versions), never run twice.
 
-SQLite in the data dir by default; PostgreSQL when [workers] database is set (the
-connection layer is bot/workers/database.py; the SQL here is portable).
+SQLite in the data dir by default; PostgreSQL when [workers] database is set (its connection
+layer is bot/workers/database.py; the SQL here is portable).
 
 The dedupe key is a hash of the base commit, the campaign's content hash, the
 spatch version and the kconfig fragment's hash: change any of them and the
 release is a new job; change none and a rerun finds the finished job.
+
+A job's `state` is a bot.status.Status: PENDING, RUNNING, WAITING (posted, the maintainer has
+not decided), PASS/FAIL/SKIPPED (finished), ERROR (`error` says why; tried again once
+`next_try` has passed, `attempts` counting the errors in a row).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.status import Status
+
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
@@ -26,14 +33,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     tag TEXT NOT NULL,
     base TEXT NOT NULL,
     campaign TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'new',
+    state TEXT NOT NULL DEFAULT 'PENDING',
     run_dir TEXT NOT NULL,
     series_url TEXT,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0
 );
 """
-STATES = ("new", "running", "posted", "done", "failed")
+# columns schema 1 did not have
+_ADDED = (("error", "TEXT"), ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+          ("next_try", "REAL NOT NULL DEFAULT 0"))
 
 
 @dataclass(frozen=True)
@@ -44,20 +56,26 @@ class Job:
     tag: str
     base: str
     campaign: str
-    state: str
+    state: Status
     run_dir: Path
     series_url: str | None
+    error: str | None = None
+    attempts: int = 0
+    next_try: float = 0.0
 
 
 class Store:
     def __init__(self, where: Path | str):
-        """`where`: the SQLite file, or a postgres:// URL."""
+        """`where`: the SQLite file, or a postgres:// URL ([workers] database)."""
         self.url = where if isinstance(where, str) else ""
         self.path = Path(where) if not self.url else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
+            if self.path is not None and \
+                    db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _migrate(db)
 
     @contextmanager
     def _db(self) -> Iterator[Any]:
@@ -74,7 +92,7 @@ class Store:
 
     def job(self, key: str, *, tree: str, tag: str, base: str, campaign: str,
             runs: Path) -> Job:
-        """The job for `key`, created (state new) when it is not there yet."""
+        """The job for `key`, created (PENDING) when it is not there yet."""
         now = time.time()
         with self._db() as db:
             db.execute("INSERT INTO jobs (dedupe_key, tree, tag, base, campaign, run_dir,"
@@ -88,25 +106,46 @@ class Store:
                 row = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
         return _job(row)
 
-    def update(self, job_id: int, *, state: str, series_url: str | None = None) -> None:
-        assert state in STATES, state
-        with self._db() as db:
-            db.execute("UPDATE jobs SET state = ?, series_url = COALESCE(?, series_url),"
-                       " updated = ? WHERE id = ?", (state, series_url, time.time(), job_id))
-
-    def get(self, job_id: int) -> Job:
+    def get(self, job_id: int) -> Job | None:
         with self._db() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no job {job_id} in the job store")
-        return _job(row)
+        return _job(row) if row else None
+
+    def update(self, job_id: int, *, state: Status | str, series_url: str | None = None,
+               error: str | None = None) -> None:
+        """A new state; an ERROR also counts an attempt, any other state clears the count."""
+        st = Status(state)
+        with self._db() as db:
+            if st is Status.ERROR:
+                db.execute("UPDATE jobs SET state = ?, error = ?, attempts = attempts + 1,"
+                           " updated = ? WHERE id = ?", (st, error, time.time(), job_id))
+            else:
+                db.execute("UPDATE jobs SET state = ?, series_url = COALESCE(?, series_url),"
+                           " error = ?, attempts = 0, next_try = 0, updated = ? WHERE id = ?",
+                           (st, series_url, error, time.time(), job_id))
+
+    def retry_at(self, job_id: int, when: float) -> None:
+        with self._db() as db:
+            db.execute("UPDATE jobs SET next_try = ? WHERE id = ?", (when, job_id))
 
     def jobs(self) -> list[Job]:
         with self._db() as db:
             return [_job(r) for r in db.execute("SELECT * FROM jobs ORDER BY id")]
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the error/back-off columns, states in bot.status's words."""
+    have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+    for name, decl in _ADDED:
+        if name not in have:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
+    for row in db.execute("SELECT id, state FROM jobs").fetchall():
+        db.execute("UPDATE jobs SET state = ? WHERE id = ?", (Status.of(row["state"]), row["id"]))
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def _job(row: Any) -> Job:
     return Job(id=row["id"], dedupe_key=row["dedupe_key"], tree=row["tree"], tag=row["tag"],
-               base=row["base"], campaign=row["campaign"], state=row["state"],
-               run_dir=Path(row["run_dir"]), series_url=row["series_url"])
+               base=row["base"], campaign=row["campaign"], state=Status.of(row["state"]),
+               run_dir=Path(row["run_dir"]), series_url=row["series_url"], error=row["error"],
+               attempts=row["attempts"], next_try=row["next_try"])

@@ -28,8 +28,19 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def require_pass(outdir: Path, report: dict[str, Any]) -> None:
+    """Only a finished, passing apply is posted: not one still running, failed or broken."""
+    status = report.get("status")
+    if status == "PASS":
+        return
+    why = f": {report['error']}" if report.get("error") else ""
+    raise UserError(f"{outdir}: apply did not PASS (status {status or 'missing'}{why}); "
+                    "fix it and rerun `cocci-bot apply` before posting")
+
+
 def series_payload(outdir: Path, project: str | None) -> dict[str, Any]:
     report = read_json(outdir / "report.json")
+    require_pass(outdir, report)
     mails = sorted((outdir / "series").glob("*.patch"))
     cover = [m for m in mails if m.name.startswith("0000-")]
     patches = [m for m in mails if not m.name.startswith("0000-")]
@@ -61,6 +72,7 @@ def checks(outdir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
     out = [_idempotence(report)] if "idempotent" in report else []
     if (outdir / "build" / "build.json").is_file():
         out.append(_build(outdir / "build"))
+        out += _nfc(outdir / "build")
     if (outdir / "boot" / "boot.json").is_file():
         out += _boot(outdir / "boot")
     if (outdir / "checkpatch" / "checkpatch.json").is_file():
@@ -89,6 +101,26 @@ def _build(d: Path) -> dict[str, Any]:
         desc += f"; reproduce: {build['reproducer']}"
     return {"context": "build", "state": state, "description": desc[:2000],
             "log": _tail(sorted(d.glob("*.log")))}
+
+
+NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success"}
+
+
+def _nfc(d: Path) -> list[dict[str, Any]]:
+    """The proof of "no functional change" (build.json `nfc`), its per-function table as log."""
+    from bot.build.nfc import table
+
+    proof = read_json(d / "build.json").get("nfc")
+    if not isinstance(proof, dict) or proof.get("status") not in NFC_STATES:
+        return []
+    steps = proof.get("steps", [])
+    state = NFC_STATES[proof["status"]]
+    if state == "success" and any(s.get("not_compiled") for s in steps if s.get("claims")):
+        state = "warning"     # part of a claiming step is not compiled by this config
+    desc = "; ".join(f"{s['commit'][:12]} {s['verdict']}: {s['reason']}" for s in steps)
+    return [{"context": "nfc", "state": state,
+             "description": (desc or "no steps")[:2000],
+             "log": table(proof)[-defaults.REVIEW_MAX_LOG_BYTES:]}]
 
 
 def _boot(d: Path) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bot import defaults
+from bot.errors import UserError
 from bot.review import ingest
 from bot.review import serializers as ser
 from bot.review.auth import IsBotOrMaintainer, IsMaintainer
@@ -48,18 +51,33 @@ PROJECT = _param("project", "An ID or linkname of a project.")
 SUBMITTER = _param("submitter", "An ID or email address of a person.")
 
 
+_ASCII_ID = re.compile(r"^[0-9]{1,19}$")
+
+
 def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ValidationError({name: [f"{value!r} is not an integer id"]}) from exc
+    """An id from a query parameter: ASCII digits that fit the database's 64-bit keys."""
+    if not _ASCII_ID.match(value) or int(value) > defaults.REVIEW_MAX_ID:
+        raise ValidationError({name: [f"{value!r} is not an id: ids are ASCII digits up to "
+                                      f"{defaults.REVIEW_MAX_ID}"]})
+    return int(value)
+
+
+def _id_or_name(value: str, name: str) -> int | str:
+    """Patchwork's "ID or name" filters: digits are an id (ASCII only), anything else a name."""
+    return _int(value, name) if value.isdigit() else value
 
 
 def _when(value: str, name: str) -> datetime:
+    """A date-time filter, in UTC; dates that have no UTC equivalent are refused."""
     try:
-        return datetime.fromisoformat(value)
+        when = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError({name: [f"{value!r} is not an ISO 8601 date-time"]}) from exc
+    try:
+        when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError as exc:
+        raise ValidationError({name: [f"{value!r} is outside the years 1-9999 in UTC"]}) from exc
+    return when
 
 
 class Filtered(generics.GenericAPIView):
@@ -72,11 +90,13 @@ class Filtered(generics.GenericAPIView):
         qs = self.base_queryset()
         get = self.request.query_params.get
         if project := get("project"):
-            qs = qs.filter(project__id=int(project)) if project.isdigit() \
-                else qs.filter(project__link_name=project)
+            key = _id_or_name(project, "project")
+            qs = qs.filter(project__id=key) if isinstance(key, int) \
+                else qs.filter(project__link_name=key)
         if submitter := get("submitter"):
-            qs = qs.filter(submitter__id=int(submitter)) if submitter.isdigit() \
-                else qs.filter(submitter__email__iexact=submitter)
+            key = _id_or_name(submitter, "submitter")
+            qs = qs.filter(submitter__id=key) if isinstance(key, int) \
+                else qs.filter(submitter__email__iexact=key)
         if q := get("q"):
             qs = qs.filter(**{f"{self.search_field}__icontains": q})
         if since := get("since"):
@@ -114,8 +134,8 @@ class ProjectDetail(generics.RetrieveAPIView):
     queryset = Project.objects.prefetch_related("maintainers")
 
     def get_object(self):
-        key = self.kwargs["pk"]
-        field = "id" if key.isdigit() else "link_name"
+        key = _id_or_name(self.kwargs["pk"], "project")
+        field = "id" if isinstance(key, int) else "link_name"
         return get_object_or_404(self.get_queryset(), **{field: key})
 
 
@@ -229,6 +249,21 @@ class SeriesSupersede(APIView):
                                              context={"request": request}).data)
 
 
+class CampaignAbsorbed(APIView):
+    """cocci-bot extra: the campaign's fix arrived upstream in `release`; the posting account's
+    open versions of it become Not Applicable with the comment. Returns the series changed."""
+
+    permission_classes = [IsBotOrMaintainer]
+
+    @extend_schema(request=ser.AbsorbedSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, project: str, campaign: str) -> Response:
+        proj = get_object_or_404(Project, link_name=project)
+        data = request.data if isinstance(request.data, dict) else {}
+        changed = ingest.absorbed(proj, campaign, request.user, data.get("release", ""),
+                                  data.get("comment", ""))
+        return Response({"series": changed})
+
+
 class SeriesState(APIView):
     """cocci-bot extra: a maintainer sets the series' review state (and its patches')."""
 
@@ -238,8 +273,11 @@ class SeriesState(APIView):
     def post(self, request: Request, pk: int) -> Response:
         series = get_object_or_404(Series, pk=pk)
         data = request.data if isinstance(request.data, dict) else {}
-        ingest.set_state(series, str(data.get("state") or ""), request.user,
-                         str(data.get("comment") or ""))
+        state, comment = data.get("state"), data.get("comment") or ""
+        if not isinstance(state, str) or not isinstance(comment, str):
+            raise UserError("state and comment must be strings, e.g. "
+                            '{"state": "accepted", "comment": "Thanks"}')
+        ingest.set_state(series, state, request.user, comment)
         return Response(ser.SeriesSerializer(series_queryset().get(pk=pk),
                                              context={"request": request}).data)
 
@@ -329,8 +367,9 @@ class PatchList(Filtered, generics.ListAPIView):
         if (archived := params.get("archived")) in ("true", "false"):
             qs = qs.filter(archived=archived == "true")
         if delegate := params.get("delegate"):
-            qs = qs.filter(delegate_id=int(delegate)) if delegate.isdigit() \
-                else qs.filter(delegate__username=delegate)
+            key = _id_or_name(delegate, "delegate")
+            qs = qs.filter(delegate_id=key) if isinstance(key, int) \
+                else qs.filter(delegate__username=key)
         if h := params.get("hash"):
             qs = qs.filter(hash__iexact=h)
         if msgid := params.get("msgid"):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework import authentication, exceptions, permissions
 
+from bot.errors import UserError
 from bot.review.models import ApiToken, Role
 
 
@@ -54,14 +57,44 @@ class IsMaintainer(permissions.BasePermission):
         return is_maintainer(request.user)
 
 
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
 @transaction.atomic
 def create_token(role: str, username: str) -> str:
-    """Create the account if needed (with `role`), store a new token's digest, return the token."""
-    user, _ = get_user_model().objects.get_or_create(username=username)
-    if not user.has_usable_password() and user.password == "":
+    """Create the account if needed (with `role`), store a new token's digest, return the token.
+    An existing account keeps its role: a new token never turns a bot into a maintainer."""
+    if not ACCOUNT_NAME.match(username):
+        raise UserError(f"account name {username!r}: use 1-64 letters, digits, '.', '_' or '-', "
+                        "starting with a letter or digit")
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if created:
         user.set_unusable_password()
         user.save()
+    current = role_of(user)
+    if not created and current is not None and current != role:
+        raise UserError(f"account {username!r} is a {current} account: a {role} token needs "
+                        "another account name (roles are not changed by new tokens)")
     Role.objects.update_or_create(user=user, defaults={"role": role})
     token = secrets.token_hex(20)
     ApiToken.objects.create(user=user, digest=ApiToken.digest_of(token))
     return token
+
+
+def list_tokens() -> list[dict[str, Any]]:
+    return [{"id": t.id, "username": t.user.username, "role": role_of(t.user) or "-",
+             "created": t.created.strftime("%Y-%m-%d %H:%M"), "prefix": t.digest[:8]}
+            for t in ApiToken.objects.select_related("user").order_by("id")]
+
+
+def revoke_token(which: str) -> str:
+    """Delete the token with id `which`, or whose value is `which`; returns its account."""
+    qs = ApiToken.objects.select_related("user")
+    token = (qs.filter(id=int(which)).first() if re.fullmatch(r"[0-9]{1,18}", which)
+             else None) or qs.filter(digest=ApiToken.digest_of(which)).first()
+    if token is None:
+        raise UserError(f"no token {which!r}: pass an id from `serve --list-tokens` or the "
+                        "token itself")
+    username = token.user.username
+    token.delete()
+    return username

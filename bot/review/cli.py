@@ -1,7 +1,10 @@
 """`cocci-bot serve`: the review queue on gunicorn (never Django's runserver).
 
     cocci-bot serve [--host 127.0.0.1 --port 8000]      create/upgrade the schema, then serve
+    cocci-bot serve --base-url https://review.example.org --trusted-proxy   behind a proxy
     cocci-bot serve --create-token {maintainer|bot} NAME  account if needed, print a new token
+    cocci-bot serve --list-tokens                         every token: id, account, role, date
+    cocci-bot serve --revoke-token ID|TOKEN               revoke one token
     cocci-bot serve --create-project NAME [--scm-url URL] a project (one per watched tree)
 """
 
@@ -11,8 +14,10 @@ import argparse
 import logging
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import defaults
 from bot.errors import UserError
@@ -34,6 +39,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         "API token and exit")
     p.add_argument("--password-stdin", action="store_true",
                    help="with --create-token: read the account's web password from stdin")
+    p.add_argument("--list-tokens", action="store_true",
+                   help="list the API tokens (id, account, role, created) and exit")
+    p.add_argument("--revoke-token", metavar="ID|TOKEN",
+                   help="revoke the token with this id (see --list-tokens) or this value, exit")
+    p.add_argument("--base-url", default="",
+                   help="the queue's public URL (https://host[:port]): the only Host accepted, "
+                        "and links use its scheme (default: the --host served)")
+    p.add_argument("--trusted-proxy", action="store_true",
+                   help="believe X-Forwarded-Proto/-For (only behind your own reverse proxy)")
     p.add_argument("--create-project", metavar="NAME",
                    help="create the project NAME (a watched tree) if needed and exit")
     p.add_argument("--scm-url", default="", help="with --create-project: the tree's git URL")
@@ -44,15 +58,27 @@ def review_dir(data_dir: Path) -> Path:
     return data_dir / "review"
 
 
+def _private_file(path: Path) -> bool:
+    """Create `path` readable by its owner only (0600); tighten it if it exists. True if new."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return True
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return False
+
+
 def setup_django(data_dir: Path) -> None:
-    """Point Django at the data dir (secret key made once, kept there), then set it up."""
+    """Point Django at the data dir (secret key made once, kept there, and the SQLite database
+    both 0600), then set it up."""
     directory = review_dir(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     key_file = directory / "secret_key"
-    if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(50) + "\n")
+    if _private_file(key_file):
+        key_file.write_text(secrets.token_urlsafe(50) + "\n")
+    if not os.environ.get("DATABASE_URL"):
+        _private_file(directory / "db.sqlite3")   # SQLite's -wal/-shm files copy its mode
     os.environ["COCCI_REVIEW_DATA_DIR"] = str(directory)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bot.review.settings")
     import django
@@ -75,13 +101,54 @@ def migrate() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.create_token and args.create_token[0] not in ROLES:
         raise UserError(f"unknown role {args.create_token[0]!r}: use one of {', '.join(ROLES)}")
+    _host_settings(args)
     setup_django(args.data_dir)
     migrate()
     if args.create_token:
         return _create_token(args)
+    if args.list_tokens:
+        return _list_tokens()
+    if args.revoke_token:
+        return _revoke_token(args.revoke_token)
     if args.create_project:
         return _create_project(args.create_project, args.scm_url)
     return _serve(args)
+
+
+def _host_settings(args: argparse.Namespace) -> None:
+    """The hosts the queue answers to, for the settings: the base URL's, else the --host's."""
+    if args.base_url:
+        parts = urlsplit(args.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+            raise UserError(f"--base-url {args.base_url!r} must be http(s)://host[:port] "
+                            "(the queue is served at the root)")
+        os.environ["COCCI_REVIEW_BASE_URL"] = args.base_url
+    host = args.host.strip("[]")
+    if host in ("0.0.0.0", "::", ""):
+        hosts = [socket.getfqdn(), socket.gethostname(), "localhost", "127.0.0.1", "[::1]"]
+    elif host in ("127.0.0.1", "localhost", "::1"):
+        hosts = ["localhost", "127.0.0.1", "[::1]"]
+    else:
+        hosts = [f"[{host}]" if ":" in host else host]
+    os.environ.setdefault("COCCI_REVIEW_ALLOWED_HOSTS", ",".join(hosts))
+    if args.trusted_proxy:
+        os.environ["COCCI_REVIEW_TRUSTED_PROXY"] = "1"
+
+
+def _list_tokens() -> int:
+    from bot.review.auth import list_tokens
+
+    for row in list_tokens():
+        print("{id:>5}  {username:<24} {role:<10} {created}  {prefix}".format(**row))  # noqa: T201
+    return 0
+
+
+def _revoke_token(which: str) -> int:
+    from bot.review.auth import revoke_token
+
+    username = revoke_token(which)
+    log.info("serve: token revoked (account %s)", username)
+    return 0
 
 
 def _create_token(args: argparse.Namespace) -> int:

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from rest_framework.exceptions import PermissionDenied
 
 from bot import defaults
 from bot.errors import InfraError, UserError
 from bot.review import mbox
+from bot.review.api_errors import Conflict
 from bot.review.models import (
     CHECK_STATES,
     Check,
@@ -31,6 +34,8 @@ from bot.review.patchid import patch_id
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _CONTEXT = re.compile(r"^[-a-zA-Z0-9_]+$")
 _DEDUPE = re.compile(r"^[0-9A-Za-z._:-]{8,128}$")
+TRUNCATED = " [... truncated]"
+FIELD_MAX = 255   # names, addresses, Message-Ids: the columns' size
 
 
 @dataclass
@@ -40,6 +45,8 @@ class Parsed:
     report: dict[str, Any]
     cover: mbox.Mail | None
     patches: list[tuple[mbox.Mail, str]]  # (mail, patch-id)
+    range_diff: str = ""
+    site_delta: dict[str, list[Any]] | None = None
 
 
 def storable(value: Any, what: str) -> None:
@@ -69,11 +76,43 @@ def parse_request(data: Any) -> Parsed:
     report = _report(data.get("report"))
     patches = _patches(data.get("patches"))
     cover = _cover(data.get("cover"))
+    if len(str(report["campaign"])) > FIELD_MAX or len(str(report.get("tag") or "")) > FIELD_MAX:
+        raise UserError(f"report.campaign and report.tag hold at most {FIELD_MAX} characters")
     key = data.get("dedupe_key") or report.get("dedupe_key") or derive_key(
         report["base"], report["campaign"], [pid for _, pid in patches])
     if not isinstance(key, str) or not _DEDUPE.match(key):
         raise UserError("dedupe_key must be 8-128 characters of [0-9A-Za-z._:-]")
-    return Parsed(project, key, report, cover, patches)
+    return Parsed(project, key, report, cover, patches, _range_diff(data.get("range_diff")),
+                  _site_delta(data.get("site_delta")))
+
+
+def _range_diff(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str):
+        raise UserError("range_diff must be a string (`git range-diff` output)")
+    if len(value) > defaults.REVIEW_MAX_LOG_BYTES:
+        raise UserError(f"range_diff is {len(value)} characters; the queue keeps at most "
+                        f"{defaults.REVIEW_MAX_LOG_BYTES}")
+    return value
+
+
+SITE_DELTA_KEYS = ("appeared", "vanished", "changed")
+
+
+def _site_delta(value: Any) -> dict[str, list[Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - set(SITE_DELTA_KEYS) or not all(
+            isinstance(value.get(k, []), list) for k in SITE_DELTA_KEYS):
+        raise UserError("site_delta must be an object of lists: "
+                        '{"appeared": [...], "vanished": [...], "changed": [...]}')
+    for key in SITE_DELTA_KEYS:
+        for i, item in enumerate(value.get(key, [])):
+            if not isinstance(item, str | dict):
+                raise UserError(f"site_delta.{key}[{i}] must be a call site (an object like the "
+                                "report's sites) or a string")
+    return {k: list(value.get(k, [])) for k in SITE_DELTA_KEYS}
 
 
 def derive_key(base: str, campaign: str, patch_ids: list[str]) -> str:
@@ -118,7 +157,7 @@ def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
         what = f"patch {i}"
         if not isinstance(raw, str):
             raise UserError(f"{what} must be a string (the mail's text)")
-        mail = mbox.parse(raw, what)
+        mail = checked_mail(mbox.parse(raw, what), what)
         if mail.number is not None and (mail.number, mail.total) != (i, len(patches)):
             raise UserError(f"{what} is numbered {mail.number}/{mail.total} but {len(patches)} "
                             "patches were posted: post the whole series, in order")
@@ -129,12 +168,49 @@ def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
     return out
 
 
+def checked_mail(mail: mbox.Mail, what: str) -> mbox.Mail:
+    """Refuse what a database column cannot hold, the same way on SQLite and PostgreSQL
+    (SQLite would store an over-long name silently, PostgreSQL refuse it)."""
+    for field, value in (("From: name", mail.from_name), ("From: address", mail.from_email),
+                         ("Message-Id", mail.msgid or "")):
+        if len(value) > FIELD_MAX:
+            raise UserError(f"{what}: {field} is {len(value)} characters; the queue keeps at "
+                            f"most {FIELD_MAX}")
+    storable([mail.subject, mail.from_name, mail.from_email, mail.msgid or ""],
+             f"{what} headers")
+    return mail
+
+
+def _msgids(parsed: Parsed) -> list[str]:
+    mails = ([parsed.cover] if parsed.cover else []) + [m for m, _ in parsed.patches]
+    ids = [m.msgid for m in mails if m.msgid]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise UserError(f"Message-Id {dup} is used by two mails of the series: each mail "
+                        "needs its own")
+    return ids
+
+
+def _conflicts(parsed: Parsed) -> None:
+    """A mail whose Message-Id is already stored in the project under another series: a 409
+    naming it (a retry would meet the same one)."""
+    ids = _msgids(parsed)
+    taken = (Patch.objects.filter(project=parsed.project, msgid__in=ids)
+             .values_list("msgid", "series_id").first()
+             or Cover.objects.filter(project=parsed.project, msgid__in=ids)
+             .values_list("msgid", "series_id").first())
+    if taken:
+        raise Conflict(f"Message-Id {taken[0]} already belongs to series {taken[1]}: this "
+                       "series was posted before under another dedupe key; give the new mails "
+                       "new Message-Ids (git format-patch makes them)")
+
+
 def _cover(raw: Any) -> mbox.Mail | None:
     if raw in (None, ""):
         return None
     if not isinstance(raw, str):
         raise UserError("cover must be a string (the cover letter's mail)")
-    mail = mbox.parse(raw, "cover letter")
+    mail = checked_mail(mbox.parse(raw, "cover letter"), "cover letter")
     if mail.diff:
         raise UserError("cover letter carries a diff: post it as a patch instead")
     return mail
@@ -150,11 +226,13 @@ def create_series(parsed: Parsed, user) -> tuple[Series, bool]:
                                          dedupe_key=parsed.dedupe_key).first()
         if existing:
             return existing, False
+        _conflicts(parsed)
         try:
             with transaction.atomic():
                 return _store(parsed, user), True
         except IntegrityError:
             continue
+    _conflicts(parsed)
     raise InfraError(f"could not store series {parsed.dedupe_key} after "
                      f"{defaults.REVIEW_STORE_ATTEMPTS} attempts (concurrent posts)")
 
@@ -179,7 +257,8 @@ def _store(parsed: Parsed, user) -> Series:
         version=(previous.version + 1) if previous else 1, total=len(parsed.patches),
         state=new, base_commit=report["base"], campaign=report["campaign"][:255],
         tag=str(report.get("tag") or "")[:255], spatch=str(report.get("spatch") or "")[:64],
-        dedupe_key=parsed.dedupe_key, previous=previous, report=report, created_by=user)
+        dedupe_key=parsed.dedupe_key, previous=previous, report=report, created_by=user,
+        range_diff=parsed.range_diff, site_delta=parsed.site_delta)
     key = parsed.dedupe_key[:48]
     if parsed.cover:
         c = parsed.cover
@@ -194,7 +273,47 @@ def _store(parsed: Parsed, user) -> Series:
     Event.objects.create(project=project, category="series-created", actor=user, series=series,
                          text=f"series v{series.version} posted with {series.total} patches")
     _patchwork_events(series, user)
+    supersede_older(series, user)
     return series
+
+
+def older_open(project: Project, campaign: str, user, before_id: int | None = None) -> QuerySet:
+    """Open versions of `campaign` on `project` posted by `user`: the series a newer version
+    (or an absorbed release) replaces. Decided ones keep the maintainer's decision, and no
+    account's series are touched by another's."""
+    qs = Series.objects.filter(project=project, campaign=campaign, created_by=user,
+                               state__slug__in=defaults.REVIEW_SUPERSEDE_STATES)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return qs.select_related("state", "project").order_by("id")
+
+
+def supersede_older(series: Series, user) -> list[int]:
+    """The server's supersede policy, applied when a series is stored."""
+    if user is None:
+        return []
+    changed = []
+    for old in older_open(series.project, series.campaign, user, series.id):
+        set_state(old, "superseded", user)
+        changed.append(old.id)
+    return changed
+
+
+def absorbed(project: Project, campaign: str, user, release: str, comment: str) -> list[int]:
+    """The fix arrived upstream in `release`: the bot's open versions of the campaign become
+    Not Applicable, each with the comment. Returns the series changed."""
+    for what, value in (("release", release), ("comment", comment)):
+        if not isinstance(value, str):
+            raise UserError(f"{what} must be a string")
+    if not release.strip():
+        raise UserError("release is missing: name the release that absorbed the fix")
+    text = comment.strip() or f"Absorbed upstream in {release}."
+    changed = []
+    with transaction.atomic():
+        for old in older_open(project, campaign, user):
+            set_state(old, "not-applicable", user, text)
+            changed.append(old.id)
+    return changed
 
 
 def _patchwork_events(series: Series, user) -> None:
@@ -233,6 +352,9 @@ def validate_check(data: Any) -> dict[str, Any]:
     log = data.get("log") or ""
     if not isinstance(log, str) or (description is not None and not isinstance(description, str)):
         raise UserError("check description and log must be strings")
+    if description is not None and len(description) > defaults.REVIEW_MAX_DESCRIPTION:
+        keep = defaults.REVIEW_MAX_DESCRIPTION - len(TRUNCATED)
+        description = description[:keep] + TRUNCATED
     return {"state": state, "context": context, "target_url": target,
             "description": description, "log": log[-defaults.REVIEW_MAX_LOG_BYTES:]}
 
@@ -253,7 +375,12 @@ def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any])
 
 def set_state(series: Series, slug: str, user, comment: str = "") -> None:
     """Change a series' review state (and its patches'), logging each change."""
+    if not isinstance(slug, str) or not isinstance(comment, str):
+        raise UserError("state and comment must be strings")
     storable(slug, "state")
+    if comment.strip() and len(comment) > defaults.REVIEW_MAX_COMMENT:
+        raise UserError(f"comment of {len(comment)} characters is longer than the limit of "
+                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
     state = State.objects.filter(slug=slug).first()
     if state is None:
         raise UserError(f"unknown state {slug!r}: one of "
@@ -283,6 +410,11 @@ def set_patch_state(patch: Patch, state: State, user) -> None:
 
 
 def add_comment(series: Series, user, content: str) -> None:
+    if not isinstance(content, str):
+        raise UserError("a comment must be a string")
+    if len(content) > defaults.REVIEW_MAX_COMMENT:
+        raise UserError(f"comment of {len(content)} characters is longer than the limit of "
+                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
     storable(content, "comment")
     series.comments.create(user=user, content=content)
     Event.objects.create(project=series.project, category="comment-created", actor=user,
@@ -290,14 +422,19 @@ def add_comment(series: Series, user, content: str) -> None:
 
 
 def supersede(series: Series, user) -> Series:
-    """Mark `series` Superseded: allowed once a newer version of it exists, and only while it
-    is still open; superseding twice changes nothing."""
-    newer = Series.objects.filter(previous=series).first()
+    """Mark `series` Superseded (the server does so itself when the newer version arrives;
+    kept for older clients): only by the account that posted it, once a newer version from
+    that account exists, and only while it is open; superseding twice changes nothing."""
+    if series.created_by_id != getattr(user, "id", None):
+        raise PermissionDenied(f"series {series.id} was posted by another account: only a "
+                               "maintainer decides it")
+    newer = Series.objects.filter(project=series.project, campaign=series.campaign,
+                                  created_by=user, id__gt=series.id).order_by("id").first()
     if newer is None:
         raise UserError(f"series {series.id} has no newer version: post the new version first")
     if series.state.slug == "superseded":
         return newer
-    if series.state.slug not in defaults.REVIEW_OPEN_STATES:
+    if series.state.slug not in defaults.REVIEW_SUPERSEDE_STATES:
         raise UserError(f"series {series.id} is {series.state.name}: a decided series is "
                         "not superseded")
     set_state(series, "superseded", user)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import email.errors
+import email.header
 import email.policy
 import email.utils
 import re
@@ -18,6 +20,8 @@ _DIFF_START = re.compile(r"^(diff --git |--- |Index: )", re.MULTILINE)
 _SIGNATURE = re.compile(r"^-- \n.*\Z", re.MULTILINE | re.DOTALL)
 _NUMBER = re.compile(r"^(\d+)/(\d+)$")
 _VERSION = re.compile(r"^v(\d+)$", re.IGNORECASE)
+# dates every database stores (PostgreSQL and SQLite alike) with room for time zones
+MIN_YEAR, MAX_YEAR = 1900, 9000
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ def parse(raw: str, what: str) -> Mail:
     if not raw.startswith("From "):
         raise UserError(f"{what} is not an mbox message: expected `git format-patch` output "
                         "starting with a 'From <sha>' line")
-    msg = email.message_from_string(raw, policy=email.policy.compat32)
+    # from bytes: parsed from a str, non-ASCII body text would decode as backslash-u escapes
+    msg = email.message_from_bytes(raw.encode("utf-8", "surrogatepass"),
+                                   policy=email.policy.compat32)
     subject = _header(msg, "Subject", what)
     from_name, from_email = email.utils.parseaddr(_header(msg, "From", what))
     if "@" not in from_email:
@@ -54,16 +60,40 @@ def parse(raw: str, what: str) -> Mail:
     return Mail(
         subject=subject, name=_name(prefixes, rest, what), prefixes=prefixes,
         number=number, total=total, from_name=from_name, from_email=from_email.lower(),
-        date=_date(msg), msgid=_msgid(msg), headers=_headers_text(raw), content=content,
+        date=_date(msg, what), msgid=_msgid(msg), headers=_headers_text(raw), content=content,
         diff=diff, raw=raw,
     )
 
 
 def _header(msg: email.message.Message, name: str, what: str) -> str:
-    value = msg.get(name)
+    value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
     if not value:
         raise UserError(f"{what} has no {name}: header (is it `git format-patch` output?)")
-    return " ".join(str(email.header.make_header(email.header.decode_header(value))).split())
+    value = str(value)
+    if any("\udc80" <= c <= "\udcff" for c in value):  # raw 8-bit header: UTF-8 as sent
+        value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    try:
+        text = _decode_words(value)
+    except LookupError as exc:
+        raise UserError(f"{what}: {name}: header uses an unknown charset ({exc}): encode it "
+                        "as UTF-8") from exc
+    except (ValueError, email.errors.HeaderParseError) as exc:
+        raise UserError(f"{what}: {name}: header has an undecodable encoded word ({exc}): "
+                        "encode it as UTF-8 (RFC 2047)") from exc
+    return " ".join(text.split())
+
+
+def _decode_words(value: str) -> str:
+    """RFC 2047 encoded words decoded; text around them (even raw UTF-8) kept as it is."""
+    if "=?" not in value:
+        return value
+    out = []
+    for part, charset in email.header.decode_header(value):
+        if isinstance(part, str):
+            out.append(part)
+        else:   # unencoded text comes back as raw-unicode-escape bytes
+            out.append(part.decode(charset or "raw-unicode-escape"))
+    return "".join(out)
 
 
 def _body(msg: email.message.Message, what: str) -> str:
@@ -109,15 +139,24 @@ def _name(prefixes: tuple[str, ...], rest: str, what: str) -> str:
     return name[:255]
 
 
-def _date(msg: email.message.Message) -> datetime:
+def _date(msg: email.message.Message, what: str) -> datetime:
     value = msg.get("Date")
     try:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        parsed = email.utils.parsedate_to_datetime(str(value)) if value else None
     except (TypeError, ValueError):
         parsed = None
     if parsed is None:
         return datetime.now(UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:   # stored in UTC: a date at the calendar's edge may not exist there
+        utc = parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise UserError(f"{what}: Date: {value!r} is outside the years 1-9999 in UTC: "
+                        "send the mail's real date") from exc
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise UserError(f"{what}: Date: {value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}: "
+                        "send the mail's real date")
+    return utc
 
 
 def _msgid(msg: email.message.Message) -> str | None:

@@ -1,14 +1,17 @@
 """Requests refused before any view runs, each with a message naming the problem: bodies over
 the size limit (413), NUL characters in URLs and query strings (databases such as PostgreSQL
-cannot store or compare them, and no valid request needs one)."""
+cannot store or compare them, and no valid request needs one); and database errors a request
+can meet (a full disk: 503) answered with a message instead of a 500."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from bot import defaults
+from bot.review.api_errors import as_response
 
 
 class RequestGuardMiddleware:
@@ -24,8 +27,13 @@ class RequestGuardMiddleware:
             return JsonResponse({"detail": f"payload of {length} bytes exceeds the queue's "
                                            f"limit of {defaults.REVIEW_MAX_POST_BYTES} bytes"},
                                 status=413)
+        if settings.REVIEW_SCHEME:   # links carry the configured base URL's scheme
+            request.META["wsgi.url_scheme"] = settings.REVIEW_SCHEME
         values = [request.path, *(v for vs in request.GET.lists() for v in vs[1])]
         if any("\x00" in v for v in values):
             return JsonResponse({"detail": "NUL characters are not allowed in URLs"},
                                 status=400)
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        return as_response(exc)

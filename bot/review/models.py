@@ -81,6 +81,10 @@ class Series(models.Model):
     previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="next_version")
     report = models.JSONField(default=dict)
+    # what the bot computed against the previous version: `git range-diff` text and the call
+    # sites that appeared, vanished or changed ({"appeared": [...], ...}); shown on the page
+    range_diff = models.TextField(blank=True, default="")
+    site_delta = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
 
     class Meta:
@@ -206,3 +210,11 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginFailure(models.Model):
+    """A failed web login: counted per account and per address to lock guessing out."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.CharField(max_length=64, db_index=True)
+    date = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from bot import defaults
 from bot.review.models import (
     CHECK_STATES,
     Check,
@@ -155,6 +156,7 @@ class SeriesSerializer(Embedded):
             "previous": series_embedded(s.previous, ctx) if s.previous else None,
             "check": combined_check(list(s.checks.all())),
             "checks": _abs(ctx, "api-series-checks", s.id),
+            "site_delta": s.site_delta,
             "report": _abs(ctx, "api-series-report", s.id),
         }
 
@@ -246,12 +248,22 @@ class CheckCreateSerializer(serializers.Serializer):
                                 help_text="cocci-bot extra: the check's log (kept as its tail)")
 
 
+class StrictCharField(serializers.CharField):
+    """A string and only a string: DRF's CharField would store 5 as "5" and 1.5 as "1.5"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}")
+        return super().to_internal_value(data)
+
+
 class PatchUpdateSerializer(serializers.Serializer):
-    state = serializers.CharField(required=False)
+    state = StrictCharField(required=False, max_length=100)
     archived = serializers.BooleanField(required=False)
-    commit_ref = serializers.CharField(required=False, allow_null=True, max_length=255)
-    pull_url = serializers.CharField(required=False, allow_null=True, max_length=255)
-    delegate = serializers.IntegerField(required=False, allow_null=True)
+    commit_ref = StrictCharField(required=False, allow_null=True, max_length=255)
+    pull_url = StrictCharField(required=False, allow_null=True, max_length=255)
+    delegate = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                        max_value=defaults.REVIEW_MAX_ID)
 
 
 class SeriesCreateSerializer(serializers.Serializer):
@@ -261,6 +273,15 @@ class SeriesCreateSerializer(serializers.Serializer):
                                   help_text="0000-cover-letter.patch")
     patches = serializers.ListField(child=serializers.CharField())
     dedupe_key = serializers.CharField(required=False)
+    range_diff = serializers.CharField(required=False, allow_blank=True,
+                                       help_text="`git range-diff` against the previous version")
+    site_delta = serializers.JSONField(required=False, help_text='{"appeared": [...], '
+                                       '"vanished": [...], "changed": [...]} call sites')
+
+
+class AbsorbedSerializer(serializers.Serializer):
+    release = serializers.CharField(help_text="the release that carries the fix upstream")
+    comment = serializers.CharField(required=False, allow_blank=True)
 
 
 class SeriesStateSerializer(serializers.Serializer):

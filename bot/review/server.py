@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from typing import Any
 
@@ -53,6 +54,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> int:
                "worker_class": "gthread", "timeout": defaults.REVIEW_REQUEST_TIMEOUT,
                "graceful_timeout": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning",
                "proc_name": "cocci-bot-review", "backlog": 512}
+    if os.environ.get("COCCI_REVIEW_TRUSTED_PROXY") != "1":
+        # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default: only a configured
+        # proxy may say the scheme (Django's settings follow the same switch)
+        options.update(forwarded_allow_ips="", secure_scheme_headers={})
     try:
         _App(options).run()
     except SystemExit as exc:  # gunicorn's arbiter ends with sys.exit

@@ -2,8 +2,10 @@
 
 Everything comes from the environment that `cocci-bot serve` sets up:
 COCCI_REVIEW_DATA_DIR (SQLite database and secret key), DATABASE_URL (PostgreSQL
-when set), COCCI_REVIEW_SECRET_KEY, COCCI_REVIEW_ALLOWED_HOSTS, COCCI_REVIEW_HTTPS=1 and
-COCCI_REVIEW_TRUSTED_ORIGINS (behind an HTTPS proxy).
+when set), COCCI_REVIEW_SECRET_KEY, COCCI_REVIEW_BASE_URL (the queue's public URL: its host is
+the only one allowed and links use its scheme), else COCCI_REVIEW_ALLOWED_HOSTS (the hosts
+`serve` listens as); COCCI_REVIEW_TRUSTED_PROXY=1 (only then X-Forwarded-Proto/-For are
+believed), COCCI_REVIEW_HTTPS=1 (secure cookies) and COCCI_REVIEW_TRUSTED_ORIGINS.
 Importing this module never writes a file: `serve` creates the secret key.
 """
 
@@ -13,6 +15,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -45,7 +48,15 @@ def _database() -> dict[str, Any]:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("COCCI_REVIEW_DEBUG") == "1"
-ALLOWED_HOSTS = os.environ.get("COCCI_REVIEW_ALLOWED_HOSTS", "*").split(",")
+BASE_URL = os.environ.get("COCCI_REVIEW_BASE_URL", "").rstrip("/")
+_base = urlsplit(BASE_URL) if BASE_URL else None
+if _base:
+    ALLOWED_HOSTS = [_base.hostname or ""]
+else:
+    ALLOWED_HOSTS = [h for h in os.environ.get("COCCI_REVIEW_ALLOWED_HOSTS",
+                                               "localhost,127.0.0.1,[::1]").split(",") if h]
+REVIEW_SCHEME = _base.scheme if _base else ""   # links use it (bot.review.middleware)
+REVIEW_TRUSTED_PROXY = os.environ.get("COCCI_REVIEW_TRUSTED_PROXY") == "1"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -101,12 +112,14 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
-# behind an HTTPS reverse proxy: COCCI_REVIEW_HTTPS=1 (secure cookies, trust X-Forwarded-Proto)
-if os.environ.get("COCCI_REVIEW_HTTPS") == "1":
+# HTTPS (a base URL https://..., or COCCI_REVIEW_HTTPS=1): secure cookies; X-Forwarded-Proto
+# is believed only from a configured proxy
+if os.environ.get("COCCI_REVIEW_HTTPS") == "1" or REVIEW_SCHEME == "https":
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+if REVIEW_TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("COCCI_REVIEW_TRUSTED_ORIGINS", "").split(",")
-                        if o]
+                        if o] + ([BASE_URL] if _base else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # the bot's write API checks sizes itself (a message that names the limit); this is the backstop
@@ -122,7 +135,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": defaults.REVIEW_PAGE_SIZE,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "bot.review.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

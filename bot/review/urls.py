@@ -6,7 +6,10 @@ from __future__ import annotations
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from bot.review import api
+from bot.review import (
+    api,
+    converters,  # noqa: F401 - registers the <id:...> converter
+)
 
 v = "api/1.2/"
 
@@ -15,36 +18,38 @@ urlpatterns = [
     path(f"{v}projects/", api.ProjectList.as_view(), name="api-project-list"),
     path(f"{v}projects/<str:pk>/", api.ProjectDetail.as_view(), name="api-project-detail"),
     path(f"{v}people/", api.PersonList.as_view(), name="api-person-list"),
-    path(f"{v}people/<int:pk>/", api.PersonDetail.as_view(), name="api-person-detail"),
+    path(f"{v}people/<id:pk>/", api.PersonDetail.as_view(), name="api-person-detail"),
     path(f"{v}users/", api.UserList.as_view(), name="api-user-list"),
-    path(f"{v}users/<int:pk>/", api.UserDetail.as_view(), name="api-user-detail"),
+    path(f"{v}users/<id:pk>/", api.UserDetail.as_view(), name="api-user-detail"),
     path(f"{v}series/", api.SeriesList.as_view(), name="api-series-list"),
-    path(f"{v}series/<int:pk>/", api.SeriesDetail.as_view(), name="api-series-detail"),
-    path(f"{v}series/<int:pk>/report/", api.SeriesReport.as_view(), name="api-series-report"),
-    path(f"{v}series/<int:pk>/checks/", api.SeriesChecks.as_view(), name="api-series-checks"),
-    path(f"{v}series/<int:pk>/checks/<int:check_id>/", api.SeriesCheckDetail.as_view(),
+    path(f"{v}series/<id:pk>/", api.SeriesDetail.as_view(), name="api-series-detail"),
+    path(f"{v}series/<id:pk>/report/", api.SeriesReport.as_view(), name="api-series-report"),
+    path(f"{v}series/<id:pk>/checks/", api.SeriesChecks.as_view(), name="api-series-checks"),
+    path(f"{v}series/<id:pk>/checks/<id:check_id>/", api.SeriesCheckDetail.as_view(),
          name="api-series-check-detail"),
     path(f"{v}patches/", api.PatchList.as_view(), name="api-patch-list"),
-    path(f"{v}patches/<int:pk>/", api.PatchDetail.as_view(), name="api-patch-detail"),
-    path(f"{v}patches/<int:pk>/comments/", api.PatchComments.as_view(),
+    path(f"{v}patches/<id:pk>/", api.PatchDetail.as_view(), name="api-patch-detail"),
+    path(f"{v}patches/<id:pk>/comments/", api.PatchComments.as_view(),
          name="api-patch-comments"),
-    path(f"{v}patches/<int:patch_id>/checks/", api.PatchChecks.as_view(),
+    path(f"{v}patches/<id:patch_id>/checks/", api.PatchChecks.as_view(),
          name="api-patch-checks"),
-    path(f"{v}patches/<int:patch_id>/checks/<int:check_id>/", api.PatchCheckDetail.as_view(),
+    path(f"{v}patches/<id:patch_id>/checks/<id:check_id>/", api.PatchCheckDetail.as_view(),
          name="api-patch-check-detail"),
     path(f"{v}events/", api.EventList.as_view(), name="api-event-list"),
     path(f"{v}covers/", api.CoverList.as_view(), name="api-cover-list"),
-    path(f"{v}covers/<int:pk>/", api.CoverDetail.as_view(), name="api-cover-detail"),
-    path(f"{v}covers/<int:pk>/comments/", api.CoverComments.as_view(),
+    path(f"{v}covers/<id:pk>/", api.CoverDetail.as_view(), name="api-cover-detail"),
+    path(f"{v}covers/<id:pk>/comments/", api.CoverComments.as_view(),
          name="api-cover-comments"),
     path("api/cocci/series/", api.SeriesCreate.as_view(), name="api-cocci-series-create"),
-    path("api/cocci/series/<int:pk>/supersede/", api.SeriesSupersede.as_view(),
+    path("api/cocci/series/<id:pk>/supersede/", api.SeriesSupersede.as_view(),
          name="api-cocci-series-supersede"),
-    path("api/cocci/series/<int:pk>/state/", api.SeriesState.as_view(),
+    path("api/cocci/projects/<slug:project>/campaigns/<str:campaign>/absorbed/",
+         api.CampaignAbsorbed.as_view(), name="api-cocci-campaign-absorbed"),
+    path("api/cocci/series/<id:pk>/state/", api.SeriesState.as_view(),
          name="api-cocci-series-state"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("patch/<int:pk>/mbox/", api.patch_mbox, name="patch-mbox"),
-    path("cover/<int:pk>/mbox/", api.cover_mbox, name="cover-mbox"),
-    path("series/<int:pk>/mbox/", api.series_mbox, name="series-mbox"),
+    path("patch/<id:pk>/mbox/", api.patch_mbox, name="patch-mbox"),
+    path("cover/<id:pk>/mbox/", api.cover_mbox, name="cover-mbox"),
+    path("series/<id:pk>/mbox/", api.series_mbox, name="series-mbox"),
     path("", include("bot.review.web_urls")),
 ]

@@ -18,6 +18,7 @@ from bot.errors import UserError
 from bot.review import ingest
 from bot.review.auth import is_maintainer
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
+from bot.review.text import suspicious
 
 QUIET_EVENTS = ("cover-created", "patch-created", "series-completed")  # for Patchwork's API
 ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "rejected"}
@@ -27,6 +28,7 @@ ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "reje
 class Line:
     cls: str
     text: str
+    hidden: bool = False   # holds a control or bidirectional override character
 
 
 def diff_lines(diff: str) -> list[Line]:
@@ -42,7 +44,7 @@ def diff_lines(diff: str) -> list[Line]:
             cls = "del"
         else:
             cls = "ctx"
-        out.append(Line(cls, text))
+        out.append(Line(cls, text, suspicious(text)))
     return out
 
 
@@ -88,19 +90,53 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
     s = get_object_or_404(_series_qs().select_related("previous", "submitter"), pk=pk)
     patches = list(s.patches.select_related("state").order_by("number"))
     checks = list(s.checks.select_related("user", "patch"))
+    shown = [(p, diff_lines(p.diff)) for p in patches]
     return render(request, "review/series.html", {
         "series": s, "cover": getattr(s, "cover", None) if hasattr(s, "cover") else None,
-        "patches": [(p, diff_lines(p.diff)) for p in patches],
+        "patches": shown,
+        "hidden_chars": [str(p.number) for p, lines in shown if any(li.hidden for li in lines)],
         "checks": checks, "latest": list(latest_checks([c for c in checks if not c.patch_id])
                                          .values()),
         "sites": s.report.get("sites") or [], "steps": s.report.get("steps") or [],
-        "rangediff": range_diff(s.previous, patches) if s.previous else None,
+        "rangediff": (git_range_diff_lines(s.range_diff) if s.range_diff
+                      else range_diff(s.previous, patches) if s.previous else None),
+        "site_delta": site_delta_rows(s.site_delta),
         "newer": Series.objects.filter(previous=s).first(),
         "comments": s.comments.select_related("user"),
         "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS).select_related(
             "actor", "previous_state", "current_state"),
         "can_review": is_maintainer(request.user),
     })
+
+
+def git_range_diff_lines(text: str) -> list[Line]:
+    """`git range-diff` output: pair lines (`1:  abc ! 1:  def subject`) as hunk headers, the
+    indented diff-of-diffs classed by its first character."""
+    out = []
+    for line in text.splitlines():
+        inner = line[4:] if line.startswith("    ") else None
+        if inner is None:
+            cls = "hunk"
+        elif inner.startswith("@@"):
+            cls = "meta"
+        else:
+            cls = {"+": "add", "-": "del"}.get(inner[:1], "ctx")
+        out.append(Line(cls, line, suspicious(line)))
+    return out
+
+
+def site_delta_rows(delta: dict | None) -> list[tuple[str, list[str]]]:
+    """The bot's site delta as (heading, lines): each site as file:line function expression."""
+    if not delta:
+        return []
+    rows = []
+    for key in ("appeared", "vanished", "changed"):
+        items = [i if isinstance(i, str) else
+                 " ".join(str(i.get(k, "")) for k in ("file", "line", "function", "expression")
+                          if i.get(k) not in (None, "")).replace(" ", ":", 1)
+                 for i in delta.get(key) or []]
+        rows.append((key, items))
+    return rows
 
 
 def range_diff(previous: Series, patches: list[Patch]) -> list[Line]:

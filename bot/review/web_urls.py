@@ -3,18 +3,21 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from bot.review import web
+from bot.review import (
+    converters,  # noqa: F401 - registers the <id:...> converter
+    web,
+)
+from bot.review.login import ThrottledLoginView
 
 app_name = "review"
 
 urlpatterns = [
     path("", web.queue, name="queue"),
     path("project/<slug:link_name>/", web.project, name="project"),
-    path("series/<int:pk>/", web.series, name="series"),
-    path("series/<int:pk>/action/", web.series_action, name="series-action"),
-    path("patch/<int:pk>/", web.patch, name="patch"),
-    path("checks/<int:pk>/log/", web.check_log, name="check-log"),
-    path("login/", auth_views.LoginView.as_view(template_name="review/login.html"),
-         name="login"),
+    path("series/<id:pk>/", web.series, name="series"),
+    path("series/<id:pk>/action/", web.series_action, name="series-action"),
+    path("patch/<id:pk>/", web.patch, name="patch"),
+    path("checks/<id:pk>/log/", web.check_log, name="check-log"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

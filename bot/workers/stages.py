@@ -19,13 +19,14 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import git, jsonfile
+from bot import git
 from bot.errors import CocciBotError, InfraError, UserError
 from bot.pipeline import run as pipeline
 from bot.pipeline import runner, watch
 from bot.pipeline.config import Config
 from bot.pipeline.queue import Queue
 from bot.pipeline.store import Job, Store
+from bot.status import Status
 from bot.workers import locks
 
 log = logging.getLogger("bot.workers")
@@ -65,7 +66,8 @@ def next_stage(state: dict | None) -> str | None:
     """The first stage without a final result (drafts waiting counts as none); None: finished."""
     stages = (state or {}).get("stages", {})
     for stage in pipeline.STAGES:
-        if stages.get(stage, {}).get("status") not in pipeline.DONE:
+        rec = stages.get(stage)
+        if rec is None or not Status.of(rec["status"]).final:
             return stage
     return None
 
@@ -74,20 +76,20 @@ def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Se
     """Run `stage` of job `job_id` if it is the job's next one; returns what happened."""
     store = Store(w.store_location)
     job = store.get(job_id)
+    if job is None:
+        raise InfraError(f"job {job_id} is not in the job store {w.store_location}: give every "
+                         "worker and the watcher the same [workers] database")
     with locks.held(w.store_location, f"job:{job.id}"):
         now = next_stage(read_state(job.run_dir))
         if now != stage:
             return _not_next(store, job, stage, now, redelivered, send)
-        finished = False
         try:
             stage, result = _run(w, job, stage)
-            finished = _after(store, job, stage, result, send)
-        except CocciBotError as exc:
+        except CocciBotError as exc:   # outside a stage: the tree, the lock, the queue
             log.error("worker: job %d %s: %s", job.id, stage, exc)
-            result = {"status": "error", "why": str(exc)}
-        finally:
-            if not finished:
-                store.update(job.id, state="failed")
+            _record_error(store, job, str(exc))
+            return f"{stage} {Status.ERROR}"
+        _after(store, job, result, send)
     return f"{stage} {result['status']}"
 
 
@@ -101,7 +103,7 @@ def _not_next(store: Store, job: Job, stage: str, now: str | None, redelivered: 
                  stage, now)
         send(job.id, now)
     elif redelivered and now is None:
-        _after(store, job, stage, {"status": "skipped"}, send)
+        _after(store, job, {"status": Status.SKIPPED}, send)
     log.info("worker: job %d %s already done (next: %s): nothing to do", job.id, stage, now)
     return f"{stage} already done"
 
@@ -117,7 +119,7 @@ def _run(w: Worker, job: Job, stage: str) -> tuple[str, dict]:
             result = _run_here(w, ctx, stage)
             state = read_state(job.run_dir) or {"stages": {}}
             following = next_stage(state)
-            if (result["status"] not in pipeline.DONE or following is None
+            if (not Status.of(result["status"]).final or following is None
                     or not (QUEUE_OF[following] == QUEUE_OF[stage]
                             or only_skips(ctx, state, following))):
                 return stage, result
@@ -131,7 +133,7 @@ def _run_here(w: Worker, ctx: pipeline.Context, stage: str) -> dict:
         log.info("worker: job %d %s %s %s: %s started", job.id, job.tree, job.tag,
                  job.campaign, stage)
         start = time.monotonic()
-        result = run_one_stage(ctx, stage)
+        result = pipeline.run_one_stage(ctx, stage)
         log.info("worker: job %d %s finished: %s in %.1f s", job.id, stage,
                  result["status"], time.monotonic() - start)
         if stage == "apply":
@@ -145,43 +147,36 @@ def only_skips(ctx: pipeline.Context, state: dict, stage: str) -> bool:
     if stage == "build":
         return not ctx.cfg.build or pipeline._applied(state) is None
     if stage == "boot":
-        return not ctx.cfg.boot or stages.get("build", {}).get("status") != "PASS"
+        return (not ctx.cfg.boot
+                or Status.of(stages.get("build", {}).get("status")) is not Status.PASS)
     if stage == "post":
         return pipeline._applied(state) is None
     if stage == "drafts":
-        return stages.get("post", {}).get("status") != "PASS"
+        return Status.of(stages.get("post", {}).get("status")) is not Status.PASS
     return False
 
 
-def _after(store: Store, job: Job, stage: str, result: dict, send: Send) -> bool:
-    """Queue the next stage, or record the job's outcome; True when the job's row is right."""
+def _after(store: Store, job: Job, result: dict, send: Send) -> None:
+    """Queue the job's next stage, or record the job's outcome in the store."""
     state = read_state(job.run_dir) or {"stages": {}}
     following = next_stage(state)
-    if result["status"] in pipeline.DONE and following is not None:
+    if Status.of(result["status"]).final and following is not None:
         send(job.id, following)
         if state.get("series_url"):
-            store.update(job.id, state="running", series_url=state["series_url"])
-        return True
-    code = runner.verdict(state)
-    store.update(job.id, state=runner.job_state(state, code), series_url=state.get("series_url"))
-    return True
+            store.update(job.id, state=Status.RUNNING, series_url=state["series_url"])
+        return
+    status = Status.of(state.get("status", Status.ERROR))
+    if status is Status.ERROR:
+        _record_error(store, job, state.get("error") or "a stage could not decide")
+        return
+    store.update(job.id, state=status, series_url=state.get("series_url"))
 
 
-def run_one_stage(ctx: pipeline.Context, stage: str) -> dict:
-    """The pipeline's run_one_stage (service issue); the same contract until it lands."""
-    own = getattr(pipeline, "run_one_stage", None)
-    if own is not None:
-        return own(ctx, stage)
-    state = pipeline._load(ctx)
-    done = state["stages"].get(stage)
-    if done and done["status"] in pipeline.DONE:
-        return done
-    start = time.monotonic()
-    result = pipeline.STAGE_FUNCS[stage](ctx, state)
-    result["seconds"] = round(time.monotonic() - start, 1)
-    state["stages"][stage] = result
-    jsonfile.write(ctx.run_dir / "run.json", state)
-    return result
+def _record_error(store: Store, job: Job, error: str) -> None:
+    """ERROR with its message; the watcher queues the job again after the back-off."""
+    store.update(job.id, state=Status.ERROR, error=error)
+    again = store.get(job.id)
+    store.retry_at(job.id, time.time() + runner.backoff(again.attempts if again else 1))
 
 
 # --- the tree on this host --------------------------------------------------------------------

@@ -2,8 +2,10 @@
 /// decides whether KVM may take or drop a page reference, hand out the struct
 /// page, or map the page at a larger level.
 ///
-/// kvm_is_refcounted_pfn(pfn) is defined as !kvm_is_reserved_pfn(pfn), so every
-/// conversion is an exact logical rewrite: no functional change.  Uses that
+/// kvm_is_refcounted_pfn(pfn) is a static inline next to the declaration of
+/// kvm_is_reserved_pfn() (visible wherever the predicate is), defined as
+/// !kvm_is_reserved_pfn(pfn), so every conversion is an exact logical rewrite:
+/// no functional change.  Uses that
 /// decide on dirty/accessed tracking, and uses whose surroundings do not say
 /// which question they ask (classify.cocci: "unknown"), are left alone.
 //
@@ -30,6 +32,10 @@ position p : script:python() { cb_class(p) in ("refcount", "hugepage") };
 - kvm_is_reserved_pfn@p(E)
 + !kvm_is_refcounted_pfn(E)
 
+// The helper is a static inline next to the predicate's declaration, so that every
+// file that sees kvm_is_reserved_pfn() sees it too, and the compiler emits the same
+// code for it as for the expression it replaces.
+
 @s1_has depends on patch@
 typedef kvm_pfn_t;
 typedef bool;
@@ -37,25 +43,6 @@ identifier x;
 type T;
 @@
 T kvm_is_refcounted_pfn(kvm_pfn_t x) { ... }
-
-@s1_def depends on patch && !s1_has@
-typedef kvm_pfn_t;
-typedef bool;
-identifier x;
-type T;
-@@
-T kvm_is_reserved_pfn(kvm_pfn_t x) { ... }
-+/*
-+ * kvm_is_refcounted_pfn - may KVM take and drop references on @pfn's page?
-+ *
-+ * kvm_is_reserved_pfn() answers two questions: may KVM pin the page, and may
-+ * KVM mark it dirty or accessed.  This helper names the first one, so that
-+ * the pinning rules can change without touching dirty/accessed tracking.
-+ */
-+bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)
-+{
-+	return !kvm_is_reserved_pfn(pfn);
-+}
 
 @s1_has_decl depends on patch@
 typedef kvm_pfn_t;
@@ -65,10 +52,22 @@ type T;
 @@
 T kvm_is_refcounted_pfn(kvm_pfn_t x);
 
-@s1_decl depends on patch && !s1_has_decl@
+@s1_decl depends on patch && !s1_has && !s1_has_decl@
 typedef kvm_pfn_t;
 typedef bool;
 @@
 - bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
 + bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
-+ bool kvm_is_refcounted_pfn(kvm_pfn_t pfn);
++
++/*
++ * kvm_is_refcounted_pfn - may KVM take and drop references on @pfn's page?
++ *
++ * kvm_is_reserved_pfn() answers two questions: may KVM pin the page, and may
++ * KVM mark it dirty or accessed.  This helper names the first one, so that
++ * the pinning rules can change without touching dirty/accessed tracking.
++ */
++static inline bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)
++{
++	return !kvm_is_reserved_pfn(pfn);
++}
++

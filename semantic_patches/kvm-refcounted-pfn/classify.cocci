@@ -35,7 +35,11 @@ AD_OPS = frozenset("""SetPageDirty set_page_dirty set_page_dirty_lock
 # mm primitives and constants that decide on a mapping larger than a page
 HUGE_OPS = frozenset("""PageCompound PageTransCompound PageTransCompoundMap
     PageTransHuge PageHuge PageHead compound_order kvm_is_transparent_hugepage
+    kvm_mmu_max_mapping_level host_pfn_mapping_level
     PG_LEVEL_4K PT_PAGE_TABLE_LEVEL""".split())
+# the campaign's own helpers: defined in terms of the predicate, never converted
+HELPERS = frozenset("""kvm_is_refcounted_pfn kvm_pfn_ad_trackable""".split())
+HUGE_TAGS = frozenset(("cond_huge", "branch_huge", "early_huge"))
 
 cb_tags = {}        # (file, line, col) -> set of shape tags
 cb_facts = set()    # tree facts, e.g. the definition already excludes ZONE_DEVICE
@@ -57,16 +61,16 @@ def cb_op_tag(p, op, prefix):
 
 def cb_class(p):
     tags = cb_tags.get(cb_key(p), set())
-    if "wrapper" in tags:
+    if "helper" in tags:
         return "definition"
     kinds = set()
-    if tags & {"cond_huge", "branch_huge"}:
+    if tags & HUGE_TAGS:
         kinds.add("hugepage")
-    if tags & {"branch_ref", "early_ref", "expr_ref"} and not tags & {"cond_huge", "branch_huge"}:
+    if tags & {"branch_ref", "early_ref", "expr_ref"} and not tags & HUGE_TAGS:
         kinds.add("refcount")
     if tags & {"branch_ad", "early_ad"}:
         kinds.add("dirty-accessed")
-    if "neg" in tags and tags & {"early_ref", "early_ad"}:
+    if "neg" in tags and tags & {"early_ref", "early_ad", "early_huge"}:
         return "unknown"
     if "neg" not in tags and tags & {"branch_ref", "branch_ad"}:
         return "unknown"
@@ -132,34 +136,47 @@ lvl << cb_level.lvl;
 @@
 cb_op_tag(p, lvl, "branch_")
 
-// ------------------------- the condition itself asks about compound/huge pages
+// --------- the page reaches the primitive through a local: page = pfn_to_page(pfn)
+
+@cb_branch_local@
+expression E;
+position p;
+identifier op, pg;
+@@
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) {
+  struct page *pg = pfn_to_page(E);
+  <+... op(<+... pg ...+>) ...+>
+}
+
+@script:python@
+p << cb_branch_local.p;
+op << cb_branch_local.op;
+@@
+cb_op_tag(p, op, "branch_")
+
+// ------- a compound/huge-page test anywhere in the same && or || chain as the use
+// (&& and || are left-associative: any two operands of a chain meet at exactly one
+// node, with one on each side, so "<+... use ...+> && <+... op ...+>" and its mirror
+// find the test wherever it sits in the chain, in an if or anywhere else)
 
 @cb_cond@
 expression E;
 position p;
 identifier op;
-statement S;
 @@
-if (<+... kvm_is_reserved_pfn@p(E) ...+> && <+... op(...) ...+>) S
+(
+  (<+... kvm_is_reserved_pfn@p(E) ...+>) && (<+... op(...) ...+>)
+|
+  (<+... op(...) ...+>) && (<+... kvm_is_reserved_pfn@p(E) ...+>)
+|
+  (<+... kvm_is_reserved_pfn@p(E) ...+>) || (<+... op(...) ...+>)
+|
+  (<+... op(...) ...+>) || (<+... kvm_is_reserved_pfn@p(E) ...+>)
+)
 
 @script:python@
 p << cb_cond.p;
 op << cb_cond.op;
-@@
-if op in HUGE_OPS:
-    cb_tag(p, "cond_huge")
-
-@cb_cond2@
-expression E;
-position p;
-identifier op;
-statement S;
-@@
-if (<+... kvm_is_reserved_pfn@p(E) ...+> || <+... op(...) ...+>) S
-
-@script:python@
-p << cb_cond2.p;
-op << cb_cond2.op;
 @@
 if op in HUGE_OPS:
     cb_tag(p, "cond_huge")
@@ -186,6 +203,44 @@ p << cb_early.p;
 op << cb_early.op;
 @@
 cb_op_tag(p, op, "early_")
+
+@cb_early_huge exists@
+expression E, E2;
+position p;
+identifier op;
+@@
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return ...;
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { ... return ...; }
+)
+... when != E = E2
+op(..., <+... E ...+>, ...)
+
+@script:python@
+p << cb_early_huge.p;
+op << cb_early_huge.op;
+@@
+if op in HUGE_OPS:
+    cb_tag(p, "early_huge")
+
+// the same after a bare "return;" (5.19's void kvm_mmu_hugepage_adjust(); spatch
+// 1.1.1 does not match "return;" with "return ...;")
+@cb_early_huge_void exists@
+expression E;
+position p;
+identifier op;
+@@
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return;
+...
+op(..., <+... E ...+>, ...)
+
+@script:python@
+p << cb_early_huge_void.p;
+op << cb_early_huge_void.op;
+@@
+if op in HUGE_OPS:
+    cb_tag(p, "early_huge")
 
 @cb_early_page exists@
 expression E, E2;
@@ -220,11 +275,14 @@ op << cb_expr.op;
 if op in REFCOUNT_OPS:
     cb_tag(p, "expr_ref")
 
-// ------------------------ a predicate defined in terms of kvm_is_reserved_pfn()
+// ------------- the campaign's own helpers (a patched tree): part of the definition
+// Any other function defined in terms of kvm_is_reserved_pfn(), a one-line wrapper
+// included, is a use like any other, classified by what its code says.
 
-@cb_wrapper@
+@cb_helper@
 typedef kvm_pfn_t;
-identifier f, x;
+identifier f : script:python() { f in HELPERS };
+identifier x;
 position p;
 type T;
 @@
@@ -234,9 +292,9 @@ T f(kvm_pfn_t x)
 }
 
 @script:python@
-p << cb_wrapper.p;
+p << cb_helper.p;
 @@
-cb_tag(p, "wrapper")
+cb_tag(p, "helper")
 
 // ---------------------------------------------- definition and declaration
 
@@ -262,6 +320,48 @@ T kvm_is_reserved_pfn@p(kvm_pfn_t x)
 @script:python depends on cb_def_zd@
 @@
 cb_facts.add("reserved_excludes_zone_device")
+
+@cb_def_zero@
+typedef kvm_pfn_t;
+identifier x;
+position cb_def.p;
+type T;
+@@
+T kvm_is_reserved_pfn@p(kvm_pfn_t x)
+{
+  <+... is_zero_pfn(...) ...+>
+}
+
+// what this tree's kvm_is_zone_device_pfn() does: with a page_count() test it
+// answers false for a ZONE_DEVICE page whose refcount is 0
+
+@cb_zd_def@
+typedef kvm_pfn_t;
+identifier x;
+position p;
+type T;
+@@
+T kvm_is_zone_device_pfn@p(kvm_pfn_t x) { ... }
+
+@cb_zd_count@
+typedef kvm_pfn_t;
+identifier x;
+position cb_zd_def.p;
+type T;
+@@
+T kvm_is_zone_device_pfn@p(kvm_pfn_t x)
+{
+  <+... \( page_count(...) \| page_ref_count(...) \) ...+>
+}
+
+// the dirty/accessed question already has its own predicate (5.10.y stable, v6.0)
+@cb_ad_def@
+typedef kvm_pfn_t;
+identifier x;
+position p;
+type T;
+@@
+T kvm_is_ad_tracked_pfn@p(kvm_pfn_t x) { ... }
 
 @cb_decl@
 typedef kvm_pfn_t;
@@ -296,3 +396,23 @@ cb_print("site", p, cls="declaration", expression="kvm_is_reserved_pfn()", tags=
 p << cb_def.p;
 @@
 cb_print("fact", p, fact="reserved_excludes_zone_device")
+
+@script:python depends on report && cb_def_zero@
+p << cb_def.p;
+@@
+cb_print("fact", p, fact="reserved_excludes_zero_page")
+
+@script:python depends on report@
+p << cb_zd_def.p;
+@@
+cb_print("fact", p, fact="zone_device_pfn_defined")
+
+@script:python depends on report && cb_zd_count@
+p << cb_zd_def.p;
+@@
+cb_print("fact", p, fact="zone_device_pfn_needs_refcount")
+
+@script:python depends on report@
+p << cb_ad_def.p;
+@@
+cb_print("fact", p, fact="ad_tracked_pfn_defined")

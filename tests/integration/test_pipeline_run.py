@@ -80,14 +80,14 @@ def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_
     cfg = bot_toml(tmp_path, small_tree)
     assert run(tmp_path, cfg, data) == 0
     err = capsys.readouterr().err
-    assert ("run: small-linux v5.10.1 kvm-refcounted-pfn: apply PASS, build skipped, "
-            "boot skipped, post PASS, drafts waiting -> http://127.0.0.1:") in err
+    assert ("run: small-linux v5.10.1 kvm-refcounted-pfn: apply PASS, build SKIPPED, "
+            "boot SKIPPED, post PASS, drafts WAITING -> http://127.0.0.1:") in err
     run_json = json.loads((data / "runs" / "1" / "run.json").read_text())
     assert run_json["stages"]["post"]["series_url"].startswith("http://127.0.0.1:")
     assert (data / "runs" / "1" / "series" / "0001-KVM-Split-use-cases-for-kvm_is_reserved_pfn-to-kvm_i.patch").exists()
     # a second run re-asks the queue but posts nothing again
     assert run(tmp_path, cfg, data) == 0
-    assert "drafts waiting" in capsys.readouterr().err
+    assert "drafts WAITING" in capsys.readouterr().err
     assert series_count(data) == 1
     assert not (data / "runs" / "1" / "drafts").exists()
     # the maintainer accepts; the next run writes the drafts (and sends nothing)
@@ -117,7 +117,9 @@ def test_run_resumes_after_a_failed_post(tmp_path: Path, small_tree: Path, capsy
     assert run(tmp_path, dead, data) == 3
     assert "unreachable" in capsys.readouterr().err
     state = json.loads((data / "runs" / "1" / "run.json").read_text())
-    assert set(state["stages"]) == {"apply", "build", "boot"}   # post failed: not recorded
+    post = state["stages"]["post"]   # the error is recorded with its message, the job too
+    assert (post["status"], post["exit"]) == ("ERROR", 3) and "unreachable" in post["error"]
+    assert state["status"] == "ERROR" and state["error"].startswith("post: ")
     report = data / "runs" / "1" / "report.json"
     stamp = report.stat().st_mtime_ns
     # fixed configuration (embedded queue): only the post stage runs
@@ -151,7 +153,7 @@ def test_watch_runs_cycles_until_interrupted(tmp_path: Path, small_tree: Path):
     _out, rest = proc.communicate(timeout=60)
     text = "".join(seen) + rest
     assert proc.returncode == 130, text
-    assert text.count("v5.10.1 post PASS") == 1 and text.count("v5.10.1 drafts waiting") >= 2
+    assert text.count("v5.10.1 post PASS") == 1 and text.count("v5.10.1 drafts WAITING") >= 2
     leftovers = subprocess.run(["pgrep", "-f", f"--data-dir {data}"], capture_output=True,
                                text=True).stdout.split()
     assert leftovers == [], text

@@ -115,7 +115,7 @@ def test_two_workers_one_killed_every_job_exactly_once(tmp_path: Path, releases:
             # the watcher queues one apply per release and returns
             assert cli.main(["run", "--config", str(cfg), "--data-dir",
                              str(tmp_path / "watcher")]) == 0
-            assert set(jobs(database).values()) == {"running"} and len(jobs(database)) == 5
+            assert set(jobs(database).values()) == {"RUNNING"} and len(jobs(database)) == 5
             # SIGKILL worker A (its whole process group) in the middle of a stage
             wait_until("worker A starts a stage",
                        lambda: any(k[1] == "apply" for k in stage_lines(logs[:1], "started")),
@@ -126,7 +126,7 @@ def test_two_workers_one_killed_every_job_exactly_once(tmp_path: Path, releases:
             killed_at = time.monotonic()
             # worker B finishes everything, the killed stage included (delivered again)
             wait_until("every job posted",
-                       lambda: set(jobs(database).values()) == {"posted"}, logs, 240)
+                       lambda: set(jobs(database).values()) == {"WAITING"}, logs, 240)
             started = stage_lines(logs, "started")
             finished = stage_lines(logs, "finished")
             assert started[(killed_job, "apply")] == 2, started    # A's try and B's

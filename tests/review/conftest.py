@@ -111,7 +111,7 @@ def _wait_ready(url: str, server) -> None:
         if server.poll() is not None:
             raise RuntimeError(f"cocci-bot serve exited with {server.returncode}")
         try:
-            if requests.get(url + "/api/1.2/", timeout=2).status_code == 200:
+            if requests.get(url + "/api/1.2/", timeout=2).status_code < 500:  # 400: Host not the --base-url's
                 return
         except requests.ConnectionError:
             pass
@@ -120,7 +120,7 @@ def _wait_ready(url: str, server) -> None:
 
 
 @contextlib.contextmanager
-def start_queue(data_dir: Path) -> Iterator[LiveQueue]:
+def start_queue(data_dir: Path, *serve_args: str) -> Iterator[LiveQueue]:
     """A real `cocci-bot serve` (gunicorn) on 127.0.0.1, a project, bot and maintainer tokens."""
     _own_database(data_dir)
     port = free_port()
@@ -132,7 +132,7 @@ def start_queue(data_dir: Path) -> Iterator[LiveQueue]:
                                "maintainer", q.maintainer, "--password-stdin",
                                input=PASSWORD + "\n").stdout.strip()
     argv = [sys.executable, "-m", "bot", "serve", "--data-dir", str(data_dir), "--port",
-            str(port), "--workers", "2", "--threads", "8"]
+            str(port), "--workers", "2", "--threads", "8", *serve_args]
     env = {**os.environ, **_isolated_env(data_dir)}
     with proc.spawn(argv, env=env, stdout=data_dir / "serve.log") as server:
         _wait_ready(q.url, server)

@@ -76,7 +76,7 @@ def report_json(base: str, commits: list[str], tree: str, idempotent: bool) -> d
     cocci = "semantic_patches/kvm-refcounted-pfn/01-release.cocci"
     return {
         "campaign": "kvm-refcounted-pfn", "base": base, "spatch": "1.1.1", "tree": tree,
-        "tag": "v5.10.223",
+        "tag": "v5.10.223", "status": "PASS",   # post refuses an apply that did not PASS
         "steps": [{"name": "release", "cocci": cocci, "commit": commits[0],
                    "files": ["virt/kvm/kvm_main.c"]},
                   {"name": "dirty", "cocci": cocci.replace("01-release", "02-dirty"),

@@ -121,3 +121,58 @@ def test_concurrent_new_versions_of_one_campaign_form_one_chain(live_queue, tmp_
     assert sorted(s["version"] for s, _ in results) == [1, 2, 3, 4, 5, 6]
     previous = sorted((s["previous"] or {}).get("id", 0) for s, _ in results)
     assert len(set(previous)) == 6  # a chain: nobody shares a previous version
+
+
+def test_tokens_are_listed_and_revoked_and_roles_kept(live_queue):
+    d = str(live_queue.data_dir)
+    token = live_queue.cli("serve", "--data-dir", d, "--create-token", "bot",
+                           "short-lived").stdout.strip()
+    listing = live_queue.cli("serve", "--data-dir", d, "--list-tokens").stdout
+    row = next(li for li in listing.splitlines() if "short-lived" in li)
+    assert " bot " in row and "maint" in listing and token not in listing
+    refused = live_queue.cli("serve", "--data-dir", d, "--create-token", "maintainer",
+                             "short-lived", check=False)
+    assert refused.returncode == 2 and "is a bot account" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    auth = {"Authorization": f"Token {token}"}
+    url = f"{live_queue.url}/api/1.2/series/1/checks/"
+    assert requests.get(url, headers=auth, timeout=10).status_code != 401
+    live_queue.cli("serve", "--data-dir", d, "--revoke-token", row.split()[0])
+    assert requests.get(url, headers=auth, timeout=10).status_code == 401
+    again = live_queue.cli("serve", "--data-dir", d, "--revoke-token", token, check=False)
+    assert again.returncode == 2 and "no token" in again.stderr
+
+
+def test_sqlite_database_is_private(live_queue):
+    import os
+
+    import pytest
+
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("the PostgreSQL job keeps no SQLite file")
+    db = live_queue.data_dir / "review" / "db.sqlite3"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_unexpected_host_is_refused_and_forwarded_proto_ignored(live_queue):
+    evil = requests.get(f"{live_queue.url}/api/1.2/", headers={"Host": "evil.example"},
+                        timeout=10)
+    assert evil.status_code == 400
+    index = requests.get(f"{live_queue.url}/api/1.2/", headers={"X-Forwarded-Proto": "https"},
+                         timeout=10).json()
+    assert index["series"] == f"{live_queue.url}/api/1.2/series/"
+
+
+def test_base_url_sets_the_only_host_and_the_scheme(tmp_path):
+    from conftest import start_queue
+
+    with start_queue(tmp_path, "--base-url", "https://review.example.org") as q:
+        direct = requests.get(f"{q.url}/api/1.2/", timeout=10)
+        assert direct.status_code == 400          # Host 127.0.0.1 is not the configured one
+        index = requests.get(f"{q.url}/api/1.2/", headers={"Host": "review.example.org"},
+                             timeout=10)
+        assert index.status_code == 200
+        assert index.json()["series"] == "https://review.example.org/api/1.2/series/"
+        bad = q.cli("serve", "--data-dir", str(tmp_path), "--base-url", "ftp://x/y",
+                    "--list-tokens", check=False)
+        assert bad.returncode == 2 and "--base-url" in bad.stderr

@@ -140,7 +140,7 @@ def test_filters(pw):
     assert get(base + "series/", q="refcounted").json()
     assert get(base + "covers/", series=sid).json()[0]["id"] == pw["cover"]
     bad = requests.get(base + "patches/", params={"series": "x"}, timeout=10)
-    assert bad.status_code == 400 and "not an integer" in bad.text
+    assert bad.status_code == 400 and "is not an id" in bad.text
 
 
 def test_mbox_downloads(pw):
