@@ -89,6 +89,9 @@ def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Se
             log.error("worker: job %d %s: %s", job.id, stage, exc)
             _record_error(store, job, str(exc))
             return f"{stage} {Status.ERROR}"
+        except Exception as exc:   # a bug: recorded (the job is retried), then Celery logs it
+            _record_error(store, job, f"{type(exc).__name__}: {exc}")
+            raise
         _after(store, job, result, send)
     return f"{stage} {result['status']}"
 
