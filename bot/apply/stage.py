@@ -24,12 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import defaults, git, jsonfile
+from bot import defaults, git, jsonfile, names
 from bot.apply import campaign as campaign_mod
 from bot.apply import checkpatch, cocci, identity, report, series
 from bot.apply.campaign import Campaign, Step
 from bot.apply.identity import Identity
 from bot.errors import InfraError, UserError
+from bot.status import SCHEMA, Status
 
 log = logging.getLogger("bot.apply")
 
@@ -88,20 +89,21 @@ def apply(opts: Options) -> dict:
     _check_out_dir(opts.out, tree)
     hits = _grep(tree, base, camp.requires)
     files = sorted({path for path, _line, _text in hits})
-    doc: dict = {"campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
-                 "tree": opts.tree_name or tree_name(tree), "tree_path": str(tree),
+    doc: dict = {"schema": SCHEMA, "campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
+                 "tree": names.check(opts.tree_name, "--tree-name") if opts.tree_name
+                 else tree_name(tree), "tree_path": str(tree),
                  "tag": _tag(tree, opts.rev, base),
                  "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
                  "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes(),
                  "identity": {"name": ident.name, "email": ident.email, "source": ident.source}}
-    jsonfile.write(opts.out / "report.json", doc | {"status": "running"})
+    jsonfile.write(opts.out / "report.json", doc | {"status": Status.RUNNING})
     try:
         return _apply(opts, camp, tree, base, hits, doc, start)
     except BaseException as exc:
         jsonfile.write(opts.out / "report.json",
-                       doc | {"status": "error", "error": str(exc) or type(exc).__name__,
+                       doc | {"status": Status.ERROR, "error": str(exc) or type(exc).__name__,
                               "seconds": round(time.monotonic() - start, 3)})
         raise
 
@@ -137,9 +139,9 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
 
 
 def tree_name(tree: Path) -> str:
-    """The project name a tree goes by: its directory name without .git."""
-    name = tree.name
-    return name[:-4] if name.endswith(".git") else name
+    """The project name a tree goes by: its directory name without .git, made a valid name
+    (bot.names: "Linux-Stable.git" -> "linux-stable")."""
+    return names.suggest(tree.name)
 
 
 def dedupe_key(*parts: str) -> str:
@@ -157,7 +159,7 @@ def _finish(opts: Options, doc: dict, start: float, patches: list[Path]) -> dict
     doc["series"] = [str(p.relative_to(opts.out)) for p in patches]
     doc["seconds"] = round(time.monotonic() - start, 3)
     missed = [s for s in doc["sites"] if s["outcome"] == "missed"]
-    doc["status"] = "PASS" if doc["idempotent"] and not missed else "FAIL"
+    doc["status"] = Status.PASS if doc["idempotent"] and not missed else Status.FAIL
     jsonfile.write(opts.out / "report.json", doc)
     return doc
 

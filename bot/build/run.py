@@ -2,7 +2,8 @@
 
 OUTDIR/build.json (written when the build starts, replaced atomically after each step):
 
-    status          null while running, then "PASS" | "FAIL"
+    schema          bot.status.SCHEMA
+    status          "RUNNING" while running, then "PASS" | "FAIL" (bot.status.Status)
     reason          one line: why that status
     kernel          path of the patched bzImage (null unless it was built)
     tree, base, rev the tree and the two commits (40-hex)
@@ -52,6 +53,7 @@ from bot.build import nfc, tuxmake, warnings
 from bot.build import tree as srctree
 from bot.errors import EXIT_FAILED, EXIT_OK, InfraError, UserError
 from bot.log import progress
+from bot.status import SCHEMA, Status
 
 
 @dataclass
@@ -104,7 +106,7 @@ class Build:
 
 def initial_record(opts: Options, base: str, rev: str) -> dict[str, Any]:
     return {
-        "status": None, "reason": "running", "kernel": None,
+        "schema": SCHEMA, "status": Status.RUNNING, "reason": "running", "kernel": None,
         "tree": str(opts.tree), "base": base, "rev": rev,
         "fragment": str(opts.fragment.resolve()), "config_hash": None, "toolchain": None,
         "durations": {}, "ccache": {}, "builds": {}, "new_warnings": [], "coverage": [],

@@ -197,12 +197,16 @@ def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
 
 def remove_stale_worktrees(ctx: Context) -> None:
     """apply's sparse worktrees of this job left by a killed bot (the job lock is ours)."""
+    from bot.pipeline import reaper
+
+    if reaper.REAPED:
+        reaper.clear_git_locks(ctx.release.repo)
     prefix = f"{ctx.campaign}-{ctx.release.base[:12]}-"
     parent = ctx.data_dir / "worktrees"
     stale = sorted(parent.glob(f"{prefix}*")) if parent.is_dir() else []
     for wt in stale:
         log.info("run: removing the worktree %s a killed run left behind", wt)
-        git.git(ctx.release.repo, "worktree", "remove", "--force", str(wt), check=False)
+        git.git(ctx.release.repo, "worktree", "remove", "-f", "-f", str(wt), check=False)
         shutil.rmtree(wt, ignore_errors=True)
     if stale:
         git.git(ctx.release.repo, "worktree", "prune", check=False)
@@ -223,6 +227,10 @@ def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _skip("nothing to build")
     if not ctx.cfg.build:
         return _skip("disabled in the configuration")
+    from bot.pipeline import reaper
+
+    if reaper.REAPED:   # the build's checkout is a worktree of the tree
+        reaper.clear_git_locks(ctx.release.repo)
     fragment = (defaults.project_root() / "semantic_patches" / ctx.campaign
                 / defaults.BUILD_FRAGMENT)
     rec = build_run.build(build_run.Options(

@@ -114,7 +114,7 @@ class Store:
     def update(self, job_id: int, *, state: Status | str, series_url: str | None = None,
                error: str | None = None) -> None:
         """A new state; an ERROR also counts an attempt, any other state clears the count."""
-        st = Status(state)
+        st = Status.of(state)
         with self._db() as db:
             if st is Status.ERROR:
                 db.execute("UPDATE jobs SET state = ?, error = ?, attempts = attempts + 1,"

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot import defaults
+from bot import defaults, names
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -173,13 +173,9 @@ def _set_password(name: str, password: str) -> None:
 
 
 def _create_project(name: str, scm_url: str) -> int:
-    from django.utils.text import slugify
-
     from bot.review.models import Project
 
-    link = slugify(name)
-    if not link or link != name:
-        raise UserError(f"project name {name!r} must be a slug (letters, digits, - and _)")
+    link = names.check(name, "project name")
     _, created = Project.objects.get_or_create(
         link_name=link, defaults={"name": name, "list_id": f"{link}.cocci-bot",
                                   "list_email": f"{link}@cocci-bot.invalid", "scm_url": scm_url})

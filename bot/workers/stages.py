@@ -9,7 +9,6 @@ next is closed by the redelivered copy, which queues the job's next stage instea
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -23,7 +22,7 @@ from bot import git
 from bot.errors import CocciBotError, InfraError, UserError
 from bot.pipeline import run as pipeline
 from bot.pipeline import runner, watch
-from bot.pipeline.config import Config
+from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
 from bot.pipeline.store import Job, Store
 from bot.status import Status
@@ -193,9 +192,7 @@ def resolve_release(w: Worker, job: Job) -> watch.Release:
     if tree.source == "debian":
         repo = watch.mirror_repo(w.data_dir)
         if not has_commit(repo, job.base):
-            wanted = [r for r in tree.releases if f"v{r.split('-')[0]}" == job.tag]
-            watch._mirror(dataclasses.replace(tree, releases=tuple(wanted) or (job.tag[1:],)),
-                          w.data_dir, repo)
+            _mirror_release(tree, job.tag, repo, w.data_dir)
     else:
         assert tree.path is not None
         repo = git.toplevel(tree.path)
@@ -203,6 +200,16 @@ def resolve_release(w: Worker, job: Job) -> watch.Release:
         raise InfraError(f"job {job.id}: {repo} has no commit {job.base} ({job.tag}): make the "
                          f"tree {tree.name} the same on every host")
     return watch.Release(tree, repo, job.tag, job.base)
+
+
+def _mirror_release(tree: Tree, tag: str, repo: Path, data_dir: Path) -> None:
+    """The job's Debian release into this host's mirror (the revision bot.toml names, if any)."""
+    from bot.mirror import stage as mirror_stage
+    from bot.mirror.versions import parse_request
+
+    named = [r for r in tree.releases if f"v{r.split('-')[0]}" == tag] \
+        if isinstance(tree.releases, tuple) else []
+    mirror_stage.mirror([parse_request(named[0] if named else tag)], repo, data_dir)
 
 
 def has_commit(repo: Path, rev: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot import defaults
 from bot.errors import InfraError, UserError
-from bot.pipeline import config
+from bot.pipeline import config, reaper
 from bot.pipeline.store import Store
 from bot.workers import app as celery_app
 from bot.workers import stages
@@ -51,6 +51,8 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--concurrency takes a positive number of stages")
     celery_app.WORKER = stages.Worker(cfg, args.data_dir)
     stages.host_id(args.data_dir)
+    reaper.reap(args.data_dir)   # what a SIGKILLed worker on this data dir left running
+    reaper.mark(args.data_dir)   # every program a stage starts carries this worker's mark
     node = f"cocci-bot-{'-'.join(names)}-{os.getpid()}@{socket.gethostname()}"
     log.info("worker: %s on %s, queues %s, concurrency %d", node, _redact(cfg.workers.broker),
              ",".join(names), args.concurrency)
