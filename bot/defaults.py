@@ -101,6 +101,7 @@ TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
 BOOT_MEMORY_MB = 512
 BOOT_CPU_TCG = "qemu64,+svm"                 # SVM without nested paging: KVM_RUN works under TCG
 BOOT_CPU_KVM = "host"
+BOOT_TCG_ICOUNT = "shift=auto,sleep=off"     # TCG clocks from executed instructions (bot/boot/qemu.py)
 BOOT_CMDLINE = ("console=ttyS0", "panic=-1", "rdinit=/init")
 BOOT_DONE_GRACE = 10                         # seconds QEMU gets to exit after the guest's last line
 BOOT_POLL = 0.2                              # how often the boot stage looks at QEMU and the logs

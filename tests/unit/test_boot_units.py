@@ -18,7 +18,8 @@ def test_boot_argv_tcg():
     argv = qemu.boot_argv(m, Path("/k/bzImage"), Path("/o/initramfs.cpio"), Path("/o/console.log"),
                           Path("/o/verdict.log"), append=("init=/x",), memory_mb=256)
     assert argv == [
-        "qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm", "-m", "256", "-smp", "1",
+        "qemu-system-x86_64", "-accel", "tcg", "-icount", "shift=auto,sleep=off",
+        "-cpu", "qemu64,+svm", "-m", "256", "-smp", "1",
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-kernel", "/k/bzImage", "-initrd", "/o/initramfs.cpio",
         "-append", "console=ttyS0 panic=-1 rdinit=/init init=/x",
@@ -31,6 +32,17 @@ def test_boot_argv_kvm_uses_host_cpu_and_named_qemu():
     argv = qemu.boot_argv(accel.kvm("probe"), Path("k"), Path("i"), Path("c"), Path("v"),
                           qemu="/opt/qemu")
     assert argv[:5] == ["/opt/qemu", "-accel", "kvm", "-cpu", "host"]
+    assert "-icount" not in argv
+
+
+def test_stall_with_an_uncalibrated_tsc_names_the_cause():
+    stalled = CHANNEL_OK.replace("cocci-bot: kvm_smoke=pass", "cocci-bot: kvm_smoke_stall=1\r\n"
+                                 "cocci-bot: kvm_smoke=fail KVM_RUN stalled")
+    bad_tsc = "Linux version 5.10.223\ntsc: Marking TSC unstable due to could not calculate TSC khz\n"
+    o = judge(console_text=bad_tsc, channel=stalled)
+    assert o.smoke_stalled and not o.tsc_calibrated and console.TSC_STALL_CAUSE in o.reason
+    o = judge(channel=stalled)
+    assert o.smoke_stalled and o.tsc_calibrated and console.TSC_STALL_CAUSE not in o.reason
 
 
 def test_compile_argv():
