@@ -130,7 +130,7 @@ def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool)
                           out / VERDICT, append=state.opts.append,
                           memory_mb=state.opts.memory_mb)
     state.record["reproducer"] = proc.cmdline(argv)
-    probe_until = time.monotonic() + defaults.TIMEOUT_KVM_PROBE if probe else None
+    probe_until = time.monotonic() + defaults.TIMEOUT_KVM_FIRST_LINE if probe else None
     with proc.spawn(argv, stdout=out / QEMU_LOG) as p:
         return watch(p, out, state.deadline_at, probe_until)
 
@@ -138,7 +138,7 @@ def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool)
 def kvm_probe_failure(run: QemuRun, out: Path) -> str | None:
     """Why the KVM probe attempt shows KVM cannot run this guest (None: it can)."""
     if run.silent:
-        return (f"the guest printed nothing within {defaults.TIMEOUT_KVM_PROBE} s under KVM "
+        return (f"the guest printed nothing within {defaults.TIMEOUT_KVM_FIRST_LINE} s under KVM "
                 "(nested virtualisation?)")
     if run.returncode not in (0, None) and console.KERNEL_STARTED not in _read(out / CONSOLE):
         tail = " | ".join(_read(out / QEMU_LOG).strip().splitlines()[-2:])
