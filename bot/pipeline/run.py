@@ -223,6 +223,7 @@ def _applied(state: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    from bot.boot import accel
     from bot.build import run as build_run
 
     apply = _applied(state)
@@ -236,11 +237,16 @@ def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         reaper.clear_git_locks(ctx.release.repo)
     fragment = (defaults.project_root() / "semantic_patches" / ctx.campaign
                 / defaults.BUILD_FRAGMENT)
-    rec = build_run.build(build_run.Options(
-        tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
-        out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment,
-        manifest=fragment.parent / "manifest.toml",              # which steps claim NFC
-        nfc=getattr(ctx.cfg, "nfc", True)))                       # [checks] nfc
+    probe = accel.start_probe() if ctx.cfg.boot else None   # host KVM probe, beside the build
+    try:
+        rec = build_run.build(build_run.Options(
+            tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
+            out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment,
+            manifest=fragment.parent / "manifest.toml",          # which steps claim NFC
+            nfc=ctx.cfg.checks.nfc))
+    finally:
+        if probe is not None:
+            probe.join()      # remembered for this host boot: the boot stage reads the verdict
     result = _from_result(rec["status"], rec.get("reason"))
     result["kernel"] = rec.get("kernel")
     return result
