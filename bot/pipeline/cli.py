@@ -60,6 +60,8 @@ def _loop(cfg, args: argparse.Namespace) -> int:
     from bot.pipeline.queue import Queue
 
     reaper.mark(args.data_dir)   # before the first program starts: they all inherit it
+    if cfg.workers is not None:
+        return _enqueue_loop(cfg, args)
     if args.watch is None:
         return cycle(runner.run_all(cfg, args.data_dir))
     tree_errors = runner.TreeErrors()
@@ -81,6 +83,24 @@ def _loop(cfg, args: argparse.Namespace) -> int:
                 log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
             log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
             time.sleep(args.watch)
+
+
+def _enqueue_loop(cfg, args: argparse.Namespace) -> int:
+    """[workers] broker: each cycle queues the jobs' next stages for `cocci-bot worker`."""
+    from bot.workers import enqueue
+
+    while True:
+        try:
+            worst = cycle(enqueue.run_all(cfg, args.data_dir,
+                                          honour_backoff=args.watch is not None))
+        except CocciBotError as exc:
+            if args.watch is None or isinstance(exc, UserError):
+                raise
+            log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
+        if args.watch is None:
+            return worst
+        log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
+        time.sleep(args.watch)
 
 
 def cycle(results: list[tuple[str, int]]) -> int:

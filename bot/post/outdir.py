@@ -111,7 +111,7 @@ def _build(d: Path) -> dict[str, Any]:
             "log": _tail(sorted(d.glob("*.log")))}
 
 
-NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success"}
+NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success", "error": "warning"}
 
 
 def _nfc(d: Path) -> list[dict[str, Any]]:
@@ -126,6 +126,7 @@ def _nfc(d: Path) -> list[dict[str, Any]]:
     if state == "success" and any(s.get("not_compiled") for s in steps if s.get("claims")):
         state = "warning"     # part of a claiming step is not compiled by this config
     desc = "; ".join(f"{s['commit'][:12]} {s['verdict']}: {s['reason']}" for s in steps)
+    desc = desc or str(proof.get("reason", ""))
     return [{"context": "nfc", "state": state,
              "description": (desc or "no steps")[:2000],
              "log": table(proof)[-defaults.REVIEW_MAX_LOG_BYTES:]}]
