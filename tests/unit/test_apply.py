@@ -79,7 +79,7 @@ def test_series_applies_with_git_am_and_leaves_no_converted_use(fake_tree: Path,
     patches = sorted(str(p) for p in (out / "series").glob("000[1-9]*.patch"))
     git(pristine, "am", "-q", *patches)
     header = (pristine / "include/linux/kvm_host.h").read_text()
-    assert "static inline bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)" in header
+    assert "static __always_inline bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)" in header
     # what is left of kvm_is_reserved_pfn: definitions, the unknown uses, nothing converted
     again = tmp_path / "again"
     assert apply(pristine, again) == 0

@@ -2,7 +2,7 @@ void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 
 bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
 
-static inline bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)
+static __always_inline bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)
 {
 	return !kvm_is_reserved_pfn(pfn);
 }
