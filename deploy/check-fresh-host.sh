@@ -101,7 +101,9 @@ step() {  # step NAME COMMAND...: run, log, time; abort on failure
 first_failure=0
 
 in_chroot() {  # a clean login-like environment, as root in the checkout
-  chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb \
+  # SIGINT at its default, as in a login shell: a script started in the background (`&`, nohup)
+  # inherits it ignored, and then Python never raises KeyboardInterrupt (the tests check Ctrl-C)
+  env --default-signal=INT chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c "cd /root/cocci-bot && $1"
 }
