@@ -11,7 +11,8 @@
 # DIR (default /var/tmp/cocci-bot-fresh-host) holds root/ (the chroot, removed at the end unless
 # --keep) and logs/ (one log per step, and timings.txt). /proc, /sys and /dev are mounted into
 # the chroot for the run and always unmounted; processes left in the chroot are killed by pid.
-# Exit 0 when every step passed, else the exit status of the first failing step.
+# Exit 0 when every step passed, else the exit status of the first failing step (a failing run
+# or test step does not stop the next one; the run's output directory is copied to logs/runs).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,6 +62,10 @@ cleanup() {
     echo "check-fresh-host: killing ${#pids[@]} process(es) left in the chroot: ${pids[*]}" >&2
     kill -TERM "${pids[@]}" 2>/dev/null; sleep 2; kill -KILL "${pids[@]}" 2>/dev/null
   fi
+  # what the run wrote (report, build.json, boot.json and logs, the series), before the root goes
+  if [ -d "$root/root/.local/share/cocci-bot/runs" ]; then
+    cp -r "$root/root/.local/share/cocci-bot/runs" "$logs/runs" 2>/dev/null
+  fi
   unmount_all
   if mounts_under "$root"; then
     echo "check-fresh-host: still mounted under $root; not removing it" >&2
@@ -87,12 +92,18 @@ step() {  # step NAME COMMAND...: run, log, time; abort on failure
   if [ "$rc" != 0 ]; then
     echo "check-fresh-host: $name failed (exit $rc); last lines of $logs/$name.log:" >&2
     tail -n 25 "$logs/$name.log" >&2
-    exit "$rc"
+    [ "$first_failure" != 0 ] || first_failure=$rc
+    # nothing runs without the set-up; a failed run or test step does not stop the others
+    case "$name" in debootstrap|enter|setup|identity) exit "$rc" ;; esac
   fi
 }
 
+first_failure=0
+
 in_chroot() {  # a clean login-like environment, as root in the checkout
-  chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb \
+  # SIGINT at its default, as in a login shell: a script started in the background (`&`, nohup)
+  # inherits it ignored, and then Python never raises KeyboardInterrupt (the tests check Ctrl-C)
+  env --default-signal=INT chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c "cd /root/cocci-bot && $1"
 }
@@ -142,9 +153,12 @@ step setup in_chroot "./deploy/setup.sh"
 step identity in_chroot "git config --global user.name '$OP_NAME' && git config --global user.email '$OP_EMAIL'"
 if [ "$run_pipeline" = 1 ]; then
   step run in_chroot ".venv/bin/cocci-bot run"
-  cp -r "$root/root/.local/share/cocci-bot/runs" "$logs/runs" 2>/dev/null || true
 fi
 if [ "$run_tests" = 1 ]; then
   step tests in_chroot "./deploy/test.sh -m 'not slow' -q -p no:cacheprovider"
+fi
+if [ "$first_failure" != 0 ]; then
+  echo "check-fresh-host: FAIL (see $timings)" >&2
+  exit "$first_failure"
 fi
 echo "check-fresh-host: PASS" >&2
