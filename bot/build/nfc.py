@@ -25,6 +25,10 @@ Normalisation (what may differ without changing what the code does):
 Data objects (STT_OBJECT symbols) are compared by bytes and normalised relocations too.
 Not compared: debug info, the ORC/alternatives/exception tables' layout (their targets move with
 the code that is compared).
+Known limit: read-only data without a symbol (gcc's switch jump tables) is named by its offset
+in the section, so a step that moves such data is reported different (a false fail, never a
+false pass); __LINE__ used as an immediate outside WARN/BUG (e.g. __might_sleep() with
+CONFIG_DEBUG_ATOMIC_SLEEP) is reported too.
 """
 
 from __future__ import annotations
