@@ -25,6 +25,10 @@ Normalisation (what may differ without changing what the code does):
 Data objects (STT_OBJECT symbols) are compared by bytes and normalised relocations too.
 Not compared: debug info, the ORC/alternatives/exception tables' layout (their targets move with
 the code that is compared).
+Known limit: read-only data without a symbol (gcc's switch jump tables) is named by its offset
+in the section, so a step that moves such data is reported different (a false fail, never a
+false pass); __LINE__ used as an immediate outside WARN/BUG (e.g. __might_sleep() with
+CONFIG_DEBUG_ATOMIC_SLEEP) is reported too.
 """
 
 from __future__ import annotations
@@ -466,18 +470,24 @@ def step_verdict(step: Step, rows: list[dict[str, Any]], not_compiled: list[str]
 
 
 def table(nfc: dict[str, Any]) -> str:
-    """The per-function table as the check's log."""
+    """The per-function table as the check's log: what differs first, with its instructions,
+    then per object the functions and data found identical."""
     out = []
     for step in nfc.get("steps", []):
         out.append(f"{step['commit'][:12]} {step['subject']}")
         out.append(f"  claims no functional change: {step['claims']} ({step['claim_source'] or '-'})"
                    f"; verdict: {step['verdict']}: {step['reason']}")
-        for f in step.get("not_compiled", []):
-            out.append(f"  not compiled by this config: {f}")
+        out.extend(f"  not compiled by this config: {f}" for f in step.get("not_compiled", []))
+        same: dict[str, list[str]] = {}
         for row in step["functions"]:
+            if row["status"] == "identical" and not row.get("moved"):
+                same.setdefault(row["object"], []).append(row["function"])
+                continue
             moved = f" [{row['moved']}]" if row.get("moved") else ""
             out.append(f"  {row['status']:<9} {row['object']}: {row['function']}{moved}")
             out.extend(f"      {d}" for d in row["diff"])
+        for obj, names in same.items():
+            out.append(f"  identical {obj}: {len(names)}: {', '.join(names)}")
         out.append("")
     return "\n".join(out)
 
