@@ -26,6 +26,30 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return (token.user, token)
 
 
+class ThrottledBasicAuthentication(authentication.BasicAuthentication):
+    """HTTP basic auth (pwclient's REST backend with username/password), under the same
+    lockout as the login page."""
+
+    def authenticate(self, request):
+        self._request = request
+        return super().authenticate(request)
+
+    def authenticate_credentials(self, userid, password, request=None):
+        from bot.review.login import client_address, locked
+        from bot.review.models import LoginFailure
+
+        request = request or self._request
+        address = client_address(request)
+        if locked(str(userid)[:150], address):
+            raise exceptions.AuthenticationFailed("too many failed logins for this account or "
+                                                  "address: try again later")
+        try:
+            return super().authenticate_credentials(userid, password, request)
+        except exceptions.AuthenticationFailed:
+            LoginFailure.objects.create(username=str(userid)[:150], address=address)
+            raise
+
+
 def role_of(user) -> str | None:
     if not user or not user.is_authenticated:
         return None

@@ -128,6 +128,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = defaults.REVIEW_MAX_POST_BYTES + 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "bot.review.auth.TokenAuthentication",
+        "bot.review.auth.ThrottledBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

@@ -165,9 +165,10 @@ def test_tokens_never_change_a_role_and_names_are_validated(db):
         revoke_token("12345")
 
 
-def test_login_is_throttled_per_account_and_per_address(db, client):
+def test_login_is_throttled_per_account_and_per_address(db, client, settings):
     from django.contrib.auth import get_user_model
 
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
     user = get_user_model().objects.create(username="maint")
     user.set_password("right")
     user.save()
@@ -189,3 +190,37 @@ def test_login_is_throttled_per_account_and_per_address(db, client):
     spoofed = client.post("/login/", {"username": "x", "password": "y"},
                           HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert spoofed.status_code == 429  # X-Forwarded-For is ignored without a trusted proxy
+
+
+def test_a_maintainer_of_one_project_cannot_decide_anothers(project, bot_api, tmp_path):
+    from rest_framework.test import APIClient
+
+    from bot.review.auth import create_token
+    from bot.review.models import Patch, Project
+
+    Project.objects.create(link_name="other", name="other", list_id="o", list_email="o@x")
+    theirs = APIClient()
+    theirs.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "o-maint",
+                                                                   ["other"]))
+    ours = APIClient()
+    ours.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "d-maint",
+                                                                 ["debian-linux"]))
+    sid = post(bot_api, make_outdir(tmp_path)).json()["id"]
+    pid = Patch.objects.filter(series_id=sid).first().id
+    rsp = theirs.patch(f"/api/1.2/patches/{pid}/", {"state": "accepted"}, format="json")
+    assert rsp.status_code == 403 and "not a maintainer of debian-linux" in rsp.json()["detail"]
+    rsp = theirs.post(f"/api/cocci/series/{sid}/state/", {"state": "rejected"}, format="json")
+    assert rsp.status_code == 403 and state(sid) == "new"
+    assert ours.patch(f"/api/1.2/patches/{pid}/", {"state": "accepted"},
+                      format="json").status_code == 200
+
+
+def test_unversioned_and_older_api_prefixes_serve_the_same(project, bot_api, tmp_path):
+    sid = post(bot_api, make_outdir(tmp_path)).json()["id"]
+    index = bot_api.get("/api/").json()
+    assert index["series"].endswith("/api/1.2/series/")
+    for prefix in ("/api/", "/api/1.0/", "/api/1.1/", "/api/1.2/", "/api/1.3/"):
+        rsp = bot_api.get(f"{prefix}series/{sid}/")
+        assert rsp.status_code == 200 and rsp.json()["id"] == sid, prefix
+    schema = bot_api.get("/api/schema/").content.decode()
+    assert "/api/1.1/" not in schema and "/api/1.2/bundles/" in schema
