@@ -49,7 +49,12 @@ class Queue:
         return self.cfg.queue_url, token
 
     def _embedded(self) -> tuple[str, str]:
-        port = free_port()
+        try:
+            return self._embedded_on(free_port())
+        except InfraError:   # the preferred port was taken between the probe and the bind
+            return self._embedded_on(free_port(0))
+
+    def _embedded_on(self, port: int) -> tuple[str, str]:
         url = f"http://127.0.0.1:{port}"
         me = [sys.executable, "-m", "bot"]
         data = ["--data-dir", str(self.data_dir)]
@@ -61,7 +66,7 @@ class Queue:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         server = self._stack.enter_context(proc.spawn(
             [*me, "serve", "--host", "127.0.0.1", "--port", str(port), *data], stdout=log_file))
-        wait_ready(url, server, log_file)
+        wait_ready(url, server, log_file, token=token)
         return url, token
 
 
@@ -77,14 +82,19 @@ def free_port(preferred: int = defaults.REVIEW_PORT) -> int:
     raise InfraError("no free TCP port on 127.0.0.1 for the embedded review queue")
 
 
-def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0) -> None:
+def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0,
+               token: str | None = None) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if server.poll() is not None:
             raise InfraError(f"the embedded review queue exited ({server.returncode}); "
                              f"see {log_file}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{url}/api/1.2/", timeout=2).status_code == 200:
+            # answered, and by ours (it knows our token: another queue may hold the port ours
+            # failed to bind)
+            headers = {"Authorization": f"Token {token}"} if token else {}
+            if requests.get(f"{url}/api/1.2/", timeout=2, headers=headers).status_code == 200 \
+                    and server.poll() is None:
                 return
         time.sleep(0.3)
     raise InfraError(f"the embedded review queue did not answer within {deadline:g} s; see {log_file}")
