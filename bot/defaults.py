@@ -17,7 +17,10 @@ TIMEOUT_SPATCH_FILE = 120      # spatch --timeout: per file
 TIMEOUT_SPATCH_RUN = 1800      # a whole spatch invocation
 TIMEOUT_BUILD = 3600           # one kernel build
 TIMEOUT_BOOT = 300             # one QEMU boot, whole deadline
-TIMEOUT_KVM_PROBE = 10         # proving KVM can run a guest
+TIMEOUT_KVM_PROBE = 1.0        # the host KVM probe's guest, from its first KVM_RUN (bot/boot/kvmprobe.py)
+TIMEOUT_KVM_PROBE_START = 30   # the probe process reaching its first KVM_RUN (Python start-up on a busy host)
+KVM_PROBE_MAX_EXIT_US = 25     # mean guest-exit cost above which TCG boots faster (66 us measured nested)
+TIMEOUT_KVM_FIRST_LINE = 10    # a boot KVM passed the probe for: its first console line, else TCG
 TIMEOUT_HTTP = 30              # one request to the review queue
 
 # --- retries --------------------------------------------------------------------------
@@ -80,6 +83,7 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
@@ -101,6 +105,7 @@ TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
 BOOT_MEMORY_MB = 512
 BOOT_CPU_TCG = "qemu64,+svm"                 # SVM without nested paging: KVM_RUN works under TCG
 BOOT_CPU_KVM = "host"
+BOOT_TCG_ICOUNT = "shift=auto,sleep=off"     # TCG clocks from executed instructions (bot/boot/qemu.py)
 BOOT_CMDLINE = ("console=ttyS0", "panic=-1", "rdinit=/init")
 BOOT_DONE_GRACE = 10                         # seconds QEMU gets to exit after the guest's last line
 BOOT_POLL = 0.2                              # how often the boot stage looks at QEMU and the logs

@@ -28,6 +28,10 @@ BAD_LINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 MAX_QUOTED = 20
 KERNEL_STARTED = "Linux version"
+# the guest kernel found no TSC frequency: its KVM then never enters a guest (bot/boot/qemu.py)
+TSC_UNCALIBRATED = re.compile(r"could not calculate TSC khz")
+TSC_STALL_CAUSE = ("the guest kernel could not calibrate its TSC (tsc_khz = 0), so its KVM "
+                   "re-requests a clock update on every entry and never runs the guest")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Outcome:
     bad_lines: tuple[str, ...] = ()
     guest_kernel: str | None = None
     smoke_stalls: int = 0          # smoke tries that never reached HLT and were retried
+    tsc_calibrated: bool = True    # False: the console shows the guest kernel without tsc_khz
 
     @property
     def infra(self) -> bool:
@@ -74,6 +79,10 @@ def bad_lines(console: str) -> list[str]:
         if any(p.search(line) for _, p in BAD_LINE_PATTERNS):
             found.append(line.strip())
     return found
+
+
+def tsc_calibrated(console: str) -> bool:
+    return TSC_UNCALIBRATED.search(console) is None
 
 
 def parse_channel(text: str) -> Channel:
@@ -133,8 +142,12 @@ def judge(console: str, channel_text: str, *, returncode: int | None, timed_out:
         what = "the kernel never started" if KERNEL_STARTED not in console else \
             "the guest stopped before reporting its verdict"
         return Outcome("fail", what, smoke, None, (), kernel)
+    tsc = tsc_calibrated(console)
     if smoke == "fail":
-        return Outcome("fail", smoke_reason, smoke, None, (), kernel, stalls)
+        if stalls and not tsc:
+            smoke_reason += f" ({TSC_STALL_CAUSE})"
+        return Outcome("fail", smoke_reason, smoke, None, (), kernel, stalls, tsc)
     if stalls:
         smoke_reason += f" (after {stalls} stalled tr{'y' if stalls == 1 else 'ies'})"
-    return Outcome("pass", f"booted {kernel}; {smoke_reason}", smoke, None, (), kernel, stalls)
+    return Outcome("pass", f"booted {kernel}; {smoke_reason}", smoke, None, (), kernel, stalls,
+                   tsc)

@@ -27,12 +27,30 @@ def kernel_cmdline(extra: Sequence[str] = ()) -> str:
     return " ".join((*defaults.BOOT_CMDLINE, *extra))
 
 
+def accel_argv(machine: Machine) -> list[str]:
+    """-accel, and under TCG an instruction-counted clock (defaults.BOOT_TCG_ICOUNT).
+
+    Without -icount, TCG's guest clocks (PIT, TSC) follow the host's wall clock, so a vCPU
+    thread the host deschedules during the guest kernel's TSC calibration sees the PIT and the
+    TSC disagree; the kernel then runs with tsc_khz = 0 ("Marking TSC unstable due to could not
+    calculate TSC khz"), and its KVM never enters a guest: kvm_guest_time_update() finds no TSC
+    frequency, re-requests KVM_REQ_CLOCK_UPDATE and vcpu_run() loops until a signal comes.  With
+    -icount both clocks advance with executed instructions, so calibration cannot race the host
+    scheduler; sleep=off lets idle guest time pass without waiting for it.
+    """
+    argv = ["-accel", machine.accel]
+    if machine.accel == "tcg":
+        argv += ["-icount", defaults.BOOT_TCG_ICOUNT]
+    return argv
+
+
 def boot_argv(machine: Machine, kernel: Path, initrd: Path, console: Path, verdict: Path,
               *, append: Sequence[str] = (), memory_mb: int = defaults.BOOT_MEMORY_MB,
               qemu: str | None = None) -> list[str]:
     """The QEMU command line of one boot: no devices but two serial ports, no reboot."""
     return [
-        qemu or defaults.QEMU, "-accel", machine.accel, "-cpu", machine.cpu, "-m", str(memory_mb), "-smp", "1",
+        qemu or defaults.QEMU, *accel_argv(machine), "-cpu", machine.cpu, "-m", str(memory_mb),
+        "-smp", "1",
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-kernel", str(kernel), "-initrd", str(initrd), "-append", kernel_cmdline(append),
         "-chardev", f"file,id=console,path={console}", "-serial", "chardev:console",

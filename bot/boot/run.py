@@ -2,12 +2,14 @@
 
 OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends):
 
+    schema          bot.status.SCHEMA
+    status          "RUNNING", then "PASS" | "FAIL" | "ERROR" (bot.status.Status, from verdict)
     verdict         null while running, then "pass" | "fail" | "infra-error"
     reason          one line: why that verdict
     accel, cpu      "kvm" | "tcg", the QEMU -cpu model; accel_reason says why
     kvm_smoke       "pass" | "fail" | "skipped" (the in-guest KVM smoke program)
-    kvm_smoke_stalls  boots whose smoke KVM_RUN never reached HLT (a QEMU TCG nested-SVM
-                    flake, see below); 0 on a clean first boot
+    kvm_smoke_stalls  boots whose smoke KVM_RUN never reached HLT (see below); 0 on a clean
+                    first boot
     guest_kernel    `uname -r` as the guest reported it
     first_bad_line  the first oops/BUG/WARNING/KASAN/lockup/panic console line, or null
     bad_lines       up to 20 such lines, quoted
@@ -18,11 +20,15 @@ OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends
 
 Exit status: 0 pass, 1 fail, 3 infra-error. A kernel that panics or hangs fails on the first
 try; QEMU failing (missing, could not start, crashed) is retried up to
-defaults.BOOT_INFRA_RETRIES times before the verdict is "infra-error". One flake is retried
-too: under TCG, QEMU 7.2's nested SVM leaves about 1 boot in 15 where the smoke's KVM_RUN never
-reaches HLT (and every later VM in that boot stalls as well); when that is the only failure the
-whole boot is run again, up to defaults.BOOT_SMOKE_STALL_RETRIES times, each try listed in
-`attempts` as "smoke-stalled". A kernel whose KVM stalls every time still fails.
+defaults.BOOT_INFRA_RETRIES times before the verdict is "infra-error".
+
+The smoke's KVM_RUN used to stall in about half the TCG boots of a loaded host: a guest kernel
+whose TSC calibration raced the host scheduler ran with tsc_khz = 0, and KVM never enters a
+guest then (see qemu.accel_argv). TCG boots now run with an instruction-counted clock, which
+removes that race. A stall is still retried, as a last defence only: when the smoke's failure
+is its only failure the whole boot runs again, up to defaults.BOOT_SMOKE_STALL_RETRIES times,
+each try listed in `attempts` as "smoke-stalled" with `tsc_calibrated` (false names the cause
+above). A kernel whose KVM stalls every time still fails.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from bot import defaults, jsonfile, proc
 from bot.boot import accel, console, initramfs, qemu
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, InfraError, UserError
 from bot.log import progress
+from bot.status import SCHEMA, Status
 
 EXIT_BY_VERDICT = {"pass": EXIT_OK, "fail": EXIT_FAILED, "infra-error": EXIT_INFRA}
 CONSOLE, VERDICT, QEMU_LOG = "console.log", "verdict.log", "qemu.log"
@@ -126,7 +133,7 @@ def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool)
                           out / VERDICT, append=state.opts.append,
                           memory_mb=state.opts.memory_mb)
     state.record["reproducer"] = proc.cmdline(argv)
-    probe_until = time.monotonic() + defaults.TIMEOUT_KVM_PROBE if probe else None
+    probe_until = time.monotonic() + defaults.TIMEOUT_KVM_FIRST_LINE if probe else None
     with proc.spawn(argv, stdout=out / QEMU_LOG) as p:
         return watch(p, out, state.deadline_at, probe_until)
 
@@ -134,7 +141,7 @@ def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool)
 def kvm_probe_failure(run: QemuRun, out: Path) -> str | None:
     """Why the KVM probe attempt shows KVM cannot run this guest (None: it can)."""
     if run.silent:
-        return (f"the guest printed nothing within {defaults.TIMEOUT_KVM_PROBE} s under KVM "
+        return (f"the guest printed nothing within {defaults.TIMEOUT_KVM_FIRST_LINE} s under KVM "
                 "(nested virtualisation?)")
     if run.returncode not in (0, None) and console.KERNEL_STARTED not in _read(out / CONSOLE):
         tail = " | ".join(_read(out / QEMU_LOG).strip().splitlines()[-2:])
@@ -163,6 +170,7 @@ def note_attempt(state: State, machine: qemu.Machine, outcome: console.Outcome,
         "seconds": round(run.seconds, 2) if run else 0.0,
         "verdict": "kvm-unusable" if reason else outcome.verdict,
         "reason": reason or outcome.reason,
+        "tsc_calibrated": outcome.tsc_calibrated,
     })
     progress("boot", f"attempt {len(state.attempts)} ({machine.accel}): "
                      f"{state.attempts[-1]['verdict']}: {state.attempts[-1]['reason']}")
@@ -197,7 +205,7 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
                   run: QemuRun | None) -> dict[str, Any]:
     rec = state.record
     rec.update({
-        "verdict": outcome.verdict, "reason": outcome.reason,
+        "status": Status.of(outcome.verdict), "verdict": outcome.verdict, "reason": outcome.reason,
         "accel": machine.accel, "cpu": machine.cpu, "accel_reason": machine.reason,
         "kvm_smoke": outcome.kvm_smoke,
         "kvm_smoke_stalls": sum(a["verdict"] == "smoke-stalled" for a in state.attempts)
@@ -213,7 +221,7 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
 
 def initial_record(opts: Options) -> dict[str, Any]:
     return {
-        "verdict": None, "reason": "running", "accel": None, "cpu": None, "accel_reason": None,
+        "schema": SCHEMA, "status": Status.RUNNING, "verdict": None, "reason": "running", "accel": None, "cpu": None, "accel_reason": None,
         "kvm_smoke": None, "kvm_smoke_stalls": 0, "guest_kernel": None, "first_bad_line": None, "bad_lines": [],
         "durations": {}, "attempts": [], "kernel": str(opts.kernel.resolve()),
         "initramfs": None, "deadline": opts.deadline, "reproducer": None,

@@ -4,11 +4,16 @@ The embedded queue is `cocci-bot serve` on a free loopback port with the data
 dir's SQLite database, started only when there is something to post and
 stopped (its whole process group) when the run ends; the series stay in the
 database for the next `cocci-bot serve`.
+
+The bot's own token for the embedded queue is created once and kept in
+DATA_DIR/bot-token (mode 0600); every run reuses it, and a token the queue refuses
+(revoked with `serve --revoke-token`, or a fresh database) is replaced by a new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -20,6 +25,8 @@ import requests
 from bot import defaults, proc
 from bot.errors import InfraError, UserError
 from bot.pipeline.config import Config
+
+log = logging.getLogger("bot.run")
 
 
 class Queue:
@@ -49,25 +56,74 @@ class Queue:
         return self.cfg.queue_url, token
 
     def _embedded(self) -> tuple[str, str]:
-        try:
-            return self._embedded_on(free_port())
-        except InfraError:   # the preferred port was taken between the probe and the bind
-            return self._embedded_on(free_port(0))
-
-    def _embedded_on(self, port: int) -> tuple[str, str]:
-        url = f"http://127.0.0.1:{port}"
         me = [sys.executable, "-m", "bot"]
         data = ["--data-dir", str(self.data_dir)]
-        token = proc.run([*me, "serve", "--create-token", "bot", defaults.BOT_NAME, *data],
-                         timeout=120).stdout.strip().splitlines()[-1]
         for tree in self.cfg.trees:   # one project per watched tree
             proc.run([*me, "serve", "--create-project", tree.name, *data], timeout=120)
         log_file = self.data_dir / "review" / "serve.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        server = self._stack.enter_context(proc.spawn(
-            [*me, "serve", "--host", "127.0.0.1", "--port", str(port), *data], stdout=log_file))
-        wait_ready(url, server, log_file, token=token)
-        return url, token
+        try:
+            url = self._serve(free_port(), me + data, log_file)
+        except InfraError:   # the preferred port was taken between the probe and the bind
+            url = self._serve(free_port(0), me + data, log_file)
+        return url, bot_token(self.data_dir, url)
+
+    def _serve(self, port: int, argv: list[str], log_file: Path) -> str:
+        """Our `cocci-bot serve` on `port`, once it answers (probed just before: a shared
+        machine's other queues may take the port meanwhile, so the answer must be ours)."""
+        url = f"http://127.0.0.1:{port}"
+        stack = contextlib.ExitStack()
+        server = stack.enter_context(proc.spawn(
+            [*argv[:3], "serve", "--host", "127.0.0.1", "--port", str(port), *argv[3:]],
+            stdout=log_file))
+        try:
+            wait_ready(url, server, log_file)
+        except BaseException:
+            stack.close()
+            raise
+        self._stack.enter_context(stack)
+        return url
+
+
+def token_file(data_dir: Path) -> Path:
+    return data_dir / defaults.BOT_TOKEN_FILE
+
+
+def bot_token(data_dir: Path, url: str) -> str:
+    """The bot's token in the data dir, when the queue at `url` takes it; else a new one."""
+    path = token_file(data_dir)
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        token = path.read_text().strip()
+        if token and token_accepted(url, token):
+            return token
+        log.info("run: the queue refused the token in %s: creating a new one", path)
+    token = proc.run([sys.executable, "-m", "bot", "serve", "--create-token", "bot",
+                      defaults.BOT_NAME, "--data-dir", str(data_dir)],
+                     timeout=120).stdout.strip().splitlines()[-1]
+    write_secret(path, token)
+    return token
+
+
+def token_accepted(url: str, token: str) -> bool:
+    """The queue authenticates every request that carries a token: 401/403 means refused."""
+    try:
+        rsp = requests.get(f"{url}/api/1.2/projects/", timeout=defaults.TIMEOUT_HTTP,
+                           headers={"Authorization": f"Token {token}"})
+    except requests.RequestException as exc:
+        raise InfraError(f"the review queue at {url} did not answer: {exc}") from exc
+    return rsp.status_code not in (401, 403)
+
+
+def write_secret(path: Path, text: str) -> None:
+    """`text` in `path`, mode 0600 from the start, replaced atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    os.replace(tmp, path)
 
 
 def free_port(preferred: int = defaults.REVIEW_PORT) -> int:
@@ -82,19 +138,25 @@ def free_port(preferred: int = defaults.REVIEW_PORT) -> int:
     raise InfraError("no free TCP port on 127.0.0.1 for the embedded review queue")
 
 
-def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0,
-               token: str | None = None) -> None:
+def wait_ready(url: str, server, log_file: Path, deadline: float = 60.0) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if server.poll() is not None:
             raise InfraError(f"the embedded review queue exited ({server.returncode}); "
                              f"see {log_file}")
         with contextlib.suppress(requests.RequestException):
-            # answered, and by ours (it knows our token: another queue may hold the port ours
-            # failed to bind)
-            headers = {"Authorization": f"Token {token}"} if token else {}
-            if requests.get(f"{url}/api/1.2/", timeout=2, headers=headers).status_code == 200 \
-                    and server.poll() is None:
+            # the answer counts once ours said it holds the port (another session's queue may
+            # have taken it between our probe and our bind: then ours exits)
+            if _listening(log_file, url) and server.poll() is None \
+                    and requests.get(f"{url}/api/1.2/", timeout=2).status_code == 200:
                 return
         time.sleep(0.3)
     raise InfraError(f"the embedded review queue did not answer within {deadline:g} s; see {log_file}")
+
+
+def _listening(log_file: Path, url: str) -> bool:
+    """`cocci-bot serve` logs "serve: URL/" once its own check found the port free."""
+    try:
+        return f"serve: {url}/ " in log_file.read_text(errors="replace")
+    except FileNotFoundError:
+        return False

@@ -201,12 +201,16 @@ def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
 
 def remove_stale_worktrees(ctx: Context) -> None:
     """apply's sparse worktrees of this job left by a killed bot (the job lock is ours)."""
+    from bot.pipeline import reaper
+
+    if reaper.REAPED:
+        reaper.clear_git_locks(ctx.release.repo)
     prefix = f"{ctx.campaign}-{ctx.release.base[:12]}-"
     parent = ctx.data_dir / "worktrees"
     stale = sorted(parent.glob(f"{prefix}*")) if parent.is_dir() else []
     for wt in stale:
         log.info("run: removing the worktree %s a killed run left behind", wt)
-        git.git(ctx.release.repo, "worktree", "remove", "--force", str(wt), check=False)
+        git.git(ctx.release.repo, "worktree", "remove", "-f", "-f", str(wt), check=False)
         shutil.rmtree(wt, ignore_errors=True)
     if stale:
         git.git(ctx.release.repo, "worktree", "prune", check=False)
@@ -220,6 +224,7 @@ def _applied(state: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    from bot.boot import accel
     from bot.build import run as build_run
 
     apply = _applied(state)
@@ -227,11 +232,22 @@ def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _skip("nothing to build")
     if not ctx.cfg.build:
         return _skip("disabled in the configuration")
+    from bot.pipeline import reaper
+
+    if reaper.REAPED:   # the build's checkout is a worktree of the tree
+        reaper.clear_git_locks(ctx.release.repo)
     fragment = (defaults.project_root() / "semantic_patches" / ctx.campaign
                 / defaults.BUILD_FRAGMENT)
-    rec = build_run.build(build_run.Options(
-        tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
-        out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment))
+    probe = accel.start_probe() if ctx.cfg.boot else None   # host KVM probe, beside the build
+    try:
+        rec = build_run.build(build_run.Options(
+            tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
+            out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment,
+            manifest=fragment.parent / "manifest.toml",          # which steps claim NFC
+            nfc=ctx.cfg.checks.nfc))
+    finally:
+        if probe is not None:
+            probe.join()      # remembered for this host boot: the boot stage reads the verdict
     result = _from_result(rec["status"], rec.get("reason"))
     result["kernel"] = rec.get("kernel")
     return result

@@ -242,9 +242,10 @@ def test_accel_choice_is_recorded(campaign_build, tmp_path):
 
 
 def test_kvm_probe_falls_back_to_tcg(campaign_build, tmp_path, monkeypatch):
-    """On this host a KVM guest with -cpu qemu64 never prints a line (nested virtualisation):
-    the probe gives up after TIMEOUT_KVM_PROBE and the boot continues under TCG. Where KVM
-    works, the boot simply passes under KVM."""
+    """On this host KVM runs the probe's guest but a guest exit costs ~60 us (nested
+    virtualisation), and a kernel under KVM sits in the firmware without a console line: the
+    host probe says no and the boot goes straight to TCG. Where the probe says yes but the
+    guest stays silent, the console guard still falls back. Where KVM works, it passes under KVM."""
     from bot.boot import accel
 
     monkeypatch.setattr(defaults, "BOOT_CPU_KVM", "qemu64")
@@ -253,13 +254,13 @@ def test_kvm_probe_falls_back_to_tcg(campaign_build, tmp_path, monkeypatch):
         pytest.skip("needs /dev/kvm")
     rc, rec = boot(campaign_build["kernel"], tmp_path / "boot")
     assert (rc, rec["verdict"]) == (0, "pass"), rec["reason"]
-    first = rec["attempts"][0]
-    assert first["accel"] == "kvm"
-    if rec["accel"] == "tcg":
-        assert first["verdict"] == "kvm-unusable"
-        assert rec["accel_reason"].startswith("KVM probe failed")
-        assert json.loads((tmp_path / "memo.json").read_text())["works"] is False
+    memo = json.loads((tmp_path / "memo.json").read_text())
+    assert rec["accel_reason"].startswith("KVM probe")
+    if rec["accel"] == "tcg" and not memo["works"]:
+        assert [a["accel"] for a in rec["attempts"]] == ["tcg"]
         assert accel.initial("auto")[0].accel == "tcg"     # remembered for this host boot
+    elif rec["accel"] == "tcg":
+        assert rec["attempts"][0]["verdict"] == "kvm-unusable"
 
 
 def test_real_kernel_warn_from_the_smoke_fails_the_boot(kernel_repo, series, work_dir, tmp_path):

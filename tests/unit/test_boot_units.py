@@ -4,13 +4,16 @@ accelerator choice, and QEMU infrastructure failures (missing, cannot start) end
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bot import cli, defaults
-from bot.boot import accel, console, cpio, initramfs, qemu
+from bot.boot import accel, console, cpio, initramfs, kvmprobe, qemu
 
 
 def test_boot_argv_tcg():
@@ -18,7 +21,8 @@ def test_boot_argv_tcg():
     argv = qemu.boot_argv(m, Path("/k/bzImage"), Path("/o/initramfs.cpio"), Path("/o/console.log"),
                           Path("/o/verdict.log"), append=("init=/x",), memory_mb=256)
     assert argv == [
-        "qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64,+svm", "-m", "256", "-smp", "1",
+        "qemu-system-x86_64", "-accel", "tcg", "-icount", "shift=auto,sleep=off",
+        "-cpu", "qemu64,+svm", "-m", "256", "-smp", "1",
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-kernel", "/k/bzImage", "-initrd", "/o/initramfs.cpio",
         "-append", "console=ttyS0 panic=-1 rdinit=/init init=/x",
@@ -31,6 +35,17 @@ def test_boot_argv_kvm_uses_host_cpu_and_named_qemu():
     argv = qemu.boot_argv(accel.kvm("probe"), Path("k"), Path("i"), Path("c"), Path("v"),
                           qemu="/opt/qemu")
     assert argv[:5] == ["/opt/qemu", "-accel", "kvm", "-cpu", "host"]
+    assert "-icount" not in argv
+
+
+def test_stall_with_an_uncalibrated_tsc_names_the_cause():
+    stalled = CHANNEL_OK.replace("cocci-bot: kvm_smoke=pass", "cocci-bot: kvm_smoke_stall=1\r\n"
+                                 "cocci-bot: kvm_smoke=fail KVM_RUN stalled")
+    bad_tsc = "Linux version 5.10.223\ntsc: Marking TSC unstable due to could not calculate TSC khz\n"
+    o = judge(console_text=bad_tsc, channel=stalled)
+    assert o.smoke_stalled and not o.tsc_calibrated and console.TSC_STALL_CAUSE in o.reason
+    o = judge(channel=stalled)
+    assert o.smoke_stalled and o.tsc_calibrated and console.TSC_STALL_CAUSE not in o.reason
 
 
 def test_compile_argv():
@@ -119,17 +134,59 @@ def test_accel_choice(monkeypatch, tmp_path):
     assert (machine.accel, probe) == ("tcg", False) and "nokvm" in machine.reason
 
 
-def test_accel_remembers_failure_for_this_host_boot(monkeypatch, tmp_path):
+def test_accel_remembers_the_probe_verdict_for_this_host_boot(monkeypatch, tmp_path):
     dev = tmp_path / "kvm"
-    dev.write_text("")
+    dev.write_text("")                      # accessible, but not a KVM device: the probe fails
     monkeypatch.setattr(accel, "DEV_KVM", dev)
     monkeypatch.setattr(accel, "memo_path", lambda: tmp_path / "memo.json")
-    assert accel.initial("auto")[1] is True
+    accel.remember(True, "a halting guest ran", 2.0)
+    assert accel.initial("auto") == (accel.kvm("KVM probe: a halting guest ran"), True)
     accel.remember_failure("it hung")
     machine, probe = accel.initial("auto")
     assert (machine.accel, probe) == ("tcg", False) and "it hung" in machine.reason
     monkeypatch.setattr(accel, "_boot_id", lambda: "another-boot")
-    assert accel.initial("auto")[1] is True
+    assert accel.remembered() is None
+    machine, probe = accel.initial("auto")           # probes again: a real run of kvmprobe
+    assert (machine.accel, probe) == ("tcg", False)
+    assert accel.remembered()["works"] is False
+
+
+def test_probe_output_and_exit_cost_verdicts():
+    assert accel.parse_probe_output("running\n") is None
+    v = accel.parse_probe_output('running\n{"works": true, "reason": "ok", "exit_us": 3.5}\n')
+    assert v == kvmprobe.Verdict(True, "ok", 3.5)
+    assert accel.parse_probe_output("{garbage\n").works is False
+    assert kvmprobe.verdict_of(kvmprobe.PROBE_EXITS + 1, 3.0).works is True
+    slow = kvmprobe.verdict_of(kvmprobe.PROBE_EXITS + 1, defaults.KVM_PROBE_MAX_EXIT_US + 1)
+    assert not slow.works and "a guest exit costs" in slow.reason
+    assert not kvmprobe.verdict_of(3, 1.0).works
+    assert kvmprobe.GUEST_CODE[-1:] == b"\xf4" and len(kvmprobe.GUEST_CODE) <= 16
+
+
+def test_probe_that_never_returns_is_killed_at_its_deadline(monkeypatch, tmp_path):
+    dev = tmp_path / "kvm"
+    dev.write_text("")
+    monkeypatch.setattr(accel, "DEV_KVM", dev)
+    monkeypatch.setattr(accel, "memo_path", lambda: tmp_path / "memo.json")
+    pidfile = tmp_path / "pid"
+    hang = f"import os,time; open({str(pidfile)!r},'w').write(str(os.getpid())); " \
+           "print('running', flush=True); time.sleep(60)"
+    monkeypatch.setattr(accel, "probe_argv", lambda: [sys.executable, "-c", hang])
+    t0 = time.monotonic()
+    memo = accel.start_probe().join()
+    assert time.monotonic() - t0 < 10
+    assert memo["works"] is False and "did not finish within 1 s" in memo["reason"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pidfile.read_text()), 0)
+
+
+@pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK), reason="needs /dev/kvm")
+def test_real_host_probe_runs_a_guest_to_hlt():
+    """The probe's guest on this host's KVM: it halts (a verdict with a measured exit cost),
+    whether or not that cost is low enough for KVM boots."""
+    verdict = kvmprobe.run_probe_guest()
+    assert verdict.exit_us > 0, verdict.reason
+    assert ("us a guest exit" in verdict.reason) is verdict.works
 
 
 def test_unknown_accel_is_usage_error(tmp_path, capsys):
