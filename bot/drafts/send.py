@@ -53,8 +53,9 @@ def addresses(files: list[Path]) -> list[str]:
     return seen
 
 
-def _argv(files: list[Path], extra: list[str]) -> list[str]:
-    sender = header(files[0], "From") or ""
+def _argv(files: list[Path], extra: list[str], sender: str | None = None) -> list[str]:
+    """send-email's argv; the sender is [mail] from, else the drafts' own From."""
+    sender = sender or header(files[0], "From") or ""
     return ["git", "send-email", "--confirm=never", "--no-thread", "--8bit-encoding=UTF-8",
             *(f"--suppress-cc={s}" for s in SUPPRESS_CC), f"--from={sender}", *extra,
             "--no-format-patch", *map(str, files)]
@@ -97,7 +98,7 @@ def send_once(run_dir: Path, files: list[Path], mail: Any) -> dict[str, Any]:
     record = {"schema": MAIL_SCHEMA, "state": "sending", "started": time.time(),
               "message_ids": ids, "to": to, "server": f"{mail.host}:{mail.port}"}
     jsonfile.write(record_path, record)
-    res = proc.run(_argv(files, argv), cwd=files[0].parent, env=env,
+    res = proc.run(_argv(files, argv, getattr(mail, "from_", None)), cwd=files[0].parent, env=env,
                    timeout=defaults.TIMEOUT_SEND_EMAIL, check=False)
     sent = len(_SENT.findall(res.stdout))
     if res.ok and sent == len(files):

@@ -209,7 +209,8 @@ def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     missed = sum(1 for s in doc.get("sites", []) if s.get("outcome") == "missed")
     why = None if doc["idempotent"] else "a second spatch run still changes the tree"
     result = _from_result(doc["status"], why or (f"{missed} site(s) missed" if missed else None))
-    result["nothing_to_do"] = doc["nothing_to_do"]
+    # no use of the campaign's symbols, or none its steps still change (upstream absorbed it)
+    result["nothing_to_do"] = doc["nothing_to_do"] or doc.get("head") == doc["base"]
     result["head"] = doc.get("head")
     return result
 

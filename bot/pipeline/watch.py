@@ -185,7 +185,8 @@ def fetch(tree: Tree, repo: Path) -> None:
     received = [ln for ln in res.stderr.replace("\r", "\n").splitlines()
                 if ln.startswith(("Receiving objects", "Resolving deltas")) and "done" in ln]
     progress("watch", f"{tree.name}: fetched in {time.monotonic() - start:.0f} s"
-             + (f", {received[0].split(':', 1)[1].strip()}" if received else "")
+             + (f", {received[0].split(':', 1)[1].strip().removesuffix(', done.')}"
+                if received else "")
              + (f"; {len(updates)} ref(s) updated" if updates else "; nothing new"))
     for line in updates:
         log.info("watch: %s: %s", tree.name, line)

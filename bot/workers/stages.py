@@ -31,7 +31,8 @@ from bot.workers import locks
 log = logging.getLogger("bot.workers")
 
 # stage -> Celery queue: a host serves the queues it can (build on big hosts, boot with KVM)
-QUEUE_OF = {"apply": "apply", "build": "build", "boot": "boot", "post": "post", "drafts": "post"}
+QUEUE_OF = {"apply": "apply", "build": "build", "boot": "boot", "post": "post", "drafts": "post",
+            "mail": "post"}
 Send = Callable[[int, str], None]
 
 

@@ -46,6 +46,7 @@ name = "small-linux"
 source = "git"
 path = "{tree}"
 tags = "v5.10.*"
+since = "{TAGS[0]}"   # every release, not only the newest (a watched tree's first poll)
 
 [checks]
 build = false
