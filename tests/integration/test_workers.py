@@ -175,7 +175,7 @@ def test_worker_needs_a_broker_and_a_shared_queue(tmp_path: Path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text(plain.read_text() + '[workers]\nbroker = "amqp://x"\n')
     assert cli.main(["worker", "--config", str(bad)]) == 2
-    assert "broker must be a Redis URL" in capsys.readouterr().err
+    assert "is not a Redis URL" in capsys.readouterr().err
     dead = tmp_path / "dead.toml"
     dead.write_text(no_queue.read_text() + '[queue]\nurl = "http://127.0.0.1:9"\n')
     assert cli.main(["worker", "--config", str(dead), "--queues", "apply,bogus"]) == 2
