@@ -138,3 +138,40 @@ def test_cover_letter_message_id_names_the_series_head(fake_kernel_tree: Path, t
         assert f"In-Reply-To: {msgid.group(1)}" in patch
         ids.append(msgid.group(1))
     assert ids[0] != ids[1]
+
+
+def test_series_commits_travel_to_another_host_as_a_bundle(fake_kernel_tree: Path,
+                                                           tmp_path: Path):
+    """The apply host bundles base..head into the shared run dir; a build host whose own copy
+    of the tree lacks the commits fetches them from there before building."""
+    import json
+    from types import SimpleNamespace
+
+    from bot.errors import InfraError
+
+    base = git(fake_kernel_tree, "rev-parse", "HEAD")
+    other_host = tmp_path / "host-b.git"
+    git(tmp_path, "clone", "-q", "--bare", str(fake_kernel_tree), str(other_host))
+    (fake_kernel_tree / "new.c").write_text("int y;\n")
+    git(fake_kernel_tree, "add", "-A")
+    git(fake_kernel_tree, "commit", "-qm", "the series")
+    head = git(fake_kernel_tree, "rev-parse", "HEAD")
+    run_dir = tmp_path / "runs" / "7"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"stages": {"apply": {
+        "status": "PASS", "head": head, "nothing_to_do": False}}}))
+
+    def ctx(repo: Path) -> SimpleNamespace:
+        return SimpleNamespace(run_dir=run_dir, job=SimpleNamespace(id=7),
+                               release=SimpleNamespace(repo=repo, base=base))
+
+    with pytest.raises(InfraError, match="is \\[workers\\] run_dir shared"):
+        stages._fetch_series(ctx(other_host), "build")     # no bundle yet
+    stages._bundle_series(ctx(fake_kernel_tree))
+    assert (run_dir / "series.bundle").exists()
+    assert not stages.has_commit(other_host, head)
+    stages._fetch_series(ctx(other_host), "boot")           # boot needs no commits
+    assert not stages.has_commit(other_host, head)
+    stages._fetch_series(ctx(other_host), "build")
+    assert stages.has_commit(other_host, head)
+    assert git(other_host, "rev-parse", "refs/cocci-bot/jobs/7") == head
