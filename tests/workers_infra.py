@@ -42,14 +42,18 @@ def wait_for(what: str, ready, timeout: float = 60.0, proc: subprocess.Popen | N
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """`sig` to the main process (a Celery worker's warm shutdown lets its pool finish), then
+    SIGKILL to whatever is left of its process group."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
+        os.kill(proc.pid, sig)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)   # nothing of the group outlives the test
 
 
 @contextlib.contextmanager

@@ -29,9 +29,22 @@ def format_patch(worktree: Path, base: str, outdir: Path, subject: str, blurb: s
     git.git(worktree, "format-patch", "--quiet", "--cover-letter", "--thread",
             f"--base={base}", "--zero-commit", "-o", str(outdir), f"{base}..HEAD", env=env)
     files = sorted(outdir.glob("*.patch"))
+    _unique_cover_id(files, git.out(worktree, "rev-parse", "--short=12", "HEAD"))
     cover = outdir / "0000-cover-letter.patch"
     if cover.exists():
         text = cover.read_text()
         text = text.replace("*** SUBJECT HERE ***", subject).replace("*** BLURB HERE ***", blurb)
         cover.write_text(text)
     return files
+
+
+def _unique_cover_id(files: list[Path], head: str) -> None:
+    """git names the cover letter <cover.SECONDS.git.EMAIL>: two series made in the same second
+    by one identity (parallel workers) would share it. The series' head makes it unique; the
+    patches' In-Reply-To/References follow (headers only)."""
+    for path in files:
+        text = path.read_text()
+        header, sep, body = text.partition("\n\n")
+        fixed = header.replace("<cover.", f"<cover.{head}.")
+        if fixed != header:
+            path.write_text(fixed + sep + body)

@@ -194,8 +194,10 @@ def resolve_release(w: Worker, job: Job) -> watch.Release:
         repo = watch.mirror_repo(w.data_dir)
         if not has_commit(repo, job.base):
             _mirror_release(tree, job.tag, repo, w.data_dir)
+    elif tree.path is None:
+        raise UserError(f"tree {tree.name} has no path: with [workers] a git tree must be a "
+                        "repository at the same `path` on every worker host")
     else:
-        assert tree.path is not None
         repo = git.toplevel(tree.path)
     if not has_commit(repo, job.base):
         raise InfraError(f"job {job.id}: {repo} has no commit {job.base} ({job.tag}): make the "

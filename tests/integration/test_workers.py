@@ -176,7 +176,7 @@ def test_worker_needs_a_broker_and_a_shared_queue(tmp_path: Path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text(plain.read_text() + '[workers]\nbroker = "amqp://x"\n')
     assert cli.main(["worker", "--config", str(bad)]) == 2
-    assert "broker must be a Redis URL" in capsys.readouterr().err
+    assert "is not a Redis URL" in capsys.readouterr().err
     dead = tmp_path / "dead.toml"
     dead.write_text(no_queue.read_text() + '[queue]\nurl = "http://127.0.0.1:9"\n')
     assert cli.main(["worker", "--config", str(dead), "--queues", "apply,bogus"]) == 2
@@ -184,3 +184,42 @@ def test_worker_needs_a_broker_and_a_shared_queue(tmp_path: Path, capsys):
     assert cli.main(["worker", "--config", str(dead), "--check",
                      "--data-dir", str(tmp_path / "d")]) == 3
     assert "broker redis://127.0.0.1:1/0 unreachable" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_build_and_boot_run_on_the_build_boot_worker(tmp_path: Path, kernel_repo: Path,
+                                                      monkeypatch):
+    """One real release (5.10.223): apply and post on one worker, the kernel build and the QEMU
+    boot on another that serves only the build and boot queues (as a big KVM host would)."""
+    tree = tmp_path / "linux.git"
+    subprocess.run(["git", "clone", "-q", "--bare", "--shared", str(kernel_repo), str(tree)],
+                   check=True)
+    with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
+            infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
+        monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
+        cfg = bot_toml(tmp_path / "bot.toml", tree, broker, database, url, tmp_path / "runs")
+        text = cfg.read_text().replace('tags = "v5.10.*"', 'tags = "v5.10.223"')
+        text = text.replace("build = false\nboot = false", "build = true\nboot = true")
+        cfg.write_text(text.replace(f"visibility_timeout = {VISIBILITY}",
+                                    "visibility_timeout = 3600"))
+        logs = [tmp_path / "apply-post.log", tmp_path / "build-boot.log"]
+        workers = [infra.start_worker(cfg, tmp_path / "small-host", logs[0], "apply,post"),
+                   infra.start_worker(cfg, tmp_path / "big-host", logs[1], "build,boot")]
+        try:
+            assert cli.main(["run", "--config", str(cfg), "--data-dir",
+                             str(tmp_path / "watcher")]) == 0
+            wait_until("the job is posted", lambda: set(jobs(database).values()) <= {
+                "WAITING", "PASS", "FAIL", "ERROR"} and jobs(database) != {}, logs, 2400)
+        finally:
+            for w in workers:
+                infra.stop(w)
+        state = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())
+        got = {k: v["status"] for k, v in state["stages"].items()}
+        assert got == {"apply": "PASS", "build": "PASS", "boot": "PASS", "post": "PASS",
+                       "drafts": "WAITING"}, state
+        assert Path(state["stages"]["build"]["kernel"]).is_relative_to(tmp_path / "runs" / "1")
+        ran = {log.name: set(stage_lines([log], "finished")) for log in logs}
+        assert ran["apply-post.log"] == {(1, "apply"), (1, "post"), (1, "drafts")}
+        assert ran["build-boot.log"] == {(1, "build"), (1, "boot")}
+        assert len(infra.series(url)) == 1
+        assert advisory_locks(database) == 0

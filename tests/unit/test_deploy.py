@@ -207,6 +207,10 @@ def test_compose_services_named_in_the_configuration_exist():
         host = urlsplit(url).hostname
         assert host in services, f"{url} names host {host}, which is no compose service"
     assert urlsplit(cfg.queue_url).port == 8000
+    # the queue answers only to the Host names it is told (Django ALLOWED_HOSTS): the workers'
+    allowed = services["queue"]["environment"]["COCCI_REVIEW_ALLOWED_HOSTS"].split(",")
+    assert urlsplit(cfg.queue_url).hostname in allowed
+    assert "127.0.0.1" in allowed     # the health check and the published port
     redis_port = urlsplit(cfg.workers.broker).port
     assert redis_port == 6379
     assert "PGPASSWORD" in services["queue"]["environment"]
