@@ -1,5 +1,5 @@
 """Reading an apply/build/boot output directory into what the queue takes: the series payload
-and the checks (build, boot, kvm-smoke, idempotence, checkpatch)."""
+and the checks (build, boot, kvm-smoke, dax, idempotence, checkpatch)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.errors import UserError
 BUILD_STATES = {"PASS": "success", "FAIL": "fail"}
 BOOT_STATES = {"pass": "success", "fail": "fail", "infra-error": "warning"}
 SMOKE_STATES = {"pass": "success", "fail": "fail", "skipped": "warning"}
+DAX_STATES = SMOKE_STATES
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -139,6 +140,12 @@ def _boot(d: Path) -> list[dict[str, Any]]:
     if smoke in SMOKE_STATES:
         out.append({"context": "kvm-smoke", "state": SMOKE_STATES[smoke],
                     "description": f"in-guest KVM smoke test: {smoke}", "log": log})
+    dax = boot.get("dax")
+    if isinstance(dax, dict) and dax.get("status") in DAX_STATES:
+        out.append({"context": "dax", "state": DAX_STATES[dax["status"]],
+                    "description": f"KVM guest on device DAX, device disabled after: "
+                                   f"{dax['status']}: {dax.get('reason', '')}"[:2000],
+                    "log": log})
     return out
 
 
