@@ -2,7 +2,8 @@
 while the bot posts series and checks, against a real `cocci-bot serve` on loopback.
 
 Bounded in count (readers x requests each) and time (--deadline); loopback only.
-Prints p50/p99 latency for reads and posts and the error count; exit 1 on any error.
+Prints p50/p99 latency for list reads, detail reads (series, patch, mbox) and posts and the
+error count; exit 1 on any error.
 
     .venv/bin/python bench/review_load.py [--readers 200 --requests 10 --posts 20]
 """
@@ -41,7 +42,7 @@ def free_port() -> int:
 class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.latency: dict[str, list[float]] = {"read": [], "post": []}
+        self.latency: dict[str, list[float]] = {"list": [], "detail": [], "post": []}
         self.errors: list[str] = []
 
     def timed(self, kind: str, fn: Callable[[], object]) -> None:
@@ -72,11 +73,12 @@ def reader(base: str, stats: Stats, n: int, series_ids: list[int], patch_ids: li
     for i in range(n):
         if time.monotonic() > deadline:
             break
-        k = (seed + i) % 6
+        k = (seed + i) % 8
         sid, pid = series_ids[(seed + i) % len(series_ids)], patch_ids[(seed + i) % len(patch_ids)]
-        url = urls[k] if k < 4 else (f"{base}/api/1.2/series/{sid}/" if k == 4
-                                     else f"{base}/patch/{pid}/mbox/")
-        stats.timed("read", lambda url=url: _get(session, url))
+        details = [f"{base}/api/1.2/series/{sid}/", f"{base}/api/1.2/patches/{pid}/",
+                   f"{base}/patch/{pid}/mbox/", f"{base}/api/1.2/patches/{pid}/checks/"]
+        kind, url = ("list", urls[k]) if k < 4 else ("detail", details[k - 4])
+        stats.timed(kind, lambda url=url: _get(session, url))
 
 
 def bot(client: QueueClient, payload: dict, stats: Stats, posts: int, start: threading.Barrier,
@@ -111,7 +113,7 @@ def wait_ready(url: str, server) -> None:
         try:
             if requests.get(url + "/api/1.2/", timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise SystemExit("server did not start within 30 s")
 
@@ -171,11 +173,15 @@ def measure(args: argparse.Namespace, base: str, token: str, tmp: Path) -> dict:
     for t in threads:
         t.join()
     wall = time.monotonic() - start
-    reads, posts = stats.latency["read"], stats.latency["post"]
+    lists, details, posts = (stats.latency[k] for k in ("list", "detail", "post"))
+    reads = lists + details
     return {"readers": args.readers, "reads": len(reads), "posts": len(posts),
             "errors": len(stats.errors), "first_errors": stats.errors[:5],
             "wall_s": round(wall, 2), "reads_per_s": round(len(reads) / wall, 1),
             "read_p50_ms": round(pct(reads, 50), 1), "read_p99_ms": round(pct(reads, 99), 1),
+            "list_p50_ms": round(pct(lists, 50), 1), "list_p99_ms": round(pct(lists, 99), 1),
+            "detail_p50_ms": round(pct(details, 50), 1),
+            "detail_p99_ms": round(pct(details, 99), 1),
             "post_p50_ms": round(pct(posts, 50), 1), "post_p99_ms": round(pct(posts, 99), 1),
             "median_read_ms": round(statistics.median(reads) * 1000, 1) if reads else None,
             "expected_reads": args.readers * args.requests, "expected_posts": args.posts}
@@ -197,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                 and result["posts"] == result["expected_posts"])
     print(f"review-load: {'PASS' if not result['errors'] and complete else 'FAIL'} "
           f"{result['readers']} readers, {result['reads']} reads p50 {result['read_p50_ms']} ms "
-          f"p99 {result['read_p99_ms']} ms, {result['posts']} posts p50 "
+          f"p99 {result['read_p99_ms']} ms (list p50 {result['list_p50_ms']} p99 "
+          f"{result['list_p99_ms']} ms, detail p50 {result['detail_p50_ms']} p99 "
+          f"{result['detail_p99_ms']} ms), {result['posts']} posts p50 "
           f"{result['post_p50_ms']} ms p99 {result['post_p99_ms']} ms, "
           f"{result['errors']} errors in {result['wall_s']} s")
     return 0 if not result["errors"] and complete else 1

@@ -83,6 +83,7 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
@@ -130,3 +131,9 @@ WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routin
 WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
 WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
 WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
+
+# --- watching, regeneration and mail (bot/pipeline/watch.py, bot/drafts) --------------------
+TIMEOUT_FETCH = 3600                   # one `git fetch` of a watched remote (a first clone)
+WATCH_APT_UPDATE_EVERY = 3600          # seconds between `apt-get update`s for releases globs
+TIMEOUT_RANGE_DIFF = 300               # git range-diff of two series
+TIMEOUT_SEND_EMAIL = 600               # git send-email (dry run or a real send) of one series

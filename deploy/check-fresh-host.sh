@@ -114,6 +114,13 @@ enter() {
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  # the site's own trust, as any image built at this site carries it: local CAs (e.g. a
+  # TLS-inspecting proxy's; ca-certificates, installed by setup.sh, adds them) and pip's config
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  fi
+  if [ -f /etc/pip.conf ]; then cp /etc/pip.conf "$root/etc/pip.conf"; fi
   mkdir -p "$root/proc"
   mount -t proc proc "$root/proc"
   bind /sys "$root/sys"

@@ -22,6 +22,7 @@ done
 
 APT_PACKAGES=(
   git ca-certificates xz-utils dpkg-dev cpio
+  git-email   # git send-email: the drafts' --dry-run check and [mail] sending
   coccinelle
   gcc make flex bison bc libelf-dev libssl-dev ccache perl python3-venv
   qemu-system-x86 busybox-static

@@ -15,7 +15,9 @@ from pathlib import Path
 from bot import defaults
 from bot.errors import UserError
 
-CLASSES = ("refcount", "dirty-accessed", "hugepage", "definition", "declaration", "unknown")
+# the classes every campaign's classifier may report besides its own (manifest [classes])
+BASE_CLASSES = {"definition": "the predicate itself", "declaration": "the predicate itself",
+                "unknown": "surrounding code does not say which question it asks"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class Step:
     skip_if_fact: str | None = None
     skip_reason: str = ""
     otherwise_reason: str = ""
+    unchanged_reason: str = ""
+    untouched_note: str = ""   # why a use of this step's classes may stay (else: "missed")
+    provides: tuple[str, ...] = ()   # helpers the step adds: must be declared where used
+    link: bool = True
 
     @property
     def label(self) -> str:
@@ -46,6 +52,9 @@ class Campaign:
     scope: tuple[str, ...]
     spatch_options: tuple[str, ...]
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    link: str = ""
+    phrases: dict[str, list[dict]] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)   # class -> note for an untouched use
 
     def relpath(self, path: Path) -> str:
         """A campaign file as the report and commit messages name it."""
@@ -96,23 +105,49 @@ def _campaign(folder: Path, data: dict) -> Campaign:
     for key in ("name", "title", "requires", "classifier", "step"):
         if key not in data:
             raise UserError(f"{manifest}: missing key {key!r}: add it to the manifest")
-    steps = tuple(_step(folder, i, raw) for i, raw in enumerate(data["step"], start=1))
+    classes = _classes(manifest, data.get("classes", {}))
+    steps = tuple(_step(folder, i, raw, classes) for i, raw in enumerate(data["step"], start=1))
     classifier = _file(folder, data["classifier"], "classifier")
     return Campaign(
         name=data["name"], root=folder, title=data["title"], requires=data["requires"],
         classifier=classifier, cover=data.get("cover", "").strip(),
         scope=tuple(data.get("scope", [])),
-        spatch_options=tuple(data.get("spatch_options", [])), steps=steps)
+        spatch_options=tuple(data.get("spatch_options", [])), steps=steps,
+        link=str(data.get("link", "")), phrases=_phrases(manifest, data.get("phrases", {})),
+        classes=classes)
 
 
-def _step(folder: Path, index: int, raw: dict) -> Step:
+def _classes(manifest: Path, raw: object) -> dict[str, str]:
+    """[classes] NAME = "note for a use of that class no step converts"; the base classes
+    (definition, declaration, unknown) are always there and may get their own note."""
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise UserError(f"{manifest}: [classes] maps each class name to a note (a string)")
+    return {**BASE_CLASSES, **{k: " ".join(v.split()) for k, v in raw.items()}}
+
+
+def _phrases(manifest: Path, raw: object) -> dict[str, list[dict]]:
+    """[[phrases.NAME]] cases: {when = [facts], text = "..."}; checked so a typo fails here."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{manifest}: phrases must be a table of [[phrases.NAME]] lists")
+    for name, cases in raw.items():
+        ok = isinstance(cases, list) and all(
+            isinstance(c, dict) and set(c) <= {"when", "text"} and isinstance(c.get("text", ""), str)
+            and isinstance(c.get("when", []), list) for c in cases)
+        if not ok:
+            raise UserError(f"{manifest}: phrase {name!r}: each [[phrases.{name}]] case takes "
+                            "`when` (a list of facts) and `text` (a string)")
+    return raw
+
+
+def _step(folder: Path, index: int, raw: dict, classes: dict[str, str]) -> Step:
     where = f"{folder / 'manifest.toml'}: step {index}"
     for key in ("name", "subject", "classes"):
         if key not in raw:
             raise UserError(f"{where}: missing key {key!r}: add it to the step")
-    bad = [c for c in raw["classes"] if c not in CLASSES]
+    bad = [c for c in raw["classes"] if c not in classes]
     if bad:
-        raise UserError(f"{where}: unknown class {bad[0]!r}: use one of {', '.join(CLASSES)}")
+        raise UserError(f"{where}: unknown class {bad[0]!r}: use one of {', '.join(classes)}"
+                        " (declare a campaign's classes in its [classes] table)")
     cocci = _file(folder, raw["cocci"], f"step {index}") if raw.get("cocci") else None
     if cocci is None and not raw.get("skip_if_fact"):
         raise UserError(f"{where}: a step without a semantic patch needs skip_if_fact and reasons")
@@ -120,7 +155,10 @@ def _step(folder: Path, index: int, raw: dict) -> Step:
         index=index, name=raw["name"], cocci=cocci, subject=raw["subject"],
         message=raw.get("message", "").strip(), classes=tuple(raw["classes"]),
         skip_if_fact=raw.get("skip_if_fact"), skip_reason=raw.get("skip_reason", "").strip(),
-        otherwise_reason=raw.get("otherwise_reason", "").strip())
+        otherwise_reason=raw.get("otherwise_reason", "").strip(),
+        unchanged_reason=raw.get("unchanged_reason", "").strip(),
+        untouched_note=" ".join(raw.get("untouched_note", "").split()),
+        link=bool(raw.get("link", True)), provides=tuple(raw.get("provides", [])))
 
 
 def _file(folder: Path, name: str, what: str) -> Path:

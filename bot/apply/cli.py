@@ -50,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     commits = sum(1 for s in doc["steps"] if s["commit"])
     if doc["nothing_to_do"]:
         log.info("apply: PASS nothing to do (no %s in %s) in %.1f s",
-                 "kvm_is_reserved_pfn" if doc["campaign"] == "kvm-refcounted-pfn" else "token",
-                 doc["rev"], doc["seconds"])
+                 doc["requires"], doc["rev"], doc["seconds"])
         return EXIT_OK
     log.info("apply: %s %d commits, %d sites, idempotent=%s in %.1f s -> %s",
              doc["status"], commits, len(doc["sites"]), doc["idempotent"], doc["seconds"],

@@ -10,8 +10,8 @@ one. Never a made-up address: a Signed-off-by must name someone who reads mail.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from bot import git
 from bot.errors import UserError
@@ -25,11 +25,11 @@ HOW_TO_SET = ("set one: [identity] name/email in bot.toml, --bot-name NAME --bot
               "git config --global user.email you@example.org")
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
+    """(name, email): still the (name, email) pair callers index and unpack."""
+
     name: str
     email: str
-    source: str = "configuration"   # or "git config"
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
@@ -37,6 +37,11 @@ class Identity:
     def env(self, date: str | None = None) -> dict[str, str]:
         """Author and committer for git commit / format-patch."""
         return git.bot_env(self.name, self.email, date=date)
+
+
+def source(configured: tuple[str, str] | None) -> str:
+    """Where the identity `resolve` returns for `configured` comes from (for report.json)."""
+    return "configuration" if configured is not None else "git config"
 
 
 def check(name: str, email: str, source: str) -> Identity:
@@ -47,10 +52,10 @@ def check(name: str, email: str, source: str) -> Identity:
     if not _EMAIL_RE.match(email) or email.endswith((".(none)", ".localdomain")):
         raise UserError(f"identity e-mail {email!r} (from {source}) is not an address anyone "
                         f"reads: {HOW_TO_SET}")
-    return Identity(name, email, source)
+    return Identity(name, email)
 
 
-def resolve(tree: Path, configured: tuple[str, str] | Identity | None) -> Identity:
+def resolve(tree: Path, configured: tuple[str, str] | None) -> Identity:
     """The identity the series is made with (see the module docstring)."""
     if isinstance(configured, Identity):
         return configured

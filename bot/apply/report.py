@@ -8,7 +8,7 @@ mapped back to base-tree line numbers through the earlier steps' hunks.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -24,6 +24,7 @@ class Site:
     outcome: str = "untouched"
     step: str | None = None
     note: str = ""
+    changed_by: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -31,6 +32,8 @@ class Site:
         del data["column"]
         if not data["note"]:
             del data["note"]
+        if not data["changed_by"]:
+            del data["changed_by"]
         return data
 
     @property
@@ -80,12 +83,43 @@ def removed(hunks: list[Hunk], line: int) -> bool:
 
 
 def map_line(hunks: list[Hunk], line: int) -> int | None:
-    """Where old `line` is after the diff; None when the diff removed it."""
+    """Where old `line` is after the diff; None when the diff removed it.  A line a
+    hunk rewrote in place (as many lines out as in) maps to its rewritten self."""
     shift = 0
-    for old, old_len, _new, new_len in hunks:
+    for old, old_len, new, new_len in hunks:
         if old_len and old <= line < old + old_len:
-            return None
+            return new + (line - old) if old_len == new_len else None
         # a pure insertion (old_len 0) sits after old line `old`
         if (old_len and old + old_len <= line) or (not old_len and old < line):
             shift += new_len - old_len
     return line + shift
+
+
+class Tracker:
+    """Follows base-tree sites through the steps' diffs: which step changes which site."""
+
+    def __init__(self, sites: list[Site]):
+        self.sites = sites
+        self.earlier: list[dict[str, list[Hunk]]] = []
+
+    def step(self, label: str, diff: str) -> list[Site]:
+        """Record one step's `git diff -U0`; returns the sites it changes (in base order)."""
+        hunks = hunks_by_file(diff)
+        changed = []
+        for site in self.sites:
+            line = self.current_line(site)
+            if line is not None and removed(hunks.get(site.file, []), line):
+                changed.append(site)
+                site.changed_by.append(label)
+                if site.step is None:
+                    site.outcome, site.step = "transformed", label
+        self.earlier.append(hunks)
+        return changed
+
+    def current_line(self, site: Site) -> int | None:
+        line: int | None = site.line
+        for hunks in self.earlier:
+            if line is None:
+                return None
+            line = map_line(hunks.get(site.file, []), line)
+        return line

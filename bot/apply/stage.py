@@ -24,12 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import defaults, git, jsonfile
+from bot import defaults, git, jsonfile, names
 from bot.apply import campaign as campaign_mod
-from bot.apply import checkpatch, cocci, identity, report, series
+from bot.apply import checkpatch, cocci, identity, messages, report, series
 from bot.apply.campaign import Campaign, Step
 from bot.apply.identity import Identity
 from bot.errors import InfraError, UserError
+from bot.status import SCHEMA, Status
 
 log = logging.getLogger("bot.apply")
 
@@ -44,7 +45,7 @@ class Options:
     jobs: int = defaults.SPATCH_JOBS
     file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
     # (name, email) from the configuration; None: the operator's git identity (identity.py)
-    ident: tuple[str, str] | Identity | None = None
+    ident: tuple[str, str] | None = None
     campaigns_root: Path | None = None
     tree_name: str | None = None
 
@@ -59,6 +60,7 @@ class StepResult:
     commit: str | None = None
     files: list[str] = field(default_factory=list)
     skipped: str = ""
+    unchanged: str = ""
     seconds: float = 0.0
     diff: str = ""
 
@@ -69,6 +71,8 @@ class StepResult:
                       "seconds": round(self.seconds, 3)}
         if self.skipped:
             data["skipped"] = self.skipped
+        if self.unchanged:
+            data["unchanged"] = self.unchanged
         return data
 
 
@@ -84,24 +88,27 @@ def apply(opts: Options) -> dict:
     tree = git.toplevel(opts.tree)
     base = git.resolve(tree, opts.rev)
     ident = identity.resolve(tree, opts.ident)
+    ident_source = identity.source(opts.ident)
     opts = Options(**{**opts.__dict__, "ident": ident})
     _check_out_dir(opts.out, tree)
     hits = _grep(tree, base, camp.requires)
     files = sorted({path for path, _line, _text in hits})
-    doc: dict = {"campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
-                 "tree": opts.tree_name or tree_name(tree), "tree_path": str(tree),
+    doc: dict = {"schema": SCHEMA, "campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
+                 "tree": names.check(opts.tree_name, "--tree-name") if opts.tree_name
+                 else tree_name(tree), "tree_path": str(tree),
                  "tag": _tag(tree, opts.rev, base),
                  "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
                  "campaign_hash": camp.content_hash(), "cocci_hashes": camp.hashes(),
-                 "identity": {"name": ident.name, "email": ident.email, "source": ident.source}}
-    jsonfile.write(opts.out / "report.json", doc | {"status": "running"})
+                 "identity": {"name": ident.name, "email": ident.email, "source": ident_source},
+                 "requires": camp.requires}
+    jsonfile.write(opts.out / "report.json", doc | {"status": Status.RUNNING})
     try:
         return _apply(opts, camp, tree, base, hits, doc, start)
     except BaseException as exc:
         jsonfile.write(opts.out / "report.json",
-                       doc | {"status": "error", "error": str(exc) or type(exc).__name__,
+                       doc | {"status": Status.ERROR, "error": str(exc) or type(exc).__name__,
                               "seconds": round(time.monotonic() - start, 3)})
         raise
 
@@ -119,17 +126,19 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
         doc["branch"] = branch
         results, sites, facts, problems = _run_steps(camp, wt, opts)
         sites += _unparsed(hits, camp.requires, sites, problems)
-        doc["facts"] = sorted(facts)
+        doc["facts"] = sorted(facts.tree)
         doc["file_problems"] = problems
-        doc["idempotent"], doc["idempotence_diff"] = _idempotence(camp, wt, opts)
-        _outcomes(sites, results, camp)
+        doc["idempotent"], doc["idempotence_diff"] = _idempotence(camp, results, wt, opts)
+        for site in sites:
+            _judge(site, results, camp.classes)
         doc["steps"] = [r.to_json(camp) for r in results]
         doc["sites"] = [s.to_json() for s in sites]
         doc["head"] = git.out(wt, "rev-parse", "HEAD")
         patches = []
         if doc["head"] != base:
             doc["cover"] = {"subject": camp.title,
-                            "blurb": _cover(camp, doc, spatch_version, opts)}
+                            "blurb": messages.cover_blurb(camp, doc, facts,
+                                                          _tool_line(camp, doc, spatch_version, opts))}
             patches = series.format_patch(wt, base, opts.out / "series", camp.title,
                                           doc["cover"]["blurb"], opts.ident.env())
             doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out)
@@ -137,9 +146,9 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
 
 
 def tree_name(tree: Path) -> str:
-    """The project name a tree goes by: its directory name without .git."""
-    name = tree.name
-    return name[:-4] if name.endswith(".git") else name
+    """The project name a tree goes by: its directory name without .git, made a valid name
+    (bot.names: "Linux-Stable.git" -> "linux-stable")."""
+    return names.suggest(tree.name)
 
 
 def dedupe_key(*parts: str) -> str:
@@ -157,7 +166,7 @@ def _finish(opts: Options, doc: dict, start: float, patches: list[Path]) -> dict
     doc["series"] = [str(p.relative_to(opts.out)) for p in patches]
     doc["seconds"] = round(time.monotonic() - start, 3)
     missed = [s for s in doc["sites"] if s["outcome"] == "missed"]
-    doc["status"] = "PASS" if doc["idempotent"] and not missed else "FAIL"
+    doc["status"] = Status.PASS if doc["idempotent"] and not missed else Status.FAIL
     jsonfile.write(opts.out / "report.json", doc)
     return doc
 
@@ -219,15 +228,16 @@ def _worktree(tree: Path, base: str, camp: Campaign, files: list[str],
 
 def _run_steps(camp: Campaign, wt: Path, opts: Options):
     results: list[StepResult] = []
-    sites: list[report.Site] = []
-    facts: set[str] = set()
+    facts = messages.Facts()
+    tracker = report.Tracker([])
     problems: dict[str, str] = {}
     for step in camp.steps:
         res = StepResult(step)
         results.append(res)
         first = len(results) == 1
-        if step.skip_if_fact:
-            res.skipped = step.skip_reason if step.skip_if_fact in facts else step.otherwise_reason
+        if _skipped(camp, step, facts):
+            res.skipped = messages.skip_reason(camp, step, facts) if step.cocci else \
+                messages.wrap(step.otherwise_reason)
             log.info("apply: %s skipped", step.label)
             continue
         assert step.cocci is not None
@@ -237,20 +247,59 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
         run = _spatch(camp, step.cocci, wt, modes, opts, in_place=True)
         problems.update(run.file_problems)
         if first:
-            sites = report.sites_from_records(run.records)
-            facts = report.facts_from_records(run.records)
-        converted = _converted(sites, step)
+            facts.sites = tracker.sites = _sites(camp, run.records)
+            facts.tree = report.facts_from_records(run.records)
+        facts.steps.add(f"ran:{step.name}")
+        hidden = _invisible(step, wt)
+        if hidden:
+            git.git(wt, "checkout", "--quiet", "--", ".")    # calls to a name nothing declares
+            res.skipped = (f"{hidden}() could not be declared where its callers see it (the tree "
+                           "has no declaration for it to sit next to), so this step's uses are "
+                           "left as they are")
+            log.info("apply: %s reverted: %s() not declared", step.label, hidden)
+            continue
+        facts.changed = tracker.step(step.label, git.out(wt, "diff", "-U0"))
         assert isinstance(opts.ident, Identity)
-        msg = series.commit_message(camp, step, converted, str(opts.ident))
+        msg = messages.commit_message(camp, step, facts, opts.ident)
         res.commit = series.commit(wt, msg, opts.ident.env(date=_date(wt, pre)))
         res.seconds = run.seconds
         if res.commit:
+            facts.steps.add(f"changed:{step.name}")
             res.files = git.out(wt, "diff", "--name-only", pre, res.commit).splitlines()
             res.diff = git.out(wt, "diff", "-U0", pre, res.commit)
+        else:
+            res.unchanged = messages.unchanged_reason(camp, step, facts)
         log.info("apply: %s %s in %.1f s", step.label,
                  f"{res.commit[:12]} ({len(res.files)} files)" if res.commit else "no change",
                  run.seconds)
-    return results, sites, facts, problems
+    facts.changed = []
+    return results, tracker.sites, facts, problems
+
+
+def _sites(camp: Campaign, records: list[dict]) -> list[report.Site]:
+    """The classifier's sites; a class the manifest does not declare is the campaign's bug."""
+    sites = report.sites_from_records(records)
+    bad = sorted({s.cls for s in sites} - set(camp.classes))
+    if bad:
+        raise UserError(f"{camp.classifier.name} reports class {bad[0]!r}, which "
+                        f"{camp.root / 'manifest.toml'} does not declare: add it to [classes]")
+    return sites
+
+
+def _invisible(step: Step, wt: Path) -> str:
+    """A helper the step calls but no line of the tree declares or defines (kernel style: the
+    declaration starts at column 0), so the converted code would not compile; "" if none."""
+    for name in step.provides:
+        used = git.git(wt, "grep", "-q", "-E", rf"\b{name}\(", check=False).ok
+        declared = git.git(wt, "grep", "-q", "-E", rf"^[A-Za-z_].*\b{name}\(", check=False).ok
+        if used and not declared:
+            return name
+    return ""
+
+
+def _skipped(camp: Campaign, step: Step, facts: messages.Facts) -> bool:
+    """A step does not run when its skip fact holds on this tree, or it has no semantic patch."""
+    return step.cocci is None or bool(step.skip_if_fact and facts.holds(step.skip_if_fact))
 
 
 def _spatch(camp: Campaign, sp_file: Path, wt: Path, modes: tuple[str, ...], opts: Options,
@@ -263,18 +312,18 @@ def _spatch(camp: Campaign, sp_file: Path, wt: Path, modes: tuple[str, ...], opt
                      log_path=opts.out / "logs" / "spatch.log")
 
 
-def _converted(sites: list[report.Site], step: Step) -> list[str]:
-    return sorted({f"{s.function}() ({s.cls}, {s.file})" for s in sites if s.cls in step.classes})
-
-
 def _date(wt: Path, rev: str) -> str:
     """Commits carry the base's committer date: the same inputs give the same series."""
     return git.out(wt, "log", "-1", "--format=%cI", rev)
 
 
-def _idempotence(camp: Campaign, wt: Path, opts: Options) -> tuple[bool, str]:
-    """Every step again on the result, concurrently (read-only: no --in-place); any diff fails."""
-    steps = [s for s in camp.steps if s.cocci is not None]
+def _idempotence(camp: Campaign, results: list[StepResult], wt: Path,
+                 opts: Options) -> tuple[bool, str]:
+    """Every step that ran, again on the result, concurrently (read-only: no --in-place);
+    any diff fails.  A step skipped on this tree is not part of its series."""
+    steps = [r.step for r in results if r.step.cocci is not None and not r.skipped]
+    if not steps:
+        return True, ""
     per_step = Options(**{**opts.__dict__, "jobs": max(1, opts.jobs // max(1, len(steps)))})
 
     def rerun(step: Step) -> cocci.SpatchRun:
@@ -287,25 +336,7 @@ def _idempotence(camp: Campaign, wt: Path, opts: Options) -> tuple[bool, str]:
     return not diffs, "".join(diffs)
 
 
-def _outcomes(sites: list[report.Site], results: list[StepResult], camp: Campaign) -> None:
-    """Read each site's outcome off the diffs the steps produced, in base-tree lines."""
-    hunks_so_far: list[dict[str, list[report.Hunk]]] = []
-    for res in results:
-        hunks = report.hunks_by_file(res.diff)
-        for site in sites:
-            if site.step is not None:
-                continue
-            line: int | None = site.line
-            for earlier in hunks_so_far:
-                line = report.map_line(earlier.get(site.file, []), line) if line else None
-            if line is not None and report.removed(hunks.get(site.file, []), line):
-                site.outcome, site.step = "transformed", res.step.label
-        hunks_so_far.append(hunks)
-    for site in sites:
-        _judge(site, results)
-
-
-def _judge(site: report.Site, results: list[StepResult]) -> None:
+def _judge(site: report.Site, results: list[StepResult], classes: dict[str, str]) -> None:
     owner = next((r for r in results if site.cls in r.step.classes), None)
     if site.outcome == "transformed":
         if owner is None or owner.step.label != site.step:
@@ -313,29 +344,23 @@ def _judge(site: report.Site, results: list[StepResult]) -> None:
             site.outcome = "missed"
         return
     if owner is None:
-        site.note = {"unknown": "surrounding code does not say which question it asks",
-                     "definition": "the predicate itself",
-                     "declaration": "the predicate itself"}.get(site.cls, "")
+        site.note = classes.get(site.cls, "")
         return
     if owner.skipped:
         site.outcome, site.note = "skipped", owner.skipped.split("\n")[0]
-    elif site.cls == "dirty-accessed":
-        site.note = ("left as is: only '!kvm_is_reserved_pfn(pfn) && !kvm_is_zone_device_pfn(pfn)'"
-                     " guards in the file defining kvm_is_reserved_pfn() are converted")
+    elif owner.step.untouched_note:
+        site.note = owner.step.untouched_note    # the campaign says why it may stay
     else:
         site.outcome, site.note = "missed", f"{owner.step.label} should have converted it"
 
 
-def _cover(camp: Campaign, doc: dict, spatch_version: str, opts: Options) -> str:
+def _tool_line(camp: Campaign, doc: dict, spatch_version: str, opts: Options) -> str:
     hashes = "\n".join(f"  {digest[:16]}  {name}" for name, digest in sorted(doc["cocci_hashes"].items()))
     counts: dict[str, int] = {}
     for s in doc["sites"]:
         counts[f"{s['class']}/{s['outcome']}"] = counts.get(f"{s['class']}/{s['outcome']}", 0) + 1
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-    skipped = "".join(f"\n{s['name']} skipped:\n{series.wrap(s['skipped'])}\n"
-                      for s in doc["steps"] if s.get("skipped"))
-    return (f"{series.wrap(camp.cover)}\n{skipped}\n"
-            f"Call sites: {summary}.\n"
+    return (f"Call sites: {summary}.\n"
             f"Idempotent: {'yes' if doc['idempotent'] else 'NO'} (a second pass changes nothing).\n\n"
             f"Generated by cocci-bot with spatch {spatch_version}\n"
             f"  spatch flags: --use-gitgrep -j {opts.jobs} --timeout {opts.file_timeout} "

@@ -2,6 +2,8 @@
 
 OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends):
 
+    schema          bot.status.SCHEMA
+    status          "RUNNING", then "PASS" | "FAIL" | "ERROR" (bot.status.Status, from verdict)
     verdict         null while running, then "pass" | "fail" | "infra-error"
     reason          one line: why that verdict
     accel, cpu      "kvm" | "tcg", the QEMU -cpu model; accel_reason says why
@@ -43,6 +45,7 @@ from bot import defaults, jsonfile, proc
 from bot.boot import accel, console, initramfs, qemu
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, InfraError, UserError
 from bot.log import progress
+from bot.status import SCHEMA, Status
 
 EXIT_BY_VERDICT = {"pass": EXIT_OK, "fail": EXIT_FAILED, "infra-error": EXIT_INFRA}
 CONSOLE, VERDICT, QEMU_LOG = "console.log", "verdict.log", "qemu.log"
@@ -212,7 +215,7 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
                   run: QemuRun | None) -> dict[str, Any]:
     rec = state.record
     rec.update({
-        "verdict": outcome.verdict, "reason": outcome.reason,
+        "status": Status.of(outcome.verdict), "verdict": outcome.verdict, "reason": outcome.reason,
         "accel": machine.accel, "cpu": machine.cpu, "accel_reason": machine.reason,
         "kvm_smoke": outcome.kvm_smoke,
         "dax": {"status": outcome.dax, "reason": outcome.dax_reason},
@@ -229,8 +232,9 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
 
 def initial_record(opts: Options) -> dict[str, Any]:
     return {
-        "verdict": None, "reason": "running", "accel": None, "cpu": None, "accel_reason": None,
-        "kvm_smoke": None, "dax": None, "kvm_smoke_stalls": 0, "guest_kernel": None, "first_bad_line": None, "bad_lines": [],
+        "schema": SCHEMA, "status": Status.RUNNING, "verdict": None, "reason": "running", "accel": None, "cpu": None, "accel_reason": None,
+        "kvm_smoke": None, "dax": None, "kvm_smoke_stalls": 0, "guest_kernel": None,
+        "first_bad_line": None, "bad_lines": [],
         "durations": {}, "attempts": [], "kernel": str(opts.kernel.resolve()),
         "initramfs": None, "deadline": opts.deadline, "reproducer": None,
         "console_log": CONSOLE, "verdict_log": VERDICT, "qemu_log": QEMU_LOG,

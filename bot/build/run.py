@@ -2,7 +2,8 @@
 
 OUTDIR/build.json (written when the build starts, replaced atomically after each step):
 
-    status          null while running, then "PASS" | "FAIL"
+    schema          bot.status.SCHEMA
+    status          "RUNNING" while running, then "PASS" | "FAIL" (bot.status.Status)
     reason          one line: why that status
     kernel          path of the patched bzImage (null unless it was built)
     tree, base, rev the tree and the two commits (40-hex)
@@ -17,6 +18,9 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
     coverage        per .c file the series adds or modifies: file, object, built (bool)
     not_compiled    the touched .c files this config does not compile (reported, not hidden)
     fragment_mismatches  fragment symbols that did not stick ("CONFIG_X=y (got CONFIG_X=n)")
+    tree_settings   what this tree needs with this host's toolchain, decided from its code
+                    (bot/build/settings.py): name, config lines (OUTDIR/tree-settings.config,
+                    merged after the fragment), why; [] for trees that need nothing
     reproducer      the cocci-bot command line; tuxmake_reproducers: per build
     nfc             null, or the proof of "no functional change" (bot/build/nfc.py): status
                     pass | fail | not-claimed, and per step: commit, subject, claims,
@@ -46,12 +50,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from elftools.common.exceptions import ELFError
+
 from bot import defaults, git, jsonfile, proc
 from bot.build import fragment as frag
 from bot.build import nfc, tuxmake, warnings
+from bot.build import settings as tree_settings
 from bot.build import tree as srctree
 from bot.errors import EXIT_FAILED, EXIT_OK, InfraError, UserError
 from bot.log import progress
+from bot.status import SCHEMA, Status
 
 
 @dataclass
@@ -85,15 +93,24 @@ class Build:
         self.paths = Paths.under(srctree.work_root(opts.work_dir, opts.tree))
         self.started = time.monotonic()
         self.wanted = frag.load(opts.fragment)
+        self.settings = tree_settings.decide(opts.tree, base)
+        extra = tree_settings.write_fragment(self.settings, opts.out / "tree-settings.config")
+        self.tree_fragments = (extra.resolve(),) if extra else ()
+        for setting in self.settings:
+            self.wanted |= frag.parse("\n".join(setting.config))
         self.record: dict[str, Any] = initial_record(opts, base, rev)
         self.proof: nfc.Proof | None = None
+        self.record["tree_settings"] = [s.to_json() for s in self.settings]
+        for setting in self.settings:
+            progress("build", f"tree setting {setting.name}: {setting.why}")
 
     def save(self) -> None:
         jsonfile.write(self.opts.out / "build.json", self.record)
 
     def spec(self, which: str, targets: tuple[str, ...] = tuxmake.BUILD_TARGETS) -> tuxmake.Spec:
         return tuxmake.Spec(self.paths.src, self.paths.obj, self.opts.out / which,
-                            self.opts.fragment.resolve(), targets, self.opts.jobs)
+                            self.opts.fragment.resolve(), targets, self.opts.jobs,
+                            tree_fragments=self.tree_fragments)
 
     def finish(self, status: str, reason: str) -> dict[str, Any]:
         self.record["status"], self.record["reason"] = status, reason
@@ -104,7 +121,7 @@ class Build:
 
 def initial_record(opts: Options, base: str, rev: str) -> dict[str, Any]:
     return {
-        "status": None, "reason": "running", "kernel": None,
+        "schema": SCHEMA, "status": Status.RUNNING, "reason": "running", "kernel": None,
         "tree": str(opts.tree), "base": base, "rev": rev,
         "fragment": str(opts.fragment.resolve()), "config_hash": None, "toolchain": None,
         "durations": {}, "ccache": {}, "builds": {}, "new_warnings": [], "coverage": [],
@@ -215,6 +232,17 @@ def prove_nfc(b: Build) -> None:
     if b.proof is None:
         return
     t0 = time.monotonic()
+    try:
+        _prove(b)
+    except (InfraError, OSError, ValueError, ELFError) as exc:   # the proof, not the build
+        b.record["nfc"] = {"status": "error", "reason": f"the proof could not run: {exc}",
+                           "steps": []}
+    b.record["durations"]["nfc"] = round(time.monotonic() - t0, 1)
+    progress("build", f"nfc: {b.record['nfc']['status']} in {b.record['durations']['nfc']:.0f} s")
+
+
+def _prove(b: Build) -> None:
+    assert b.proof is not None
     middle = b.proof.middle_states()
     if middle:
         argv = nfc.make_argv(b.opts.out / "patched" / "build.log")
@@ -226,8 +254,6 @@ def prove_nfc(b: Build) -> None:
             b.proof.compile_state(k, b.paths.src, b.paths.obj, argv, env)
         srctree.checkout(b.opts.tree, b.paths.src, b.rev)
     b.record["nfc"] = b.proof.compare()
-    b.record["durations"]["nfc"] = round(time.monotonic() - t0, 1)
-    progress("build", f"nfc: {b.record['nfc']['status']} in {b.record['durations']['nfc']:.0f} s")
 
 
 def verdict(b: Build) -> dict[str, Any]:

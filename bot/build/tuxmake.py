@@ -32,6 +32,7 @@ class Spec:
     targets: tuple[str, ...] = BUILD_TARGETS
     jobs: int = defaults.BUILD_JOBS
     base_config: str = defaults.BUILD_BASE_CONFIG
+    tree_fragments: tuple[Path, ...] = ()   # per-tree settings (bot/build/settings.py), merged last
 
 
 def argv(spec: Spec, python: str = sys.executable) -> list[str]:
@@ -45,6 +46,7 @@ def argv(spec: Spec, python: str = sys.executable) -> list[str]:
         "--target-arch", defaults.BUILD_ARCH, "--toolchain", defaults.BUILD_TOOLCHAIN,
         "--wrapper", "ccache", "--jobs", str(spec.jobs),
         "--kconfig", spec.base_config, "--kconfig-add", str(spec.fragment),
+        *(arg for extra in spec.tree_fragments for arg in ("--kconfig-add", str(extra))),
         "--environment", "KCFLAGS=",
         *defaults.BUILD_MAKE_VARIABLES,
         *spec.targets,

@@ -1,7 +1,7 @@
 """Write the drafts: git format-patch -vN --cover-letter --base, To/Cc, range-diff to v(N-1).
 
-Nothing is sent: the drafts land in a directory, ready for
-`git send-email --dry-run DIR/*.patch` and then a real send by a human.
+The drafts land in a directory; bot.drafts.send checks them with `git send-email --dry-run`
+and sends them only when bot.toml says so ([mail] send = true).
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from bot.drafts import maintainers
 
 
 def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject: str, blurb: str,
-          previous: tuple[str, str] | None = None) -> list[Path]:
-    """Drafts of base..head in `out` (emptied first); returns the files."""
+          previous: tuple[str, str] | None = None,
+          in_reply_to: str | None = None) -> list[Path]:
+    """Drafts of base..head in `out` (emptied first); returns the files. `previous` is the
+    previous version's base..head (its range-diff goes into the cover), `in_reply_to` its
+    cover's Message-ID (the cover letter answers it: one thread for every version)."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -28,6 +31,8 @@ def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject:
         argv.append(f"-v{version}")
     if previous:
         argv.append(f"--range-diff={previous[0]}..{previous[1]}")
+    if in_reply_to:
+        argv.append(f"--in-reply-to={in_reply_to}")
     argv += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
     git.git(repo, *argv, f"{base}..{head}")
     files = sorted(out.glob("*.patch"))

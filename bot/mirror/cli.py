@@ -2,6 +2,7 @@
 
     cocci-bot mirror 5.10.223 5.10.46        # tags v5.10.46 and v5.10.223, in version order
     cocci-bot mirror --list                  # what the apt sources offer, what is present
+    cocci-bot mirror --tarball linux-4.20.1.tar.xz [--tag v4.20.1]   # any kernel source tarball
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         "created bare when missing)")
     p.add_argument("--list", action="store_true",
                    help="list the versions the configured apt sources offer and which are present")
+    p.add_argument("--tarball", type=Path, default=None, metavar="FILE",
+                   help="import a kernel source tarball (linux-X.Y.Z.tar.xz, a vendor tree) "
+                        "instead of a Debian package; its version comes from its Makefile")
+    p.add_argument("--tag", default=None, metavar="vX.Y.Z",
+                   help="with --tarball: the release's tag, when its Makefile's version is "
+                        "not the one to use (an EXTRAVERSION, a vendor bump)")
     p.add_argument("versions", nargs="*", metavar="VERSION",
                    help="kernel release like 5.10.223 (latest Debian revision) or 5.10.223-1")
     p.set_defaults(func=run)
@@ -37,6 +44,17 @@ def run(args: argparse.Namespace) -> int:
     from bot.mirror.versions import parse_request
 
     repo_path = (args.repo or args.data_dir / defaults.MIRROR_REPO).absolute()
+    if args.tag is not None and args.tarball is None:
+        raise UserError("--tag goes with --tarball FILE (Debian releases are tagged by version)")
+    if args.tarball is not None:
+        if args.list or args.versions:
+            raise UserError("--tarball imports one tarball: pass VERSIONs or --list in "
+                            "another cocci-bot mirror run")
+        from bot.mirror.tarball import mirror_tarball
+
+        done = mirror_tarball(args.tarball.absolute(), repo_path, args.data_dir, args.tag)
+        progress("mirror", done.line())
+        return 0
     if args.list:
         if args.versions:
             raise UserError("--list takes no VERSION: run cocci-bot mirror --list, "

@@ -112,6 +112,25 @@ def _alive(pid: int) -> bool:
 
 # --- one release --------------------------------------------------------------------------------
 
+def require_space(tmp_root: Path) -> None:
+    free = shutil.disk_usage(tmp_root).free
+    if free < defaults.MIRROR_MIN_FREE_BYTES:
+        raise InfraError(f"only {free / 1e9:.1f} GB free under {tmp_root}; unpacking a kernel "
+                         f"release needs {defaults.MIRROR_MIN_FREE_BYTES / 1e9:.0f} GB: free "
+                         "some space or pass --data-dir on a larger disk")
+
+
+def store_tree(gitdir: Path, root: Path, index: Path, files: int, label: str) -> str:
+    """Store the unpacked tree at `root`; check every one of its `files` made it in."""
+    tree = repo.write_tree(gitdir, root, index)
+    stored = repo.count_tree(gitdir, tree)
+    if stored != files:
+        raise InfraError(f"import of {label} stored {stored} of {files} files: check "
+                         "git's config for filters or ignore rules that apply to "
+                         f"{gitdir}")
+    return tree
+
+
 def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
     offer = art.offer
     start = time.monotonic()
@@ -131,11 +150,7 @@ def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
     offer = art.offer
     tmp_root.mkdir(parents=True, exist_ok=True)
     sweep(tmp_root)
-    free = shutil.disk_usage(tmp_root).free
-    if free < defaults.MIRROR_MIN_FREE_BYTES:
-        raise InfraError(f"only {free / 1e9:.1f} GB free under {tmp_root}; unpacking a kernel "
-                         f"release needs {defaults.MIRROR_MIN_FREE_BYTES / 1e9:.0f} GB: free "
-                         "some space or pass --data-dir on a larger disk")
+    require_space(tmp_root)
     work = Path(tempfile.mkdtemp(prefix=f"mirror-{os.getpid()}-", dir=tmp_root))
     try:
         progress("mirror", f"unpack {offer} ...")
@@ -146,12 +161,8 @@ def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
         progress("mirror", f"unpack {offer}: {files} files in {timing.unpack:.0f} s")
         progress("mirror", f"import {offer} ...")
         start = time.monotonic()
-        tree = repo.write_tree(gitdir, root, work / "index")
-        stored = repo.count_tree(gitdir, tree)
-        if stored != files:
-            raise InfraError(f"import of {offer} stored {stored} of {files} files: check "
-                             "git's config for filters or ignore rules that apply to "
-                             f"{gitdir}")
+        tree = store_tree(gitdir, root, work / "index", files, str(offer))
+        stored = files
         rel = repo.Release(offer.upstream, tree,
                            repo.message(offer.upstream, offer.package, offer.version,
                                         art.filename, art.sha256, member),

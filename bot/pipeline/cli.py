@@ -8,14 +8,16 @@ state in the data dir, and the embedded review queue.
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
 import logging
 import signal
+import sys
 import time
 from pathlib import Path
 
-from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError, UserError
+from bot.errors import EXIT_OK, CocciBotError, UserError
 from bot.sigterm import sigterm_as_interrupt
+from bot.status import SCHEMA
 
 log = logging.getLogger("bot.run")
 
@@ -31,15 +33,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="keep watching: run again every SECONDS (new releases, pending reviews)"
                    " until interrupted")
     p.set_defaults(func=run)
+    register_status(sub, common)
 
 
 def run(args: argparse.Namespace) -> int:
     from bot.pipeline import config
 
     cfg = config.load(args.config)
-    cfg = dataclasses.replace(cfg, build=cfg.build and not args.no_build,
-                              boot=cfg.boot and not (args.no_boot or args.no_build),
-                              queue_url=args.queue if args.queue is not None else cfg.queue_url)
+    cfg = cfg.with_overrides(build=cfg.build and not args.no_build,
+                             boot=cfg.boot and not (args.no_boot or args.no_build),
+                             queue_url=args.queue)
     if args.watch is not None and args.watch <= 0:
         raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
     with sigterm_as_interrupt():
@@ -53,16 +56,47 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _loop(cfg, args: argparse.Namespace) -> int:
-    from bot.pipeline import runner
+    from bot.pipeline import reaper, runner
+    from bot.pipeline.queue import Queue
+
+    reaper.mark(args.data_dir)   # before the first program starts: they all inherit it
+    if cfg.workers is not None:
+        return _enqueue_loop(cfg, args)
+    if args.watch is None:
+        return cycle(runner.run_all(cfg, args.data_dir))
+    tree_errors = runner.TreeErrors()
+    with Queue(cfg, args.data_dir) as queue:   # kept up while watching: series URLs stay live
+        if not cfg.queue_url:
+            reaper.reap(args.data_dir)   # a killed bot's queue would hold the port
+            try:
+                log.info("run: the review queue is at %s while this runs", queue()[0])
+            except CocciBotError as exc:
+                log.warning("run: the embedded review queue did not start: %s (tried again "
+                            "when a job posts)", exc)
+        while True:
+            try:
+                cycle(runner.run_all(cfg, args.data_dir, honour_backoff=True, queue=queue,
+                                     tree_errors=tree_errors))
+            except CocciBotError as exc:
+                if isinstance(exc, UserError):
+                    raise
+                log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
+            log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
+            time.sleep(args.watch)
+
+
+def _enqueue_loop(cfg, args: argparse.Namespace) -> int:
+    """[workers] broker: each cycle queues the jobs' next stages for `cocci-bot worker`."""
+    from bot.workers import enqueue
 
     while True:
         try:
-            worst = cycle(runner.run_all(cfg, args.data_dir, honour_backoff=args.watch is not None))
+            worst = cycle(enqueue.run_all(cfg, args.data_dir,
+                                          honour_backoff=args.watch is not None))
         except CocciBotError as exc:
             if args.watch is None or isinstance(exc, UserError):
                 raise
             log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
-            worst = exc.exit_code
         if args.watch is None:
             return worst
         log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
@@ -77,4 +111,25 @@ def cycle(results: list[tuple[str, int]]) -> int:
         worst = max(worst, code)
     if not results:
         log.info("run: nothing new")
-    return worst if worst in (EXIT_OK, EXIT_FAILED) else EXIT_INFRA
+    return worst   # 0 all passed, 1 a check failed, 2 a configuration error, 3 an error
+
+
+def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("status", parents=[common], help="what the bot is doing: every job",
+                       description="Every job the main job knows: tree, release, campaign, "
+                       "the state of each stage, why a job failed, its series URL and where "
+                       "its drafts are.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=status)
+
+
+def status(args: argparse.Namespace) -> int:
+    from bot.pipeline import report
+
+    jobs = report.jobs(args.data_dir)
+    if args.json:
+        sys.stdout.write(json.dumps({"schema": SCHEMA, "data_dir": str(args.data_dir),
+                                     "jobs": jobs}, indent=2) + "\n")
+    else:
+        sys.stdout.write(report.render(jobs, args.data_dir) + "\n")
+    return EXIT_OK

@@ -1,79 +1,258 @@
-"""bot.toml: which trees to watch, which campaigns to run, where to post.
+"""bot.toml: which trees to watch, which campaigns to run, where to post, how to mail.
 
-Everything has an embedded default, so `cocci-bot run` with no file watches one
-Debian 5.10 release, runs the kvm-refcounted-pfn campaign, builds, boots and
-posts to the embedded review queue (SQLite in the data dir).
+A strict schema (pydantic v2): an unknown key, a wrong type (`build = "false"`, a string where a
+list belongs) or a bad value is a one-line error naming the file, the key and the fix (exit 2).
+Everything has an embedded default, so `cocci-bot run` with no file watches one Debian 5.10
+release, runs the kvm-refcounted-pfn campaign, builds, boots and posts to the embedded review
+queue.  examples/bot.toml documents every key.
 
-    [[tree]]
-    name = "debian-linux"          # the review queue's project
-    source = "debian"              # "debian": releases from Debian's packages (cocci-bot mirror)
-    releases = ["5.10.223"]        #   which releases to mirror and run
-    # source = "git"               # "git": an existing repository ...
-    # path = "/srv/linux.git"
-    # tags = "v5.10.*"             #   ... and the tags to run (fnmatch pattern)
-    campaigns = ["kvm-refcounted-pfn"]
-
-    [checks]
-    build = true
-    boot = true
-
-    [queue]
-    url = ""                       # empty: the embedded queue, started on loopback to post
-    token_env = "COCCI_BOT_QUEUE_TOKEN"
-
-    [identity]                     # optional: default, the operator's git user.name/email
-    name = "Jane Maintainer"
-    email = "jane@example.org"
-
-    [workers]                      # optional: scale-out on Celery (bot/workers); absent: inline
-    broker = "redis://127.0.0.1:6379/0"   # `cocci-bot run` enqueues, `cocci-bot worker` runs
-    database = "postgres://cocci@db/cocci"  # job store (default: SQLite in the data dir)
-    run_dir = "/srv/cocci-bot/runs"         # shared by every worker (default: DATA_DIR/runs)
-    visibility_timeout = 10800     # seconds before an unacknowledged stage is delivered again
+    [[tree]]                       # one per watched tree; `name` is the queue's project
+    name, source ("debian" | "git"), campaigns (list)
+    debian: releases               (a list of versions, or a glob string like "5.10.*")
+    git:    path (a local repository) or url (https/git/ssh/file), tags (glob),
+            branches (list of heads to follow), since (the tag to start from)
+    [identity] name, email         (the series' author; both or neither: unset, apply uses
+                                    the operator's git identity)
+    [checks]   build, boot, dax, nfc
+    [queue]    url, token_env
+    [mail]     send (default false), host, port, tls ("starttls" | "ssl" | "none"), user,
+               password_env, from_
+    [workers]  broker ("redis://...", required in the section), database (a PostgreSQL URL;
+               default the SQLite file in the data dir), run_dir, visibility_timeout
+               (no [workers]: the run does every stage itself)
 """
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from bot import defaults
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot import defaults, names
 from bot.errors import UserError
 
 DEFAULT_RELEASE = "5.10.223"
 DEFAULT_CAMPAIGN = "kvm-refcounted-pfn"
+GIT_URL_SCHEMES = ("https://", "http://", "git://", "ssh://", "file://")
+
+LoosePath = Annotated[Path, Field(strict=False)]
 
 
-@dataclass(frozen=True)
-class Tree:
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class Tree(_Section):
     name: str
-    source: str = "debian"
-    releases: tuple[str, ...] = (DEFAULT_RELEASE,)
-    path: Path | None = None
+    source: Literal["debian", "git"] = "debian"
+    campaigns: tuple[str, ...] = Field((DEFAULT_CAMPAIGN,), min_length=1)
+    # debian: versions, or one glob over what apt offers
+    releases: tuple[str, ...] | str = (DEFAULT_RELEASE,)
+    # git
+    path: LoosePath | None = None
+    url: str | None = None
     tags: str = "v*"
-    campaigns: tuple[str, ...] = (DEFAULT_CAMPAIGN,)
+    branches: tuple[str, ...] = ()
+    since: str | None = None
+
+    @field_validator("campaigns", "releases", "branches", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("campaigns", mode="before")
+    @classmethod
+    def _campaigns_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(f"must be a list: campaigns = [{value!r}]")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not names.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid name: use {names.RULE}, "
+                             f"e.g. {names.suggest(value)!r}")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(GIT_URL_SCHEMES):
+            raise ValueError(f"{value!r} is not a git URL: use one starting with "
+                             f"{', '.join(GIT_URL_SCHEMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _source_keys(self) -> Tree:
+        git_keys = [k for k in ("path", "url", "since") if getattr(self, k) is not None]
+        if self.branches:
+            git_keys.append("branches")
+        if self.source == "git" and not (self.path or self.url):
+            raise ValueError("a git tree needs path = \"/path/to/repo\" or url = \"https://...\"")
+        if self.source == "git" and self.path and self.url:
+            raise ValueError("give a git tree path or url, not both")
+        if self.source == "debian" and git_keys:
+            raise ValueError(f"{git_keys[0]} is for source = \"git\" trees: remove it or set "
+                             "source = \"git\"")
+        return self
+
+    @property
+    def release_glob(self) -> str | None:
+        """releases as a glob over what apt offers ("5.10.*"), or None for a list."""
+        return self.releases if isinstance(self.releases, str) else None
+
+    def wants_release(self, version: str) -> bool:
+        if isinstance(self.releases, str):
+            return fnmatch.fnmatchcase(version, self.releases)
+        return version in self.releases
 
 
-@dataclass(frozen=True)
-class Workers:
-    """[workers]: where stages are queued and shared state lives (bot/workers)."""
-    broker: str
-    database: str = ""
-    run_dir: Path | None = None
-    visibility_timeout: int = defaults.WORKER_VISIBILITY_TIMEOUT
-
-
-@dataclass(frozen=True)
-class Config:
-    trees: tuple[Tree, ...] = (Tree(name="debian-linux"),)
+class Checks(_Section):
     build: bool = True
     boot: bool = True
-    queue_url: str = ""
+    dax: bool = True
+    nfc: bool = True
+
+
+class Queue(_Section):
+    url: str = ""
     token_env: str = "COCCI_BOT_QUEUE_TOKEN"
-    ident: tuple[str, str] | None = None   # None: apply uses the operator's git identity
-    source: Path | None = field(default=None)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL: use e.g. "
+                             "\"https://queue.example.org\", or \"\" for the embedded queue")
+        return value.rstrip("/")
+
+
+class Identity(_Section):
+    name: str | None = None
+    email: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _both(self) -> Identity:
+        if (self.name is None) != (self.email is None):
+            raise ValueError("give both name and email, or neither (then the operator's git "
+                             "identity is used)")
+        return self
+
+
+class Mail(_Section):
+    send: bool = False
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password_env: str | None = None
+    from_: str | None = Field(None, alias="from")
+
+
+class Workers(_Section):
+    """[workers]: where stages are queued and shared state lives (bot/workers)."""
+
+    broker: str
+    database: str = ""
+    run_dir: LoosePath | None = None
+    visibility_timeout: int = Field(defaults.WORKER_VISIBILITY_TIMEOUT, gt=0)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://")):
+            raise ValueError(f"{value!r} is not a Redis URL: use e.g. "
+                             "\"redis://127.0.0.1:6379/0\"")
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if value and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError(f"{value!r} is not a PostgreSQL URL: use postgres://user@host/db, "
+                             "or leave database out for SQLite in the data dir")
+        return value
+
+    @field_validator("run_dir")
+    @classmethod
+    def _run_dir(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
+class Config(_Section):
+    trees: tuple[Tree, ...] = Field((Tree(name="debian-linux"),), alias="tree", min_length=1)
+    checks: Checks = Checks()
+    queue: Queue = Queue()
+    identity: Identity = Identity()
+    mail: Mail = Mail()
     workers: Workers | None = None
+    source: LoosePath | None = Field(None, exclude=True)   # the file it came from
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    @field_validator("trees", mode="before")
+    @classmethod
+    def _tree_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        seen: set[str] = set()
+        for tree in self.trees:
+            if tree.name in seen:
+                raise ValueError(f"two trees are named {tree.name!r}: give each [[tree]] its own "
+                                 "name")
+            seen.add(tree.name)
+        return self
+
+    # the names the pipeline used before the sections (kept: several readers)
+    @property
+    def build(self) -> bool:
+        return self.checks.build
+
+    @property
+    def boot(self) -> bool:
+        return self.checks.boot
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue.url
+
+    @property
+    def token_env(self) -> str:
+        return self.queue.token_env
+
+    @property
+    def ident(self) -> tuple[str, str] | None:
+        """[identity] as apply takes it; None: the operator's git identity."""
+        if self.identity.name is None or self.identity.email is None:
+            return None
+        return (self.identity.name, self.identity.email)
+
+    def with_overrides(self, *, build: bool | None = None, boot: bool | None = None,
+                       queue_url: str | None = None) -> Config:
+        """The configuration with the command line's --no-build/--no-boot/--queue applied."""
+        checks = self.checks.model_copy(update={
+            k: v for k, v in (("build", build), ("boot", boot)) if v is not None})
+        queue = self.queue.model_copy(update={"url": queue_url} if queue_url is not None else {})
+        return self.model_copy(update={"checks": checks, "queue": queue})
 
 
 def load(path: Path | None) -> Config:
@@ -84,65 +263,83 @@ def load(path: Path | None) -> Config:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
         raise UserError(f"config file {path} does not exist: pass an existing bot.toml "
-                        "or leave --config out for the embedded defaults") from exc
+                        "or leave --config out for the embedded defaults "
+                        "(examples/bot.toml shows every key)") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: {exc}: fix the TOML") from exc
-    return _config(path, data)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
+    if "tree" not in data:
+        raise UserError(f"{path}: no [[tree]]: add at least one tree to watch "
+                        "(see examples/bot.toml)")
+    try:
+        return Config.model_validate(data).model_copy(update={"source": path})
+    except ValidationError as exc:
+        raise UserError(explain(path, data, exc)) from None
 
 
-def _config(path: Path, data: dict) -> Config:
-    known = {"tree", "checks", "queue", "identity", "workers"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UserError(f"{path}: unknown section {unknown[0]!r}: use {', '.join(sorted(known))}")
-    trees = tuple(_tree(path, i, raw) for i, raw in enumerate(data.get("tree", []), 1))
-    if not trees:
-        raise UserError(f"{path}: no [[tree]]: add at least one tree to watch")
-    names = [t.name for t in trees]
-    if len(set(names)) != len(names):
-        raise UserError(f"{path}: two trees are named alike: give each [[tree]] its own name")
-    checks, queue, ident = data.get("checks", {}), data.get("queue", {}), data.get("identity", {})
-    return Config(trees=trees, build=bool(checks.get("build", True)),
-                  boot=bool(checks.get("boot", True)), queue_url=str(queue.get("url", "")),
-                  token_env=str(queue.get("token_env", "COCCI_BOT_QUEUE_TOKEN")),
-                  ident=(str(ident.get("name", "")), str(ident.get("email", ""))) if ident else None,
-                  source=path, workers=_workers(path, data.get("workers")))
+def explain(path: Path, data: dict[str, Any], exc: ValidationError) -> str:
+    """One line for the first problem: the file, the key, what is wrong and the fix."""
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if isinstance(p, int) or not _is_type_tag(str(p))]
+    where = _where(data, loc)
+    if where == "the file":
+        return f"{path}: {str(err['msg']).removeprefix('Value error, ')}"
+    kind, given = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        return f"{path}: {where}: unknown key: {_did_you_mean(loc)}"
+    if kind == "missing":
+        return f"{path}: {where}: missing: add {loc[-1]} = ... (see examples/bot.toml)"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{path}: {where}: must be true or false (no quotes), got {given!r}"
+    if kind in ("tuple_type", "list_type"):
+        return f"{path}: {where}: must be a list, e.g. {loc[-1]} = [{given!r}], got {given!r}"
+    if kind in ("string_type",):
+        return f"{path}: {where}: must be a string in quotes, got {given!r}"
+    if kind in ("int_type", "int_parsing"):
+        return f"{path}: {where}: must be a whole number (no quotes), got {given!r}"
+    if kind == "literal_error":
+        allowed = err.get("ctx", {}).get("expected", "")
+        return f"{path}: {where}: {given!r} is not one of {allowed}"
+    if kind in ("model_type", "dict_type"):
+        return f"{path}: {where}: must be a table ([{loc[-1]}]), got {given!r}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{path}: {where}: {message}"
 
 
-def _workers(path: Path, raw: dict | None) -> Workers | None:
-    if raw is None:
-        return None
-    keys = {"broker", "database", "run_dir", "visibility_timeout"}
-    unknown = sorted(set(raw) - keys)
-    if unknown:
-        raise UserError(f"{path}: [workers] has no key {unknown[0]!r}: use {', '.join(sorted(keys))}")
-    broker = raw.get("broker")
-    if not isinstance(broker, str) or not broker.startswith(("redis://", "rediss://")):
-        raise UserError(f"{path}: [workers] broker must be a Redis URL like "
-                        "\"redis://127.0.0.1:6379/0\"")
-    database = str(raw.get("database", ""))
-    if database and not database.startswith(("postgres://", "postgresql://")):
-        raise UserError(f"{path}: [workers] database must be a PostgreSQL URL "
-                        "(postgres://user@host/db) or left out for SQLite in the data dir")
-    timeout = raw.get("visibility_timeout", defaults.WORKER_VISIBILITY_TIMEOUT)
-    if not isinstance(timeout, int) or timeout <= 0:
-        raise UserError(f"{path}: [workers] visibility_timeout must be a positive number of seconds")
-    run_dir = Path(raw["run_dir"]).expanduser() if raw.get("run_dir") else None
-    return Workers(broker=broker, database=database, run_dir=run_dir, visibility_timeout=timeout)
+def _where(data: dict[str, Any], loc: list[Any]) -> str:
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and (i == 0 or loc[i - 1] != "tree"):
+            parts[-1] += f"[{part}]"
+        elif isinstance(part, int):
+            raw = data.get("tree")
+            trees: list[Any] = raw if isinstance(raw, list) else []
+            name = trees[part].get("name") if part < len(trees) and \
+                isinstance(trees[part], dict) else None
+            parts[-1] = f"[[tree]] {part + 1}" + (f" ({name!r})" if name else "")
+        elif i == 0 and part != "tree":
+            parts.append(f"[{part}]" if part in _SECTIONS else part)
+        else:
+            parts.append(part)
+    return " ".join(parts) if parts else "the file"
 
 
-def _tree(path: Path, index: int, raw: dict) -> Tree:
-    where = f"{path}: tree {index}"
-    name = raw.get("name")
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        raise UserError(f"{where}: name must be a plain word (it names the queue's project)")
-    source = raw.get("source", "debian")
-    if source not in ("debian", "git"):
-        raise UserError(f"{where}: source {source!r} is not one of debian, git")
-    if source == "git" and not raw.get("path"):
-        raise UserError(f"{where}: a git tree needs path = \"/path/to/repo\"")
-    return Tree(name=name, source=source,
-                releases=tuple(raw.get("releases", [DEFAULT_RELEASE])),
-                path=Path(raw["path"]).expanduser() if raw.get("path") else None,
-                tags=raw.get("tags", "v*"),
-                campaigns=tuple(raw.get("campaigns", [DEFAULT_CAMPAIGN])))
+def _is_type_tag(part: str) -> bool:
+    """pydantic names union members and validators in error locations: not keys."""
+    return any(c in part for c in "[(,") or part in ("str", "int", "bool", "float")
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {"tree": Tree, "checks": Checks, "queue": Queue,
+                                         "identity": Identity, "mail": Mail, "workers": Workers}
+
+
+def _did_you_mean(loc: list[Any]) -> str:
+    key = str(loc[-1])
+    section = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), None)
+    model = _SECTIONS.get(section) if section else None
+    known = sorted((f.alias or k) for k, f in model.model_fields.items()) if model \
+        else sorted(_SECTIONS)
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{key!r}: {hint}remove it or use one of {', '.join(known)}"

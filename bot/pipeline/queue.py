@@ -4,11 +4,16 @@ The embedded queue is `cocci-bot serve` on a free loopback port with the data
 dir's SQLite database, started only when there is something to post and
 stopped (its whole process group) when the run ends; the series stay in the
 database for the next `cocci-bot serve`.
+
+The bot's own token for the embedded queue is created once and kept in
+DATA_DIR/bot-token (mode 0600); every run reuses it, and a token the queue refuses
+(revoked with `serve --revoke-token`, or a fresh database) is replaced by a new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -20,6 +25,8 @@ import requests
 from bot import defaults, proc
 from bot.errors import InfraError, UserError
 from bot.pipeline.config import Config
+
+log = logging.getLogger("bot.run")
 
 
 class Queue:
@@ -53,8 +60,6 @@ class Queue:
         url = f"http://127.0.0.1:{port}"
         me = [sys.executable, "-m", "bot"]
         data = ["--data-dir", str(self.data_dir)]
-        token = proc.run([*me, "serve", "--create-token", "bot", defaults.BOT_NAME, *data],
-                         timeout=120).stdout.strip().splitlines()[-1]
         for tree in self.cfg.trees:   # one project per watched tree
             proc.run([*me, "serve", "--create-project", tree.name, *data], timeout=120)
         log_file = self.data_dir / "review" / "serve.log"
@@ -62,7 +67,48 @@ class Queue:
         server = self._stack.enter_context(proc.spawn(
             [*me, "serve", "--host", "127.0.0.1", "--port", str(port), *data], stdout=log_file))
         wait_ready(url, server, log_file)
-        return url, token
+        return url, bot_token(self.data_dir, url)
+
+
+def token_file(data_dir: Path) -> Path:
+    return data_dir / defaults.BOT_TOKEN_FILE
+
+
+def bot_token(data_dir: Path, url: str) -> str:
+    """The bot's token in the data dir, when the queue at `url` takes it; else a new one."""
+    path = token_file(data_dir)
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        token = path.read_text().strip()
+        if token and token_accepted(url, token):
+            return token
+        log.info("run: the queue refused the token in %s: creating a new one", path)
+    token = proc.run([sys.executable, "-m", "bot", "serve", "--create-token", "bot",
+                      defaults.BOT_NAME, "--data-dir", str(data_dir)],
+                     timeout=120).stdout.strip().splitlines()[-1]
+    write_secret(path, token)
+    return token
+
+
+def token_accepted(url: str, token: str) -> bool:
+    """The queue authenticates every request that carries a token: 401/403 means refused."""
+    try:
+        rsp = requests.get(f"{url}/api/1.2/projects/", timeout=defaults.TIMEOUT_HTTP,
+                           headers={"Authorization": f"Token {token}"})
+    except requests.RequestException as exc:
+        raise InfraError(f"the review queue at {url} did not answer: {exc}") from exc
+    return rsp.status_code not in (401, 403)
+
+
+def write_secret(path: Path, text: str) -> None:
+    """`text` in `path`, mode 0600 from the start, replaced atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    os.replace(tmp, path)
 
 
 def free_port(preferred: int = defaults.REVIEW_PORT) -> int:

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import defaults, git, jsonfile
 from bot.errors import CocciBotError, UserError
@@ -40,9 +40,12 @@ from bot.pipeline.store import Job
 from bot.pipeline.watch import Release
 from bot.status import SCHEMA, Status
 
+if TYPE_CHECKING:
+    from bot.post.regen import Previous
+
 log = logging.getLogger("bot.run")
 
-STAGES = ("apply", "build", "boot", "post", "drafts")
+STAGES = ("apply", "build", "boot", "post", "drafts", "mail")
 # the queue's review states after which no drafts are written
 DECIDED_AGAINST = ("rejected", "changes-requested", "superseded", "not-applicable")
 
@@ -197,12 +200,16 @@ def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
 
 def remove_stale_worktrees(ctx: Context) -> None:
     """apply's sparse worktrees of this job left by a killed bot (the job lock is ours)."""
+    from bot.pipeline import reaper
+
+    if reaper.REAPED:
+        reaper.clear_git_locks(ctx.release.repo)
     prefix = f"{ctx.campaign}-{ctx.release.base[:12]}-"
     parent = ctx.data_dir / "worktrees"
     stale = sorted(parent.glob(f"{prefix}*")) if parent.is_dir() else []
     for wt in stale:
         log.info("run: removing the worktree %s a killed run left behind", wt)
-        git.git(ctx.release.repo, "worktree", "remove", "--force", str(wt), check=False)
+        git.git(ctx.release.repo, "worktree", "remove", "-f", "-f", str(wt), check=False)
         shutil.rmtree(wt, ignore_errors=True)
     if stale:
         git.git(ctx.release.repo, "worktree", "prune", check=False)
@@ -224,13 +231,19 @@ def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _skip("nothing to build")
     if not ctx.cfg.build:
         return _skip("disabled in the configuration")
+    from bot.pipeline import reaper
+
+    if reaper.REAPED:   # the build's checkout is a worktree of the tree
+        reaper.clear_git_locks(ctx.release.repo)
     fragment = (defaults.project_root() / "semantic_patches" / ctx.campaign
                 / defaults.BUILD_FRAGMENT)
     probe = accel.start_probe() if ctx.cfg.boot else None   # host KVM probe, beside the build
     try:
         rec = build_run.build(build_run.Options(
             tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
-            out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment))
+            out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment,
+            manifest=fragment.parent / "manifest.toml",          # which steps claim NFC
+            nfc=ctx.cfg.checks.nfc))
     finally:
         if probe is not None:
             probe.join()      # remembered for this host boot: the boot stage reads the verdict
@@ -258,19 +271,77 @@ def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    """Post the series; a regenerated one (vN+1) carries the range-diff and the call sites that
+    changed since vN. Nothing left to do on this release: the open older version becomes Not
+    Applicable (upstream absorbed the campaign)."""
+    from bot.post import regen
     from bot.post.cli import post
 
+    prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
+                              ctx.job.id)
     if _applied(state) is None:
-        return _skip("no series to post")
+        return _absorbed(ctx, state, prev)
+    extra: dict[str, Any] = {}
+    report = json.loads((ctx.run_dir / "report.json").read_text())
+    if prev is not None:
+        extra = regen_payload(ctx, prev, report)
     url, token = ctx.queue()
-    series = post(ctx.run_dir, url, token, project=ctx.release.tree.name)
-    return {"status": Status.PASS, "series_url": series["web_url"], "series_id": series["id"],
-            "version": series.get("version", 1)}
+    series = post(ctx.run_dir, url, token, project=ctx.release.tree.name, extra=extra)
+    result = {"status": Status.PASS, "series_url": series["web_url"], "series_id": series["id"],
+              "version": series.get("version", 1),
+              "cover_message_id": _message_id(ctx.run_dir / "series" / "0000-cover-letter.patch")}
+    if prev is not None:
+        result |= {"previous_series_id": prev.series_id, "range_diff": bool(extra["range_diff"]),
+                   "site_delta": {k: len(v) for k, v in extra["site_delta"].items()}}
+    return result
+
+
+def regen_payload(ctx: Context, prev: Previous, report: dict[str, Any]) -> dict[str, Any]:
+    """range_diff, site_delta and the cover with the changes since the previous version."""
+    from bot.post import regen
+
+    rdiff = regen.range_diff(ctx.release.repo, (prev.report["base"], prev.report["head"]),
+                             (report["base"], report["head"]))
+    delta = regen.site_delta(prev.report, report)
+    cover = ctx.run_dir / "series" / "0000-cover-letter.patch"
+    extra: dict[str, Any] = {"range_diff": rdiff, "site_delta": delta}
+    if cover.exists():
+        extra["cover"] = regen.with_changes(cover.read_text(), regen.changes_text(
+            prev, report, delta))
+    return extra
+
+
+def _absorbed(ctx: Context, state: dict[str, Any], prev: Previous | None) -> dict[str, Any]:
+    apply = state["stages"].get("apply", {})
+    if not apply.get("nothing_to_do") or prev is None:
+        return _skip("no series to post")
+    from bot.post.client import QueueClient
+
+    tag = ctx.release.tag
+    url, token = ctx.queue()
+    comment = (f"{ctx.campaign} has nothing left to do on {ctx.release.tree.name} {tag} "
+               f"(base {ctx.release.base[:12]}): upstream absorbed it, so this version no "
+               "longer applies.")
+    changed = QueueClient(url, token).absorbed(ctx.release.tree.name, ctx.campaign, tag, comment)
+    why = (f"nothing left to do on {tag}: upstream absorbed the campaign; "
+           + (f"series {', '.join(map(str, changed))} marked Not Applicable" if changed
+              else f"v{prev.version} (series {prev.series_id}) was already decided"))
+    log.info("run: %s %s %s: %s", ctx.release.tree.name, tag, ctx.campaign, why)
+    return {"status": Status.SKIPPED, "why": why, "absorbed": changed}
+
+
+def _message_id(mail: Path) -> str | None:
+    from bot.drafts.send import message_id
+
+    return message_id(mail) if mail.exists() else None
 
 
 def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
-    """Once the maintainer accepts the series in the queue: git-send-email drafts (not sent)."""
+    """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
+    the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
+    from bot.drafts import send
     from bot.drafts.write import write
+    from bot.post import regen
     from bot.post.client import QueueClient
 
     post = state["stages"].get("post", {})
@@ -283,26 +354,62 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _skip(f"the maintainer's decision: {decision}")
     if decision != "accepted":
         return {"status": Status.WAITING, "why": f"series is {decision!r} in the queue"}
-    report = json.loads((ctx.run_dir / "report.json").read_text())
-    files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
-                  version=int(series.get("version", 1)), subject=report["cover"]["subject"],
-                  blurb=report["cover"]["blurb"],
-                  previous=_previous(ctx, (series.get("previous") or {}).get("id")))
-    return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files)}
+    if (ctx.run_dir / send.MAIL_JSON).exists():   # a send began: the drafts stay as they went
+        files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
+    else:
+        report = json.loads((ctx.run_dir / "report.json").read_text())
+        prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
+                                  ctx.job.id)
+        blurb = report["cover"]["blurb"]
+        if prev is not None:
+            blurb += "\n\n" + regen.changes_text(prev, report, regen.site_delta(prev.report,
+                                                                               report))
+        files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
+                      version=int(series.get("version", 1)), subject=report["cover"]["subject"],
+                      blurb=blurb,
+                      previous=(prev.report["base"], prev.report["head"]) if prev else None,
+                      in_reply_to=prev.cover_message_id if prev else None)
+    check = send.dry_run(files)
+    return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
+            "cover_message_id": send.message_id(files[0]),
+            "in_reply_to": send.header(files[0], "In-Reply-To"),
+            "send_email_dry_run": check}
 
 
-def _previous(ctx: Context, series_id: int | None) -> tuple[str, str] | None:
-    """base..head of the job that posted the previous version, for the range-diff."""
-    if series_id is None:
-        return None
-    for run_json in (ctx.data_dir / "runs").glob("*/run.json"):
-        other = json.loads(run_json.read_text())
-        if other["stages"].get("post", {}).get("series_id") == series_id:
-            report = json.loads((run_json.parent / "report.json").read_text())
-            return report["base"], report["head"]
-    return None
+def stage_mail(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    """Send the drafts, only when bot.toml says [mail] send = true; never twice."""
+    from bot.drafts import send
+
+    drafts = state["stages"].get("drafts", {})
+    if Status.of(drafts.get("status")) is not Status.PASS:
+        return _skip("no drafts")
+    mail = getattr(ctx.cfg, "mail", None)
+    if mail is None or not mail.send:
+        return _skip("sending is not configured ([mail] send = true in bot.toml)")
+    if not drafts.get("send_email_dry_run", {}).get("ok"):
+        return {"status": Status.FAIL, "why": "git send-email --dry-run did not pass: "
+                + drafts.get("send_email_dry_run", {}).get("detail", "not run")}
+    files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
+    sent = send.send_once(ctx.run_dir, files, mail)
+    if sent["state"] != "sent":
+        return {"status": Status.FAIL, "why": sent["why"]}
+    _comment_sent(ctx, state, sent)
+    return {"status": Status.PASS, "message_ids": sent["message_ids"], "to": sent["to"]}
+
+
+def _comment_sent(ctx: Context, state: dict[str, Any], sent: dict[str, Any]) -> None:
+    """The sent Message-IDs on the series in the queue (a `mail` check: the bot's note)."""
+    from bot.post.client import QueueClient
+
+    url, token = ctx.queue()
+    ids = sent["message_ids"]
+    QueueClient(url, token).post_series_check(state["stages"]["post"]["series_id"], {
+        "context": "mail", "state": "success",
+        "description": f"sent {len(ids)} mails to {', '.join(sent['to'])[:1500]}; "
+                       f"cover {ids[0]}",
+        "log": "Message-IDs sent:\n" + "\n".join(ids)})
 
 
 STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "apply": stage_apply, "build": stage_build, "boot": stage_boot, "post": stage_post,
-    "drafts": stage_drafts}
+    "drafts": stage_drafts, "mail": stage_mail}

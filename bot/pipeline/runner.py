@@ -9,17 +9,18 @@ in the log and asked again on the next cycle.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import defaults
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci, stage
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError
-from bot.pipeline import watch
+from bot.pipeline import reaper, watch
 from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
 from bot.pipeline.run import Context, JobBusy, run_job
@@ -55,28 +56,66 @@ class Cycle:
         self.results.append((line, code))
 
 
-def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False) -> list[tuple[str, int]]:
+@dataclass
+class TreeErrors:
+    """Trees that could not be listed, kept across the cycles of `run --watch`: the same
+    back-off as jobs, so an unreachable remote is not hammered."""
+
+    errors: dict[str, tuple[int, float]] = field(default_factory=dict)   # name: (count, next)
+
+    def due(self, name: str) -> bool:
+        _count, when = self.errors.get(name, (0, 0.0))
+        return time.time() >= when
+
+    def failed(self, name: str) -> float:
+        count = self.errors.get(name, (0, 0.0))[0] + 1
+        wait = backoff(count)
+        self.errors[name] = (count, time.time() + wait)
+        return wait
+
+    def ok(self, name: str) -> None:
+        self.errors.pop(name, None)
+
+
+def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False,
+            queue: Queue | None = None, tree_errors: TreeErrors | None = None,
+            ) -> list[tuple[str, int]]:
     """Run every new (release, campaign) and resume the unfinished ones; one summary line and
-    exit code per job (and per tree that could not be listed)."""
+    exit code per job (and per tree that could not be listed). `queue`: one kept open by the
+    caller (run --watch), else the embedded queue lives for this call."""
+    reaper.mark(data_dir)
+    reaper.reap(data_dir)
+    with contextlib.ExitStack() as stack:
+        if queue is None:
+            queue = stack.enter_context(Queue(cfg, data_dir))
+        return _cycle(cfg, data_dir, queue, honour_backoff, tree_errors or TreeErrors())
+
+
+def _cycle(cfg: Config, data_dir: Path, queue: Queue, honour_backoff: bool,
+           tree_errors: TreeErrors) -> list[tuple[str, int]]:
     store = Store(data_dir / "state.sqlite3")
     spatch = cocci.version()
     campaigns = {name: campaign_mod.load(name) for t in cfg.trees for name in t.campaigns}
     cycle = Cycle([])
-    with Queue(cfg, data_dir) as queue:
-        for tree in cfg.trees:
-            try:
-                releases = watch.releases(tree, data_dir)
-            except CocciBotError as exc:
-                cycle.add(f"run: tree {tree.name}: {exc} (asked again next time; the other "
-                          "trees go on)", EXIT_INFRA if exc.exit_code != 2 else exc.exit_code)
-                continue
-            for rel in releases:
-                for name in tree.campaigns:
-                    job = store.job(dedupe_key(rel.base, campaigns[name], spatch),
-                                    tree=tree.name, tag=rel.tag, base=rel.base, campaign=name,
-                                    runs=data_dir / "runs")
-                    if _due(job, tree, rel.tag, honour_backoff):
-                        run_one(store, Context(job, rel, name, cfg, data_dir, queue), cycle)
+    for tree in cfg.trees:
+        if honour_backoff and not tree_errors.due(tree.name):
+            continue
+        try:
+            releases = watch.releases(tree, data_dir)
+        except CocciBotError as exc:
+            wait = tree_errors.failed(tree.name)
+            again = f"asked again in {wait:.0f} s" if honour_backoff else "asked again next run"
+            cycle.add(f"run: tree {tree.name}: {exc} ({again}; the other trees go on)",
+                      EXIT_INFRA if exc.exit_code != 2 else exc.exit_code)
+            continue
+        tree_errors.ok(tree.name)
+        for rel in releases:
+            for name in tree.campaigns:
+                job = store.job(dedupe_key(rel.base, campaigns[name], spatch), tree=tree.name,
+                                tag=rel.tag, base=rel.base, campaign=name,
+                                runs=data_dir / "runs")
+                if _due(job, tree, rel.tag, honour_backoff):
+                    run_one(store, Context(job, rel, name, cfg, data_dir, queue), cycle)
     return cycle.results
 
 

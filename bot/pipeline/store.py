@@ -1,4 +1,7 @@
-"""SQLite state of jobs: one row per (tree, base, campaign, tool versions), never run twice.
+"""State of jobs: one row per (tree, base, campaign, tool versions), never run twice.
+
+SQLite in the data dir by default; PostgreSQL when [workers] database is set (its connection
+layer is bot/workers/database.py; the SQL here is portable).
 
 The dedupe key is a hash of the base commit, the campaign's content hash, the
 spatch version and the kconfig fragment's hash: change any of them and the
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.status import Status
 
@@ -61,16 +65,27 @@ class Job:
 
 
 class Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, where: Path | str):
+        """`where`: the SQLite file, or a postgres:// URL ([workers] database)."""
+        self.url = where if isinstance(where, str) else ""
+        self.path = Path(where) if not self.url else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            if self.path is not None and \
+                    db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 _migrate(db)
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> Iterator[Any]:
+        if self.url:
+            from bot.workers import database
+
+            with database.connect(self.url) as pg:
+                yield pg
+            return
+        assert self.path is not None
         with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
             db.row_factory = sqlite3.Row
             yield db
@@ -80,8 +95,9 @@ class Store:
         """The job for `key`, created (PENDING) when it is not there yet."""
         now = time.time()
         with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO jobs (dedupe_key, tree, tag, base, campaign, run_dir,"
-                       " created, updated) VALUES (?, ?, ?, ?, ?, '', ?, ?)",
+            db.execute("INSERT INTO jobs (dedupe_key, tree, tag, base, campaign, run_dir,"
+                       " created, updated) VALUES (?, ?, ?, ?, ?, '', ?, ?)"
+                       " ON CONFLICT (dedupe_key) DO NOTHING",
                        (key, tree, tag, base, campaign, now, now))
             row = db.execute("SELECT * FROM jobs WHERE dedupe_key = ?", (key,)).fetchone()
             if not row["run_dir"]:
@@ -98,7 +114,7 @@ class Store:
     def update(self, job_id: int, *, state: Status | str, series_url: str | None = None,
                error: str | None = None) -> None:
         """A new state; an ERROR also counts an attempt, any other state clears the count."""
-        st = Status(state)
+        st = Status.of(state)
         with self._db() as db:
             if st is Status.ERROR:
                 db.execute("UPDATE jobs SET state = ?, error = ?, attempts = attempts + 1,"
@@ -128,7 +144,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Any) -> Job:
     return Job(id=row["id"], dedupe_key=row["dedupe_key"], tree=row["tree"], tag=row["tag"],
                base=row["base"], campaign=row["campaign"], state=Status.of(row["state"]),
                run_dir=Path(row["run_dir"]), series_url=row["series_url"], error=row["error"],

@@ -12,13 +12,11 @@ import os
 import time
 from pathlib import Path
 
-from bot import defaults
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "COCCI_BOT_QUEUE_TOKEN"
-UNDECIDED = ("new", "under-review")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,15 +30,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=run)
 
 
-def _supersede(client, previous_id: int) -> None:
-    """The previous version is Superseded unless a maintainer already decided it."""
-    state = client.series(previous_id)["state"]
-    if state in defaults.REVIEW_OPEN_STATES:
-        client.supersede(previous_id)
-    elif state != "superseded":
-        log.info("post: previous version (series %d) is %s: left as it is", previous_id, state)
-
-
 def run(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV)
     if not token:
@@ -50,8 +39,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def post(outdir: Path, queue: str, token: str, project: str | None = None) -> dict:
-    """Post what `cocci-bot apply` (and build/boot) wrote to `outdir`; returns the series."""
+def post(outdir: Path, queue: str, token: str, project: str | None = None,
+         extra: dict | None = None) -> dict:
+    """Post what `cocci-bot apply` (and build/boot) wrote to `outdir`; returns the series.
+    `extra` adds to the payload (range_diff, site_delta, a cover with the changes since vN).
+    The queue supersedes the older open versions itself: the client never asks it to."""
     from bot.post import outdir as od
     from bot.post.client import QueueClient
 
@@ -59,14 +51,12 @@ def post(outdir: Path, queue: str, token: str, project: str | None = None) -> di
         raise UserError(f"{outdir} is not a directory (expected `cocci-bot apply --out`)")
     start = time.monotonic()
     payload = od.series_payload(outdir, project)
+    payload.update(extra or {})
     checks = od.checks(outdir, payload["report"])
     client = QueueClient(queue, token)
     series, created = client.post_series(payload)
     for check in checks:
         client.post_series_check(series["id"], check)
-    previous = series.get("previous")
-    if created and previous and client.get_series(previous["id"])["state"] in UNDECIDED:
-        client.supersede(previous["id"])   # a decided version keeps the maintainer's decision
     states = ", ".join(f"{c['context']} {c['state']}" for c in checks) or "no checks"
     log.info("post: %s series %d v%d, %d patches, %s in %.1f s",
              "created" if created else "already had", series["id"], series["version"],

@@ -47,8 +47,12 @@ class QueueClient:
         """The series as the queue has it now (its review state included)."""
         return self._request("GET", f"/api/1.2/series/{series_id}/", None).json()
 
-    def supersede(self, series_id: int) -> dict[str, Any]:
-        return self._request("POST", f"/api/cocci/series/{series_id}/supersede/", {}).json()
+    def absorbed(self, project: str, campaign: str, release: str, comment: str) -> list[int]:
+        """Upstream absorbed the campaign in `release`: the queue marks this bot's open older
+        versions Not Applicable with `comment`; returns the series it changed."""
+        rsp = self._request("POST", f"/api/cocci/projects/{project}/campaigns/{campaign}/"
+                            "absorbed/", {"release": release, "comment": comment})
+        return [int(i) for i in rsp.json().get("series", [])]
 
     def _request(self, method: str, path: str,
                  body: dict[str, Any] | None) -> requests.Response:

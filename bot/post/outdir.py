@@ -9,11 +9,20 @@ from typing import Any
 
 from bot import defaults
 from bot.errors import UserError
+from bot.status import Status, check_state
 
-BUILD_STATES = {"PASS": "success", "FAIL": "fail"}
-BOOT_STATES = {"pass": "success", "fail": "fail", "infra-error": "warning"}
-SMOKE_STATES = {"pass": "success", "fail": "fail", "skipped": "warning"}
-DAX_STATES = SMOKE_STATES
+# the stages' results the queue takes as checks (bot.status.check_state maps them)
+BUILD_RESULTS = (Status.PASS, Status.FAIL)
+BOOT_RESULTS = (Status.PASS, Status.FAIL, Status.ERROR)
+SMOKE_RESULTS = (Status.PASS, Status.FAIL, Status.SKIPPED)
+DAX_RESULTS = SMOKE_RESULTS
+
+
+def _status(value: object) -> Status | None:
+    try:
+        return Status.of(value)
+    except ValueError:
+        return None
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -83,20 +92,19 @@ def checks(outdir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _idempotence(report: dict[str, Any]) -> dict[str, Any]:
     ok = report["idempotent"] is True
-    return {"context": "idempotence", "state": "success" if ok else "fail",
+    return {"context": "idempotence", "state": check_state(Status.PASS if ok else Status.FAIL),
             "description": "a second spatch run changes nothing" if ok
             else "a second spatch run still changes the tree"}
 
 
 def _build(d: Path) -> dict[str, Any]:
     build = read_json(d / "build.json")
-    status = str(build.get("status", ""))
-    if status not in BUILD_STATES:
-        raise UserError(f"{d / 'build.json'}: status must be PASS or FAIL, got {status!r}")
+    status = _status(build.get("status"))
+    if status not in BUILD_RESULTS:
+        raise UserError(f"{d / 'build.json'}: status must be PASS or FAIL, "
+                        f"got {build.get('status')!r}")
     warnings = build.get("new_warnings") or []
-    state = BUILD_STATES[status]
-    if state == "success" and warnings:
-        state = "warning"
+    state = check_state(status, warnings=bool(warnings))
     desc = f"build {status}, {len(warnings)} new warning(s)"
     if build.get("reproducer"):
         desc += f"; reproduce: {build['reproducer']}"
@@ -104,7 +112,7 @@ def _build(d: Path) -> dict[str, Any]:
             "log": _tail(sorted(d.glob("*.log")))}
 
 
-NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success"}
+NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success", "error": "warning"}
 
 
 def _nfc(d: Path) -> list[dict[str, Any]]:
@@ -119,6 +127,7 @@ def _nfc(d: Path) -> list[dict[str, Any]]:
     if state == "success" and any(s.get("not_compiled") for s in steps if s.get("claims")):
         state = "warning"     # part of a claiming step is not compiled by this config
     desc = "; ".join(f"{s['commit'][:12]} {s['verdict']}: {s['reason']}" for s in steps)
+    desc = desc or str(proof.get("reason", ""))
     return [{"context": "nfc", "state": state,
              "description": (desc or "no steps")[:2000],
              "log": table(proof)[-defaults.REVIEW_MAX_LOG_BYTES:]}]
@@ -126,23 +135,24 @@ def _nfc(d: Path) -> list[dict[str, Any]]:
 
 def _boot(d: Path) -> list[dict[str, Any]]:
     boot = read_json(d / "boot.json")
-    verdict = str(boot.get("verdict", ""))
-    if verdict not in BOOT_STATES:
-        raise UserError(f"{d / 'boot.json'}: verdict must be pass, fail or infra-error, "
-                        f"got {verdict!r}")
+    verdict = _status(boot.get("status", boot.get("verdict")))
+    if verdict not in BOOT_RESULTS:
+        raise UserError(f"{d / 'boot.json'}: status must be PASS, FAIL or ERROR, "
+                        f"got {boot.get('status', boot.get('verdict'))!r}")
     desc = f"boot {verdict} ({boot.get('accel', '?')}, {boot.get('cpu', '?')})"
     if boot.get("first_bad_line"):
         desc += f": {boot['first_bad_line']}"
     log = _tail([p for p in [d / "console.log"] if p.is_file()])
-    out = [{"context": "boot", "state": BOOT_STATES[verdict], "description": desc[:2000],
+    out = [{"context": "boot", "state": check_state(verdict), "description": desc[:2000],
             "log": log}]
-    smoke = str(boot.get("kvm_smoke", ""))
-    if smoke in SMOKE_STATES:
-        out.append({"context": "kvm-smoke", "state": SMOKE_STATES[smoke],
+    smoke = _status(boot.get("kvm_smoke", ""))
+    if smoke in SMOKE_RESULTS:
+        out.append({"context": "kvm-smoke", "state": check_state(smoke),
                     "description": f"in-guest KVM smoke test: {smoke}", "log": log})
     dax = boot.get("dax")
-    if isinstance(dax, dict) and dax.get("status") in DAX_STATES:
-        out.append({"context": "dax", "state": DAX_STATES[dax["status"]],
+    dax_status = _status(dax.get("status")) if isinstance(dax, dict) else None
+    if isinstance(dax, dict) and dax_status in DAX_RESULTS:
+        out.append({"context": "dax", "state": check_state(dax_status),
                     "description": f"KVM guest on device DAX, device disabled after: "
                                    f"{dax['status']}: {dax.get('reason', '')}"[:2000],
                     "log": log})

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -15,7 +16,8 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,8 +26,11 @@ from bot import defaults
 from bot.errors import UserError
 from bot.review import ingest
 from bot.review import serializers as ser
-from bot.review.auth import IsBotOrMaintainer, IsMaintainer
+from bot.review.api_errors import Conflict
+from bot.review.auth import IsBotOrMaintainer, IsMaintainer, require_maintainer_of
 from bot.review.models import (
+    Bundle,
+    BundlePatch,
     Check,
     Comment,
     Cover,
@@ -83,8 +88,9 @@ def _when(value: str, name: str) -> datetime:
 class Filtered(generics.GenericAPIView):
     """Patchwork's common filters: project, submitter, q, since/before, order."""
 
-    date_field = "date"
+    date_field: str = "date"
     search_field = "name"
+    default_order: tuple[str, ...] = ("id",)
 
     def get_queryset(self) -> QuerySet:
         qs = self.base_queryset()
@@ -99,11 +105,14 @@ class Filtered(generics.GenericAPIView):
                 else qs.filter(submitter__email__iexact=key)
         if q := get("q"):
             qs = qs.filter(**{f"{self.search_field}__icontains": q})
-        if since := get("since"):
+        if (since := get("since")) and self.date_field:
             qs = qs.filter(**{f"{self.date_field}__gte": _when(since, "since")})
-        if before := get("before"):
+        if (before := get("before")) and self.date_field:
             qs = qs.filter(**{f"{self.date_field}__lt": _when(before, "before")})
-        return self.more_filters(qs).order_by(_ORDERS.get(get("order") or "id", "id"))
+        order = get("order")
+        return self.more_filters(qs).order_by(
+            *((_ORDERS[order], "-id" if order.startswith("-") else "id") if order in _ORDERS
+              else self.default_order))
 
     def base_queryset(self) -> QuerySet:
         raise NotImplementedError
@@ -272,6 +281,7 @@ class SeriesState(APIView):
     @extend_schema(request=ser.SeriesStateSerializer, responses={200: ser.SeriesSerializer})
     def post(self, request: Request, pk: int) -> Response:
         series = get_object_or_404(Series, pk=pk)
+        require_maintainer_of(request.user, series.project)
         data = request.data if isinstance(request.data, dict) else {}
         state, comment = data.get("state"), data.get("comment") or ""
         if not isinstance(state, str) or not isinstance(comment, str):
@@ -312,13 +322,23 @@ class SeriesCheckDetail(generics.RetrieveAPIView):
                                  patch=None)
 
 
+def patch_checks(patch_id: int) -> QuerySet:
+    """A patch's checks as Patchwork clients see them: its own and its series' (which cover
+    every patch of the series)."""
+    patch = get_object_or_404(Patch.objects.only("id", "series_id"), pk=patch_id)
+    return (Check.objects.filter(Q(patch=patch) | Q(series_id=patch.series_id, patch=None))
+            .select_related("user").order_by("id"))
+
+
 class PatchChecks(generics.ListAPIView):
     serializer_class = ser.CheckSerializer
     permission_classes = [IsBotOrMaintainer]
 
     def get_queryset(self) -> QuerySet:
-        patch = get_object_or_404(Patch, pk=self.kwargs["patch_id"])
-        return patch.checks.select_related("user")
+        return patch_checks(self.kwargs["patch_id"])
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "patch_id": self.kwargs["patch_id"]}
 
     @extend_schema(request=ser.CheckCreateSerializer, responses={201: ser.CheckSerializer})
     def post(self, request: Request, patch_id: int) -> Response:
@@ -333,15 +353,17 @@ class PatchCheckDetail(generics.RetrieveAPIView):
     serializer_class = ser.CheckSerializer
 
     def get_object(self) -> Check:
-        return get_object_or_404(Check, patch_id=self.kwargs["patch_id"],
-                                 pk=self.kwargs["check_id"])
+        return get_object_or_404(patch_checks(self.kwargs["patch_id"]), pk=self.kwargs["check_id"])
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "patch_id": self.kwargs["patch_id"]}
 
 
 # --- patches and covers -----------------------------------------------------------------------
 
 def patch_queryset() -> QuerySet:
     return Patch.objects.select_related("project", "submitter", "state", "delegate", "series") \
-        .prefetch_related("checks", "project__maintainers").defer("mbox")
+        .prefetch_related("checks", "series__checks", "project__maintainers").defer("mbox")
 
 
 class PatchList(Filtered, generics.ListAPIView):
@@ -371,7 +393,7 @@ class PatchList(Filtered, generics.ListAPIView):
             qs = qs.filter(delegate_id=key) if isinstance(key, int) \
                 else qs.filter(delegate__username=key)
         if h := params.get("hash"):
-            qs = qs.filter(hash__iexact=h)
+            qs = qs.filter(Q(hash__iexact=h) | Q(patch_id__iexact=h))
         if msgid := params.get("msgid"):
             qs = qs.filter(msgid=f"<{msgid.strip('<>')}>")
         return qs
@@ -394,21 +416,26 @@ class PatchDetail(generics.RetrieveUpdateAPIView):
 
     def _update(self, request: Request) -> Response:
         patch = self.get_object()
+        require_maintainer_of(request.user, patch.project)
         data = ser.PatchUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         ingest.storable(dict(fields), "patch update")
+        state = None
         if "state" in fields:
             state = State.objects.filter(Q(slug=fields["state"]) | Q(name=fields["state"])).first()
             if state is None:
                 raise ValidationError({"state": [f"unknown state {fields['state']!r}"]})
-            ingest.set_patch_state(patch, state, request.user)
-        if "delegate" in fields:
-            patch.delegate = _delegate(fields["delegate"])
-        for name in ("archived", "commit_ref", "pull_url"):
-            if name in fields:
-                setattr(patch, name, fields[name])
-        patch.save()
+        delegate = _delegate(fields["delegate"]) if "delegate" in fields else None
+        with transaction.atomic():
+            if state is not None:
+                ingest.set_patch_state(patch, state, request.user)
+            if "delegate" in fields:
+                ingest.set_delegate(patch, delegate, request.user)
+            for name in ("archived", "commit_ref", "pull_url"):
+                if name in fields:
+                    setattr(patch, name, fields[name])
+            patch.save(update_fields=["archived", "commit_ref", "pull_url"])
         return Response(self.get_serializer(self.get_queryset().get(pk=patch.pk)).data)
 
 
@@ -466,10 +493,114 @@ class CoverComments(generics.ListAPIView):
             .select_related("user", "series")
 
 
+# --- bundles ------------------------------------------------------------------------------
+
+def visible_bundles(user) -> QuerySet:
+    qs = Bundle.objects.select_related("owner", "project").prefetch_related(
+        "project__maintainers")
+    return qs.filter(Q(public=True) | Q(owner_id=user.id)) if user.is_authenticated \
+        else qs.filter(public=True)
+
+
+def _bundle_patches(ids: list[int]) -> tuple[Project, list[Patch]]:
+    patches = {p.id: p for p in Patch.objects.filter(id__in=ids).select_related("project")}
+    missing = [i for i in ids if i not in patches]
+    if missing:
+        raise ValidationError({"patches": [f"no patch with id {missing[0]}"]})
+    projects = {p.project_id for p in patches.values()}
+    if len(projects) != 1 or len(set(ids)) != len(ids):
+        raise ValidationError({"patches": ["a bundle holds distinct patches of one project"]})
+    ordered = [patches[i] for i in ids]
+    return ordered[0].project, ordered
+
+
+def _set_bundle_patches(bundle: Bundle, patches: list[Patch]) -> None:
+    BundlePatch.objects.filter(bundle=bundle).delete()
+    BundlePatch.objects.bulk_create(BundlePatch(bundle=bundle, patch=p, order=n)
+                                    for n, p in enumerate(patches, 1))
+
+
+class BundleList(Filtered, generics.ListCreateAPIView):
+    serializer_class = ser.BundleSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    date_field = ""          # bundles have no date
+
+    @extend_schema(parameters=[*COMMON, PROJECT, _param("owner", "An ID or username of a user."),
+                               _param("public", "true or false.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def base_queryset(self) -> QuerySet:
+        return visible_bundles(self.request.user)
+
+    def more_filters(self, qs: QuerySet) -> QuerySet:
+        params = self.request.query_params
+        if owner := params.get("owner"):
+            key = _id_or_name(owner, "owner")
+            qs = qs.filter(owner_id=key) if isinstance(key, int) \
+                else qs.filter(owner__username=key)
+        if (public := params.get("public")) in ("true", "false"):
+            qs = qs.filter(public=public == "true")
+        return qs
+
+    @extend_schema(request=ser.BundleCreateSerializer, responses={201: ser.BundleSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ser.BundleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        ingest.storable(fields["name"], "bundle name")
+        project, patches = _bundle_patches(fields["patches"])
+        if Bundle.objects.filter(owner=request.user, name=fields["name"]).exists():
+            raise Conflict(f"you already have a bundle named {fields['name']!r}")
+        with transaction.atomic():
+            bundle = Bundle.objects.create(owner=request.user, project=project,
+                                           name=fields["name"], public=fields["public"])
+            _set_bundle_patches(bundle, patches)
+        return Response(self.get_serializer(bundle).data, status=status.HTTP_201_CREATED)
+
+
+class BundleDetail(generics.RetrieveUpdateAPIView):
+    serializer_class = ser.BundleSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    def get_queryset(self) -> QuerySet:
+        return visible_bundles(self.request.user)
+
+    @extend_schema(request=ser.BundleUpdateSerializer, responses={200: ser.BundleSerializer})
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request)
+
+    @extend_schema(request=ser.BundleUpdateSerializer, responses={200: ser.BundleSerializer})
+    def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request)
+
+    def _update(self, request: Request) -> Response:
+        bundle = self.get_object()
+        if bundle.owner_id != request.user.id:
+            raise PermissionDenied("only the bundle's owner changes it")
+        data = ser.BundleUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        with transaction.atomic():
+            if "patches" in fields:
+                bundle.project, patches = _bundle_patches(fields["patches"])
+                _set_bundle_patches(bundle, patches)
+            if "name" in fields:
+                ingest.storable(fields["name"], "bundle name")
+                if Bundle.objects.filter(owner=request.user, name=fields["name"]) \
+                        .exclude(pk=bundle.pk).exists():
+                    raise Conflict(f"you already have a bundle named {fields['name']!r}")
+                bundle.name = fields["name"]
+            if "public" in fields:
+                bundle.public = fields["public"]
+            bundle.save()
+        return Response(self.get_serializer(bundle).data)
+
+
 # --- events -------------------------------------------------------------------------------------
 
-PATCHWORK_EVENTS = ("cover-created", "patch-created", "patch-state-changed", "check-created",
-                    "series-created", "series-completed")
+PATCHWORK_EVENTS = ("cover-created", "patch-created", "patch-completed", "patch-state-changed",
+                    "patch-delegated", "check-created", "series-created", "series-completed")
 
 
 class EventList(Filtered, generics.ListAPIView):
@@ -477,6 +608,7 @@ class EventList(Filtered, generics.ListAPIView):
 
     serializer_class = ser.EventSerializer
     search_field = "text"
+    default_order = ("-date", "-id")     # Patchwork's: newest first
 
     @extend_schema(parameters=[
         *COMMON, PROJECT, _param("category", "An event category."),
@@ -491,7 +623,7 @@ class EventList(Filtered, generics.ListAPIView):
                 .exclude(category="check-created", patch=None)
                 .select_related("project", "actor", "series", "series__cover", "patch",
                                 "patch__series", "check_run", "previous_state",
-                                "current_state"))
+                                "current_state", "previous_delegate", "current_delegate"))
 
     def more_filters(self, qs: QuerySet) -> QuerySet:
         params = self.request.query_params
@@ -520,6 +652,19 @@ def _slug(name: str) -> str:
 def patch_mbox(request, pk: int) -> HttpResponse:
     patch = get_object_or_404(Patch.objects.only("mbox", "name", "number"), pk=pk)
     return _mbox(patch.mbox, f"{patch.number:04d}-{_slug(patch.name)}.patch")
+
+
+def patch_raw(request, pk: int) -> HttpResponse:
+    """Patchwork's /patch/N/raw/: the diff alone (git-pw `patch download --diff`)."""
+    patch = get_object_or_404(Patch.objects.only("diff", "name", "number"), pk=pk)
+    return _mbox(patch.diff, f"{patch.number:04d}-{_slug(patch.name)}.diff")
+
+
+def bundle_mbox(request, owner: str, name: str) -> HttpResponse:
+    bundle = get_object_or_404(visible_bundles(request.user), owner__username=owner, name=name)
+    mails = bundle.patches.order_by("bundlepatch").values_list("mbox", flat=True)
+    text = "".join(m if m.endswith("\n") else m + "\n" for m in mails)
+    return _mbox(text, f"bundle-{bundle.id}-{_slug(bundle.name)}.mbox")
 
 
 def cover_mbox(request, pk: int) -> HttpResponse:

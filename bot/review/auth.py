@@ -11,7 +11,7 @@ from django.db import transaction
 from rest_framework import authentication, exceptions, permissions
 
 from bot.errors import UserError
-from bot.review.models import ApiToken, Role
+from bot.review.models import ApiToken, Project, Role
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -39,6 +39,23 @@ def is_maintainer(user) -> bool:
     return role_of(user) == "maintainer"
 
 
+def maintains(user, project) -> bool:
+    """A maintainer decides for a project listed as theirs; one listed for no project at all
+    (the single-tree setup) decides for every project; superusers for all."""
+    if not is_maintainer(user):
+        return False
+    if user.is_superuser:
+        return True
+    mine = user.project_set.all()
+    return not mine.exists() or mine.filter(pk=project.pk).exists()
+
+
+def require_maintainer_of(user, project) -> None:
+    if not maintains(user, project):
+        raise exceptions.PermissionDenied(f"you are not a maintainer of {project.link_name}: "
+                                          "its maintainers decide its series")
+
+
 class IsBotOrMaintainer(permissions.BasePermission):
     message = "posting needs a bot or maintainer token"
 
@@ -61,7 +78,7 @@ ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 @transaction.atomic
-def create_token(role: str, username: str) -> str:
+def create_token(role: str, username: str, projects: list[str] | None = None) -> str:
     """Create the account if needed (with `role`), store a new token's digest, return the token.
     An existing account keeps its role: a new token never turns a bot into a maintainer."""
     if not ACCOUNT_NAME.match(username):
@@ -76,6 +93,12 @@ def create_token(role: str, username: str) -> str:
         raise UserError(f"account {username!r} is a {current} account: a {role} token needs "
                         "another account name (roles are not changed by new tokens)")
     Role.objects.update_or_create(user=user, defaults={"role": role})
+    for link_name in projects or []:
+        project = Project.objects.filter(link_name=link_name).first()
+        if project is None:
+            raise UserError(f"unknown project {link_name!r}: create it first with "
+                            f"`cocci-bot serve --create-project {link_name}`")
+        project.maintainers.add(user)
     token = secrets.token_hex(20)
     ApiToken.objects.create(user=user, digest=ApiToken.digest_of(token))
     return token

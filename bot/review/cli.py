@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot import defaults
+from bot import defaults, names
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--create-token", nargs=2, metavar=("ROLE", "NAME"),
                    help="create account NAME (role maintainer or bot) if needed, print a new "
                         "API token and exit")
+    p.add_argument("--maintainer-of", metavar="PROJECT", action="append", default=[],
+                   help="with --create-token maintainer: the account decides for PROJECT only "
+                        "(repeatable; an account listed for no project decides for all)")
     p.add_argument("--password-stdin", action="store_true",
                    help="with --create-token: read the account's web password from stdin")
     p.add_argument("--list-tokens", action="store_true",
@@ -155,7 +158,9 @@ def _create_token(args: argparse.Namespace) -> int:
     from bot.review.auth import create_token
 
     role, name = args.create_token
-    token = create_token(role, name)
+    if args.maintainer_of and role != "maintainer":
+        raise UserError("--maintainer-of goes with --create-token maintainer NAME")
+    token = create_token(role, name, args.maintainer_of)
     if args.password_stdin:
         _set_password(name, sys.stdin.readline().rstrip("\n"))
     print(token)  # noqa: T201 - the one output operators script
@@ -173,13 +178,9 @@ def _set_password(name: str, password: str) -> None:
 
 
 def _create_project(name: str, scm_url: str) -> int:
-    from django.utils.text import slugify
-
     from bot.review.models import Project
 
-    link = slugify(name)
-    if not link or link != name:
-        raise UserError(f"project name {name!r} must be a slug (letters, digits, - and _)")
+    link = names.check(name, "project name")
     _, created = Project.objects.get_or_create(
         link_name=link, defaults={"name": name, "list_id": f"{link}.cocci-bot",
                                   "list_email": f"{link}@cocci-bot.invalid", "scm_url": scm_url})

@@ -18,6 +18,7 @@ from bot import defaults
 from bot.errors import InfraError, UserError
 from bot.review import mbox
 from bot.review.api_errors import Conflict
+from bot.review.hasher import patchwork_hash
 from bot.review.models import (
     CHECK_STATES,
     Check,
@@ -253,7 +254,7 @@ def _store(parsed: Parsed, user) -> Series:
                 .filter(project=project, campaign=report["campaign"], next_version__isnull=True)
                 .order_by("-id").first())
     series = Series.objects.create(
-        project=project, name=_series_name(parsed), submitter=_person(first),
+        project=project, name=_series_name(parsed), submitter=_person(first), date=first.date,
         version=(previous.version + 1) if previous else 1, total=len(parsed.patches),
         state=new, base_commit=report["base"], campaign=report["campaign"][:255],
         tag=str(report.get("tag") or "")[:255], spatch=str(report.get("spatch") or "")[:64],
@@ -268,8 +269,8 @@ def _store(parsed: Parsed, user) -> Series:
     for n, (m, pid) in enumerate(parsed.patches, 1):
         Patch.objects.create(project=project, series=series, number=n, name=m.name, date=m.date,
                              msgid=m.msgid or f"<{key}.{n}@cocci-bot>", submitter=_person(m),
-                             headers=m.headers, content=m.content, diff=m.diff, hash=pid,
-                             mbox=m.raw, state=new)
+                             headers=m.headers, content=m.content, diff=m.diff,
+                             hash=patchwork_hash(m.diff), patch_id=pid, mbox=m.raw, state=new)
     Event.objects.create(project=project, category="series-created", actor=user, series=series,
                          text=f"series v{series.version} posted with {series.total} patches")
     _patchwork_events(series, user)
@@ -320,8 +321,13 @@ def _patchwork_events(series: Series, user) -> None:
     """The events Patchwork's API lists for a new series (not shown on our series page)."""
     events = [Event(project=series.project, category="cover-created", actor=user, series=series)
               ] if hasattr(series, "cover") else []
+    patches = list(series.patches.order_by("number"))
     events += [Event(project=series.project, category="patch-created", actor=user,
-                     series=series, patch=p) for p in series.patches.order_by("number")]
+                     series=series, patch=p) for p in patches]
+    # the whole series arrives at once: every patch's dependencies are there (Patchwork's
+    # patch-completed)
+    events += [Event(project=series.project, category="patch-completed", actor=user,
+                     series=series, patch=p) for p in patches]
     events.append(Event(project=series.project, category="series-completed", actor=user,
                         series=series))
     Event.objects.bulk_create(events)
@@ -370,6 +376,11 @@ def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any])
         Event.objects.create(project=series.project, category="check-created", actor=user,
                              series=series, patch=patch, check_run=check,
                              text=f"check {check.context}: {check.state}")
+        if patch is None:   # Patchwork's feed knows checks on patches: one per patch covered
+            Event.objects.bulk_create(
+                Event(project=series.project, category="check-created", actor=user,
+                      series=series, patch=p, check_run=check)
+                for p in series.patches.order_by("number"))
     return check, True
 
 
@@ -407,6 +418,33 @@ def set_patch_state(patch: Patch, state: State, user) -> None:
                                                    f"→ {state.name}")
     patch.state = state
     patch.save(update_fields=["state"])
+    follow_patches(patch.series, user)
+
+
+def follow_patches(series: Series, user) -> None:
+    """The series' state follows its patches: once every patch has one state (a maintainer
+    accepted each with git-pw or pwclient), the series has it too, as if set on the page."""
+    states = set(series.patches.values_list("state_id", flat=True))
+    if len(states) != 1 or series.state_id in states:
+        return
+    state = State.objects.get(pk=states.pop())
+    Event.objects.create(project=series.project, category="series-state-changed", actor=user,
+                         series=series, previous_state=series.state, current_state=state,
+                         text=f"{series.state.name} → {state.name} (every patch is)")
+    series.state = state
+    series.save(update_fields=["state"])
+
+
+def set_delegate(patch: Patch, delegate, user) -> None:
+    if patch.delegate_id == getattr(delegate, "id", None):
+        return
+    Event.objects.create(project=patch.project, category="patch-delegated", actor=user,
+                         series=patch.series, patch=patch, previous_delegate=patch.delegate,
+                         current_delegate=delegate,
+                         text=f"patch {patch.number} delegated to "
+                              f"{delegate.username if delegate else 'nobody'}")
+    patch.delegate = delegate
+    patch.save(update_fields=["delegate"])
 
 
 def add_comment(series: Series, user, content: str) -> None:

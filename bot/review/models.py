@@ -7,6 +7,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 CHECK_STATES = ("pending", "success", "warning", "fail")
 CHECK_CONTEXTS = ("build", "boot", "kvm-smoke", "idempotence", "checkpatch")
@@ -69,7 +70,7 @@ class Series(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="series")
     name = models.CharField(max_length=255)
     version = models.PositiveIntegerField(default=1)
-    date = models.DateTimeField(auto_now_add=True)
+    date = models.DateTimeField(default=timezone.now)   # the cover letter's Date (Patchwork's)
     submitter = models.ForeignKey(Person, on_delete=models.PROTECT)
     total = models.PositiveIntegerField()
     state = models.ForeignKey(State, on_delete=models.PROTECT)
@@ -127,7 +128,9 @@ class Patch(Submission):
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="patches")
     number = models.PositiveIntegerField()
     diff = models.TextField()
-    hash = models.CharField(max_length=40, db_index=True)
+    hash = models.CharField(max_length=40, db_index=True)       # Patchwork's diff hash
+    patch_id = models.CharField(max_length=40, db_index=True, blank=True,
+                                default="")  # git patch-id --stable
     state = models.ForeignKey(State, on_delete=models.PROTECT)
     archived = models.BooleanField(default=False)
     commit_ref = models.CharField(max_length=255, null=True, blank=True)
@@ -187,10 +190,41 @@ class Event(models.Model):
                                        related_name="+")
     current_state = models.ForeignKey(State, null=True, on_delete=models.PROTECT,
                                       related_name="+")
+    previous_delegate = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                          on_delete=models.SET_NULL, related_name="+")
+    current_delegate = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                         on_delete=models.SET_NULL, related_name="+")
     text = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["id"]
+
+
+class Bundle(models.Model):
+    """Patchwork's bundle: a maintainer's named, ordered set of patches."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="bundles")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="bundles")
+    name = models.CharField(max_length=50)
+    public = models.BooleanField(default=False)
+    patches = models.ManyToManyField(Patch, through="BundlePatch")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"],
+                                               name="bundle_unique_name")]
+
+
+class BundlePatch(models.Model):
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE)
+    patch = models.ForeignKey(Patch, on_delete=models.CASCADE)
+    order = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [models.UniqueConstraint(fields=["bundle", "patch"],
+                                               name="bundlepatch_unique")]
 
 
 class Role(models.Model):

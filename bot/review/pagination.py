@@ -1,5 +1,6 @@
 """Patchwork's pagination: `page`/`per_page` query parameters, a plain JSON list as the body and
-RFC 5988 `Link` headers (first, prev, next, last)."""
+RFC 5988 `Link` headers: next first (pwclient reads only a leading `<url>; rel="next"`), then
+prev, first and last; first and last on every page, a single one too."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ class LinkHeaderPagination(PageNumberPagination):
         url = self.request.build_absolute_uri()
         page = self.page
         last = page.paginator.num_pages
-        if page.has_previous():
-            links.append((self._at(url, 1), "first"))
-            links.append((self._at(url, page.previous_page_number()), "prev"))
         if page.has_next():
             links.append((self._at(url, page.next_page_number()), "next"))
-            links.append((self._at(url, last), "last"))
-        headers = {"Link": ", ".join(f'<{u}>; rel="{r}"' for u, r in links)} if links else {}
+        if page.has_previous():
+            links.append((self._at(url, page.previous_page_number()), "prev"))
+        links.append((self._at(url, 1), "first"))
+        links.append((self._at(url, last), "last"))
+        headers = {"Link": ", ".join(f'<{u}>; rel="{r}"' for u, r in links)}
         return Response(data, headers=headers)
 
     def _at(self, url: str, number: int) -> str:

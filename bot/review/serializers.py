@@ -12,6 +12,7 @@ from rest_framework import serializers
 from bot import defaults
 from bot.review.models import (
     CHECK_STATES,
+    Bundle,
     Check,
     Comment,
     Cover,
@@ -37,6 +38,12 @@ def combined_check(checks: list[Check]) -> str:
         if state in states:
             return state
     return "success" if states else "pending"
+
+
+def covering_checks(p: Patch) -> list[Check]:
+    """The checks that speak for a patch: its own and its series' (a build or boot of the
+    series covers every patch in it). Uses prefetched `checks` and `series__checks`."""
+    return [*p.checks.all(), *(c for c in p.series.checks.all() if c.patch_id is None)]
 
 
 def headers_dict(text: str) -> dict[str, Any]:
@@ -192,9 +199,11 @@ class PatchSerializer(Embedded):
             "delegate": user_embedded(p.delegate, ctx),
             "series": [series_embedded(p.series, ctx)],
             "comments": _abs(ctx, "api-patch-comments", p.id),
-            "check": combined_check([c for c in p.checks.all()]),
+            "check": combined_check(covering_checks(p)),
             "checks": _abs(ctx, "api-patch-checks", p.id),
             "tags": {}, "related": [],
+            # --- cocci-bot extras ---
+            "patch_id": p.patch_id or None,
         }
         if self.detail:
             out.update(headers=headers_dict(p.headers), content=p.content, diff=p.diff,
@@ -212,10 +221,39 @@ def _prefixes(name: str) -> list[str]:
     return [x for x in name[1:].split("]", 1)[0].split(",") if x]
 
 
+class BundleSerializer(Embedded):
+    def to_representation(self, b: Bundle) -> dict[str, Any]:
+        ctx = self.context
+        return {"id": b.id, "url": _abs(ctx, "api-bundle-detail", b.id),
+                "web_url": _abs(ctx, "review:bundle", b.owner.username, b.name),
+                "project": project_embedded(b.project, ctx), "name": b.name,
+                "owner": user_embedded(b.owner, ctx),
+                "patches": [patch_embedded(p, ctx) for p in b.patches.order_by("bundlepatch")],
+                "public": b.public,
+                "mbox": _abs(ctx, "bundle-mbox", b.owner.username, b.name)}
+
+
+class BundleCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(min_length=1, max_length=50)
+    patches = serializers.ListField(child=serializers.IntegerField(
+        min_value=1, max_value=defaults.REVIEW_MAX_ID), min_length=1,
+        max_length=defaults.REVIEW_MAX_PATCHES)
+    public = serializers.BooleanField(required=False, default=False)
+
+
+class BundleUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(min_length=1, max_length=50, required=False)
+    patches = serializers.ListField(child=serializers.IntegerField(
+        min_value=1, max_value=defaults.REVIEW_MAX_ID), min_length=1,
+        max_length=defaults.REVIEW_MAX_PATCHES, required=False)
+    public = serializers.BooleanField(required=False)
+
+
 class CheckSerializer(Embedded):
     def to_representation(self, c: Check) -> dict[str, Any]:
         ctx = self.context
-        url = (_abs(ctx, "api-patch-check-detail", c.patch_id, c.id) if c.patch_id
+        patch_id = c.patch_id or ctx.get("patch_id")   # a series check listed for a patch
+        url = (_abs(ctx, "api-patch-check-detail", patch_id, c.id) if patch_id
                else _abs(ctx, "api-series-check-detail", c.series_id, c.id))
         return {"id": c.id, "url": url, "user": user_embedded(c.user, ctx), "date": _date(c.date),
                 "state": c.state, "target_url": c.target_url, "context": c.context,
@@ -301,6 +339,13 @@ class EventSerializer(Embedded):
             payload["cover"] = cover_embedded(e.series.cover, ctx)
         elif e.category == "patch-created":
             payload["patch"] = patch_embedded(e.patch, ctx)
+        elif e.category == "patch-completed":
+            payload.update(patch=patch_embedded(e.patch, ctx),
+                           series=series_embedded(e.series, ctx))
+        elif e.category == "patch-delegated":
+            payload.update(patch=patch_embedded(e.patch, ctx),
+                           previous_delegate=user_embedded(e.previous_delegate, ctx),
+                           current_delegate=user_embedded(e.current_delegate, ctx))
         elif e.category == "patch-state-changed":
             payload.update(patch=patch_embedded(e.patch, ctx),
                            previous_state=e.previous_state.slug,
@@ -308,7 +353,7 @@ class EventSerializer(Embedded):
         elif e.category == "check-created":
             c = e.check_run
             payload.update(patch=patch_embedded(e.patch, ctx), check={
-                "id": c.id, "url": _abs(ctx, "api-patch-check-detail", c.patch_id, c.id),
+                "id": c.id, "url": _abs(ctx, "api-patch-check-detail", e.patch_id, c.id),
                 "date": _date(c.date), "state": c.state, "target_url": c.target_url,
                 "context": c.context})
         return {"id": e.id, "category": e.category, "project": project_embedded(e.project, ctx),

@@ -151,6 +151,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.2",
     "SERVE_INCLUDE_SCHEMA": False,
     "OAS_VERSION": "3.1.0",
+    "PREPROCESSING_HOOKS": ["bot.review.openapi.canonical_only"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "bot.review.openapi.patchwork_shapes"],
 }

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from bot import defaults
 from bot.errors import UserError
 from bot.review import ingest
-from bot.review.auth import is_maintainer
+from bot.review.auth import maintains
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
 
-QUIET_EVENTS = ("cover-created", "patch-created", "series-completed")  # for Patchwork's API
+QUIET_EVENTS = ("cover-created", "patch-created", "patch-completed",
+                "series-completed")  # for Patchwork's API
 ACTIONS = {"accept": "accepted", "changes": "changes-requested", "reject": "rejected"}
 
 
@@ -59,22 +64,49 @@ def _series_qs() -> QuerySet:
     return Series.objects.select_related("project", "state").prefetch_related("checks")
 
 
+def _search(request: HttpRequest, qs: QuerySet) -> tuple[QuerySet, dict[str, str]]:
+    """The pages' search: name, submitter (name or address), state, campaign, project."""
+    get = request.GET
+    terms = {k: str(get.get(k, "")).strip()[:200] for k in SEARCH_FIELDS}
+    if terms["q"]:
+        qs = qs.filter(name__icontains=terms["q"])
+    if terms["submitter"]:
+        qs = qs.filter(Q(submitter__name__icontains=terms["submitter"])
+                       | Q(submitter__email__icontains=terms["submitter"]))
+    if terms["state"]:
+        qs = qs.filter(state__slug=terms["state"])
+    if terms["campaign"]:
+        qs = qs.filter(campaign__icontains=terms["campaign"])
+    if terms["project"]:
+        qs = qs.filter(project__link_name=terms["project"])
+    return qs, terms
+
+
+def _page(request: HttpRequest, qs: QuerySet, terms: dict[str, str]) -> dict:
+    page = Paginator(qs, defaults.REVIEW_WEB_PAGE_SIZE).get_page(request.GET.get("page"))
+    keep = urlencode({k: v for k, v in terms.items() if v})
+    return {"page": page, "keep": keep, **terms}
+
+
+SEARCH_FIELDS = ("q", "submitter", "state", "campaign", "project")
+
+
 def queue(request: HttpRequest) -> HttpResponse:
-    qs = _series_qs().order_by("-date", "-id")
-    project, state = request.GET.get("project"), request.GET.get("state")
-    if project:
-        qs = qs.filter(project__link_name=project)
-    if state:
-        qs = qs.filter(state__slug=state)
-    rows = [(s, list(latest_checks(list(s.checks.all())).values())) for s in qs[:200]]
+    qs, terms = _search(request, _series_qs().select_related("submitter")
+                        .order_by("-date", "-id"))
+    ctx = _page(request, qs, terms)
+    rows = [(s, list(latest_checks(list(s.checks.all())).values())) for s in ctx["page"]]
     return render(request, "review/queue.html", {
-        "rows": rows, "projects": Project.objects.all(), "states": State.objects.all(),
-        "project": project or "", "state": state or ""})
+        **ctx, "rows": rows, "projects": Project.objects.all(), "states": State.objects.all()})
 
 
 def project(request: HttpRequest, link_name: str) -> HttpResponse:
     proj = get_object_or_404(Project, link_name=link_name)
-    series = list(_series_qs().filter(project=proj).order_by("-date", "-id")[:100])
+    qs, terms = _search(request, _series_qs().select_related("submitter")
+                        .filter(project=proj).order_by("-date", "-id"))
+    terms["project"] = ""
+    ctx = _page(request, qs, terms)
+    series = list(ctx["page"])
     contexts = list(CHECK_CONTEXTS)
     for s in series:
         contexts += [c.context for c in s.checks.all() if c.context not in contexts]
@@ -83,12 +115,13 @@ def project(request: HttpRequest, link_name: str) -> HttpResponse:
         latest = latest_checks(list(s.checks.all()))
         matrix.append((s, [latest.get(c) for c in contexts]))
     return render(request, "review/project.html",
-                  {"project": proj, "contexts": contexts, "matrix": matrix})
+                  {**ctx, "project": proj, "contexts": contexts, "matrix": matrix,
+                   "states": State.objects.all()})
 
 
 def series(request: HttpRequest, pk: int) -> HttpResponse:
     s = get_object_or_404(_series_qs().select_related("previous", "submitter"), pk=pk)
-    patches = list(s.patches.select_related("state").order_by("number"))
+    patches = list(s.patches.select_related("state", "delegate").order_by("number"))
     checks = list(s.checks.select_related("user", "patch"))
     shown = [(p, diff_lines(p.diff)) for p in patches]
     return render(request, "review/series.html", {
@@ -103,9 +136,11 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         "site_delta": site_delta_rows(s.site_delta),
         "newer": Series.objects.filter(previous=s).first(),
         "comments": s.comments.select_related("user"),
-        "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS).select_related(
-            "actor", "previous_state", "current_state"),
-        "can_review": is_maintainer(request.user),
+        "events": Event.objects.filter(series=s).exclude(category__in=QUIET_EVENTS)
+        .exclude(category="check-created", patch__isnull=False, check_run__patch__isnull=True)
+        .select_related("actor", "previous_state", "current_state"),
+        "can_review": maintains(request.user, s.project),
+        "delegates": _delegates(s.project),
     })
 
 
@@ -168,8 +203,8 @@ def range_diff(previous: Series, patches: list[Patch]) -> list[Line]:
 @require_POST
 def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     s = get_object_or_404(Series, pk=pk)
-    if not is_maintainer(request.user):
-        return HttpResponseForbidden("only maintainers can change review states")
+    if not maintains(request.user, s.project):
+        return HttpResponseForbidden("only the project's maintainers can change review states")
     action = request.POST.get("action", "")
     comment = request.POST.get("comment", "")
     try:
@@ -185,6 +220,41 @@ def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("review:series", args=[pk]))
 
 
+def _delegates(project: Project) -> QuerySet:
+    """Who a patch can be delegated to: the project's maintainers, else every maintainer."""
+    users = get_user_model().objects.filter(review_role__role="maintainer", is_active=True)
+    listed = users.filter(project=project)
+    return (listed if listed.exists() else users).order_by("username")
+
+
+@login_required
+@require_POST
+def patch_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """A maintainer delegates a patch or (un)archives it from the series page."""
+    p = get_object_or_404(Patch.objects.select_related("project", "series"), pk=pk)
+    if not maintains(request.user, p.project):
+        return HttpResponseForbidden("only the project's maintainers can change patches")
+    action = request.POST.get("action", "")
+    if action == "delegate":
+        who = str(request.POST.get("delegate", ""))
+        user = _delegates(p.project).filter(username=who).first() if who else None
+        if who and user is None:
+            messages.error(request, f"{who!r} is not a maintainer this patch can go to")
+        else:
+            ingest.set_delegate(p, user, request.user)
+            messages.success(request, f"patch {p.number} delegated to {who or 'nobody'}")
+    elif action in ("archive", "unarchive"):
+        p.archived = action == "archive"
+        p.save(update_fields=["archived"])
+        Event.objects.create(project=p.project, category="patch-archived", actor=request.user,
+                             series=p.series, patch=p,
+                             text=f"patch {p.number} {'archived' if p.archived else 'unarchived'}")
+        messages.success(request, f"patch {p.number} {action}d")
+    else:
+        messages.error(request, f"unknown action {action!r}")
+    return redirect(reverse("review:series", args=[p.series_id]) + f"#patch-{p.number}")
+
+
 def patch(request: HttpRequest, pk: int) -> HttpResponse:
     p = get_object_or_404(Patch.objects.only("series_id", "number"), pk=pk)
     return redirect(reverse("review:series", args=[p.series_id]) + f"#patch-{p.number}")
@@ -195,3 +265,12 @@ def check_log(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(check.log or "(no log)", content_type="text/plain; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def bundle(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    from bot.review.api import visible_bundles
+
+    b = get_object_or_404(visible_bundles(request.user), owner__username=owner, name=name)
+    patches = list(b.patches.select_related("state", "series", "submitter")
+                   .order_by("bundlepatch"))
+    return render(request, "review/bundle.html", {"bundle": b, "patches": patches})

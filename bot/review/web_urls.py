@@ -17,7 +17,9 @@ urlpatterns = [
     path("series/<id:pk>/", web.series, name="series"),
     path("series/<id:pk>/action/", web.series_action, name="series-action"),
     path("patch/<id:pk>/", web.patch, name="patch"),
+    path("patch/<id:pk>/action/", web.patch_action, name="patch-action"),
     path("checks/<id:pk>/log/", web.check_log, name="check-log"),
+    path("bundle/<str:owner>/<str:name>/", web.bundle, name="bundle"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

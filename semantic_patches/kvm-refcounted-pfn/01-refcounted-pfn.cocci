@@ -62,9 +62,9 @@ typedef bool;
 +/*
 + * kvm_is_refcounted_pfn - may KVM take and drop references on @pfn's page?
 + *
-+ * kvm_is_reserved_pfn() answers two questions: may KVM pin the page, and may
-+ * KVM mark it dirty or accessed.  This helper names the first one, so that
-+ * the pinning rules can change without touching dirty/accessed tracking.
++ * The question KVM's refcounting paths ask, under a name of its own, so that
++ * the pinning rules can change without touching the other users of
++ * kvm_is_reserved_pfn().
 + */
 +static inline bool kvm_is_refcounted_pfn(kvm_pfn_t pfn)
 +{

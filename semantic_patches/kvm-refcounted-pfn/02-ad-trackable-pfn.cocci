@@ -98,8 +98,9 @@ T kvm_is_reserved_pfn(kvm_pfn_t x) { ... }
 +	/*
 +	 * May KVM mark this page dirty or accessed?  Per page-flags.h, a page
 +	 * tagged PG_reserved should in general not be touched (e.g. set dirty)
-+	 * except by its owner.  The dirty/accessed paths' own check, named so
-+	 * that it stays put when the refcounting rules change.
++	 * except by its owner; ZONE_DEVICE pages are left alone as well.  The
++	 * dirty/accessed paths' own check, named so that it stays put when the
++	 * refcounting rules change.
 +	 */
 +	return !kvm_is_reserved_pfn(pfn);
 +}

@@ -59,6 +59,23 @@ def series_count(data: Path) -> int:
         return requests.get(f"{url}/api/1.2/series/", timeout=10).json().__len__()
 
 
+def status_json(data: Path, capsys) -> list[dict]:
+    capsys.readouterr()
+    assert cli.main(["status", "--json", "--data-dir", str(data)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == 2
+    return doc["jobs"]
+
+
+def bot_tokens(data: Path) -> int:
+    """API tokens in the embedded queue's database."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(data / "review" / "db.sqlite3")) as db:
+        return int(db.execute("SELECT count(*) FROM review_apitoken").fetchone()[0])
+
+
 def accept(data: Path, series_id: int) -> None:
     """A maintainer accepts the series through the queue's API (a real token, a real server)."""
     from bot.pipeline.config import Config
@@ -85,14 +102,33 @@ def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_
     run_json = json.loads((data / "runs" / "1" / "run.json").read_text())
     assert run_json["stages"]["post"]["series_url"].startswith("http://127.0.0.1:")
     assert (data / "runs" / "1" / "series" / "0001-KVM-Split-use-cases-for-kvm_is_reserved_pfn-to-kvm_i.patch").exists()
-    # a second run re-asks the queue but posts nothing again
+    token = data / "bot-token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    first_token = token.read_text()
+    # a second run re-asks the queue but posts nothing again, with the same token
     assert run(tmp_path, cfg, data) == 0
+    assert token.read_text() == first_token and bot_tokens(data) == 1
     assert "drafts WAITING" in capsys.readouterr().err
     assert series_count(data) == 1
     assert not (data / "runs" / "1" / "drafts").exists()
+    # `cocci-bot status` says where the job stands
+    job = status_json(data, capsys)[0]
+    assert {k: job[k] for k in ("job", "tree", "release", "campaign", "status")} == {
+        "job": 1, "tree": "small-linux", "release": "v5.10.1",
+        "campaign": "kvm-refcounted-pfn", "status": "WAITING"}
+    assert job["stages"] == {"apply": "PASS", "build": "SKIPPED", "boot": "SKIPPED",
+                             "post": "PASS", "drafts": "WAITING"}
+    assert job["reason"] == "series is 'new' in the queue"
+    assert job["series_url"] == run_json["stages"]["post"]["series_url"] and job["drafts"] is None
+    assert cli.main(["status", "--data-dir", str(data)]) == 0
+    text = capsys.readouterr().out
+    assert "job 1: small-linux v5.10.1 kvm-refcounted-pfn: WAITING (apply PASS, build " in text
+    assert f"series: {job['series_url']}" in text and "drafts: none yet" in text
     # the maintainer accepts; the next run writes the drafts (and sends nothing)
     accept(data, run_json["stages"]["post"]["series_id"])
     assert run(tmp_path, cfg, data) == 0
+    job = status_json(data, capsys)[0]
+    assert job["status"] == "PASS" and job["drafts"] == str(data / "runs" / "1" / "drafts")
     drafts = sorted((data / "runs" / "1" / "drafts").glob("*.patch"))
     assert [d.name[:4] for d in drafts] == ["0000", "0001", "0002"]
     cover = drafts[0].read_text()
@@ -149,6 +185,9 @@ def test_watch_runs_cycles_until_interrupted(tmp_path: Path, small_tree: Path):
         seen.append(line)
         if sum("next look in 0.5 s" in s for s in seen) == 2:
             break
+    # the queue stays up while watching: the series URL the run printed answers
+    url = next(s for s in seen if "post PASS, drafts WAITING -> " in s).split(" -> ")[1].strip()
+    assert requests.get(url, timeout=10).status_code == 200
     proc.send_signal(signal.SIGINT)
     _out, rest = proc.communicate(timeout=60)
     text = "".join(seen) + rest
@@ -162,3 +201,69 @@ def test_watch_runs_cycles_until_interrupted(tmp_path: Path, small_tree: Path):
 def test_watch_needs_a_positive_interval(capsys):
     assert cli.main(["run", "--watch", "0"]) == 2
     assert "--watch takes a positive number of seconds" in capsys.readouterr().err
+
+
+def test_status_before_any_run(tmp_path: Path, capsys):
+    assert cli.main(["status", "--data-dir", str(tmp_path / "d")]) == 0
+    assert "no jobs in" in capsys.readouterr().out and not (tmp_path / "d").exists()
+
+
+def test_a_tree_that_fails_does_not_stop_the_others(tmp_path: Path, small_tree: Path, capsys):
+    data = tmp_path / "data"
+    cfg = tmp_path / "two.toml"
+    cfg.write_text(bot_toml(tmp_path, small_tree).read_text() + f"""
+[[tree]]
+name = "gone-linux"
+source = "git"
+path = "{tmp_path / 'gone'}"
+""")
+    assert run(tmp_path, cfg, data) == 2
+    err = capsys.readouterr().err
+    assert "run: tree gone-linux: " in err and "the other trees go on" in err
+    assert "small-linux v5.10.1 kvm-refcounted-pfn: apply PASS" in err
+    assert series_count(data) == 1
+
+
+def test_watch_survives_a_job_error_and_stops_on_sigterm(tmp_path: Path, small_tree: Path):
+    """The queue is down: the job's post is an ERROR with its message, retried with back-off;
+    --watch goes on; SIGTERM ends it cleanly (exit 0, nothing left running)."""
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    env = dict(os.environ, TEST_QUEUE_TOKEN="t")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config",
+                             str(bot_toml(tmp_path, small_tree, queue="http://127.0.0.1:9")),
+                             "--data-dir", str(data), "--watch", "0.5"],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    seen, deadline = [], time.monotonic() + 240
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if sum("next look in 0.5 s" in s for s in seen) == 3:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _out, rest = proc.communicate(timeout=60)
+    text = "".join(seen) + rest
+    assert proc.returncode == 0, text
+    assert "stopped by SIGTERM" in text
+    assert text.count("v5.10.1 post ERROR (review queue at http://127.0.0.1:9 unreachable") == 1
+    assert "kvm-refcounted-pfn: ERROR (post: review queue at" in text and "try 1, next in 60 s" \
+        in text
+    assert "error 1 in a row (post: review queue at http://127.0.0.1:9 unreachable" in text
+    state = json.loads((data / "runs" / "1" / "run.json").read_text())
+    assert state["status"] == "ERROR" and "unreachable" in state["error"]
+    leftovers = subprocess.run(["pgrep", "-f", f"--data-dir {data}"], capture_output=True,
+                               text=True).stdout.split()
+    assert leftovers == [], text
+
+
+def test_serve_create_project_follows_the_naming_rule(tmp_path: Path):
+    res = subprocess.run([sys.executable, "-m", "bot", "serve", "--create-project",
+                          "Debian.Linux", "--data-dir", str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("error: project name 'Debian.Linux' is not a valid name: use "
+                                  "1-64 lowercase letters, digits, - and _, starting and ending "
+                                  "with a letter or digit, e.g. 'debian-linux'")

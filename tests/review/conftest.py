@@ -113,7 +113,7 @@ def _wait_ready(url: str, server) -> None:
         try:
             if requests.get(url + "/api/1.2/", timeout=2).status_code < 500:  # 400: Host not the --base-url's
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"cocci-bot serve did not answer within {defaults.REVIEW_START_TIMEOUT}s")

@@ -128,3 +128,29 @@ def make_crafted_outdir(root: Path) -> Path:
     (out / "report.json").write_text(json.dumps(report))
     add_build_boot(out, build="FAIL")
     return out
+
+
+def make_long_outdir(root: Path, n: int, *, campaign: str = "long-series") -> Path:
+    """OUTDIR of a series of `n` patches (one line changed each): more than a page of them."""
+    repo = root / "long-tree"
+    make_tree(repo)
+    base = git(repo, "rev-parse", "HEAD")
+    src = repo / "virt" / "kvm" / "lines.c"
+    lines = [f"int v{i} = {i};" for i in range(n)]
+    src.write_text("\n".join(lines) + "\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "lines")
+    base = git(repo, "rev-parse", "HEAD")
+    for i in range(n):
+        lines[i] = f"int v{i} = {i + 1};"
+        src.write_text("\n".join(lines) + "\n")
+        git(repo, "commit", "-q", "-am", f"KVM: bump v{i}\n\nSigned-off-by: cocci-bot <c@b>")
+    commits = git(repo, "rev-list", "--reverse", f"{base}..HEAD").split()
+    out = root / "long-out"
+    (out / "series").mkdir(parents=True)
+    git(repo, "format-patch", "-q", "--cover-letter", f"--base={base}", "-o",
+        str(out / "series"), f"{base}..HEAD")
+    report = report_json(base, commits, "debian-linux", True)
+    report["campaign"] = campaign
+    (out / "report.json").write_text(json.dumps(report))
+    return out

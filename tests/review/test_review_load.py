@@ -19,3 +19,4 @@ def test_200_readers_and_a_posting_bot_see_no_errors(capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "review-load: PASS 200 readers, 400 reads" in out and "5 posts" in out
+    assert "list p50" in out and "detail p99" in out

@@ -110,12 +110,17 @@ def test_extras_are_extra_fields_only(pw):
 
 def test_pagination_is_patchworks_link_header(pw):
     first = get(pw["url"] + "/api/1.2/patches/", per_page=1, order="id")
-    links = dict((rel, url) for url, rel in
-                 re.findall(r'<([^>]+)>; rel="(\w+)"', first.headers["Link"]))
-    assert set(links) == {"next", "last"} and len(first.json()) == 1
+    rels = re.findall(r'<([^>]+)>; rel="(\w+)"', first.headers["Link"])
+    assert [rel for _, rel in rels] == ["next", "first", "last"] and len(first.json()) == 1
+    links = dict((rel, url) for url, rel in rels)
     second = get(links["next"])
     assert second.json()[0]["id"] > first.json()[0]["id"]
-    assert 'rel="prev"' in second.headers["Link"] and 'rel="first"' in second.headers["Link"]
+    assert [rel for _, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', second.headers["Link"])
+            ] in (["next", "prev", "first", "last"], ["prev", "first", "last"])
+    assert second.headers["Link"].startswith("<")      # pwclient reads a leading next only
+    single = get(pw["url"] + "/api/1.2/projects/")
+    assert [rel for _, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', single.headers["Link"])
+            ] == ["first", "last"]
 
 
 def test_filters(pw):
@@ -158,8 +163,15 @@ def test_events_feed_speaks_patchworks_categories(pw):
     base = pw["url"] + "/api/1.2/events/"
     sid = pw["series"]["id"]
     cats = [e["category"] for e in get(base, series=sid, order="id").json()]
-    assert cats[:5] == ["series-created", "cover-created", "patch-created", "patch-created",
-                        "series-completed"]
+    assert cats[:7] == ["series-created", "cover-created", "patch-created", "patch-created",
+                        "patch-completed", "patch-completed", "series-completed"]
+    newest_first = get(base, series=sid).json()
+    assert [e["id"] for e in newest_first] == sorted((e["id"] for e in newest_first),
+                                                     reverse=True)
+    completed = get(base, series=sid, category="patch-completed").json()
+    assert {e["payload"]["series"]["id"] for e in completed} == {sid}
+    assert sorted(e["payload"]["patch"]["id"] for e in completed) == \
+        sorted(p["id"] for p in pw["series"]["patches"])
     assert "check-created" in cats and "patch-state-changed" in cats
     assert "series-state-changed" not in cats and "comment-created" not in cats
     changed = get(base, category="patch-state-changed", series=sid).json()

@@ -1,8 +1,12 @@
 """schemathesis against the OpenAPI schema the app serves (/api/schema/): no 5xx, ever, and
 every documented response conforms (Patchwork's own shapes for the 1.2 operations).
-Bounded: a few examples per operation, on a queue of its own (its writes touch nobody else)."""
+On a queue of its own (its writes touch nobody else): 200 examples per operation in the
+PostgreSQL job (deploy/test-review-pg.sh), a few on SQLite so the everyday suite stays fast;
+COCCI_REVIEW_FUZZ_EXAMPLES overrides both."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import schemathesis
@@ -12,7 +16,8 @@ from review_fixtures import add_build_boot, make_outdir
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-MAX_EXAMPLES = 10
+ON_POSTGRES = (os.environ.get("DATABASE_URL") or "").startswith("postgres")
+MAX_EXAMPLES = int(os.environ.get("COCCI_REVIEW_FUZZ_EXAMPLES") or (200 if ON_POSTGRES else 10))
 
 
 @pytest.fixture(scope="module")

@@ -115,3 +115,73 @@ def test_xss_fixture_really_carries_markup(tmp_path):
     out = make_crafted_outdir(tmp_path)
     text = "".join(p.read_text() for p in (out / "series").glob("000[12]-*.patch"))
     assert XSS_CODE.strip() in text and XSS_SUBJECT.strip() in text
+
+
+def test_queue_and_project_pages_paginate_and_search(project, bot_api, client, tmp_path):
+    from review_fixtures import make_outdir
+
+    from bot import defaults
+    from bot.post import outdir as od
+
+    out = make_outdir(tmp_path)
+    total = defaults.REVIEW_WEB_PAGE_SIZE + 5
+    for i in range(total):
+        body = od.series_payload(out, "debian-linux")
+        body["dedupe_key"] = f"paging-key-{i:04d}"
+        body["report"]["campaign"] = "other-campaign" if i == 3 else "kvm-refcounted-pfn"
+        body["patches"] = [p.replace("Subject: [PATCH", f"Message-Id: <p{i}-{n}@x>\nSubject: [PATCH")
+                           for n, p in enumerate(body["patches"])]
+        body.pop("cover", None)
+        assert bot_api.post("/api/cocci/series/", body, format="json").status_code == 201
+    from bot.review.models import Series
+
+    who = Series.objects.first().submitter.email.split("@")[0]
+    for url in ("/", "/project/debian-linux/"):
+        first = client.get(url).content.decode()
+        assert f"{total} series, page 1 of 2" in first and 'rel="next"' in first
+        second = client.get(url + "?page=2").content.decode()
+        assert second.count('href="/series/') == 5
+        found = client.get(url + "?campaign=other").content.decode()
+        assert "1 series<" in found and 'href="/series/' in found
+        assert "0 series" in client.get(url + "?submitter=nobody@nowhere").content.decode()
+        assert f"{total} series" in client.get(url + f"?submitter={who}").content.decode()
+    assert "page 2 of 2" in client.get("/?page=99").content.decode()   # clamped, not a 404
+
+
+def test_maintainer_delegates_and_archives_from_the_page(project, bot_api, tmp_path):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from review_fixtures import make_outdir
+
+    from bot.post import outdir as od
+    from bot.review.auth import create_token
+    from bot.review.models import Event, Patch
+
+    create_token("maintainer", "maint")
+    create_token("maintainer", "helper")
+    user = get_user_model().objects.get(username="maint")
+    user.set_password("pw")
+    user.save()
+    sid = bot_api.post("/api/cocci/series/", od.series_payload(make_outdir(tmp_path),
+                                                                "debian-linux"),
+                       format="json").json()["id"]
+    patch = Patch.objects.get(series_id=sid, number=1)
+    anon = Client().post(f"/patch/{patch.id}/action/", {"action": "archive"})
+    assert anon.status_code == 302 and not Patch.objects.get(pk=patch.id).archived
+    c = Client()
+    assert c.login(username="maint", password="pw")
+    page = c.get(f"/series/{sid}/").content.decode()
+    assert 'value="helper"' in page and "Archive</button>" in page
+    c.post(f"/patch/{patch.id}/action/", {"action": "delegate", "delegate": "helper"})
+    c.post(f"/patch/{patch.id}/action/", {"action": "archive"})
+    patch.refresh_from_db()
+    assert patch.delegate.username == "helper" and patch.archived
+    assert Event.objects.filter(category="patch-delegated", patch=patch).count() == 1
+    bad = c.post(f"/patch/{patch.id}/action/", {"action": "delegate", "delegate": "cocci"},
+                 follow=True)
+    assert "is not a maintainer" in bad.content.decode()
+    assert Patch.objects.get(pk=patch.id).delegate.username == "helper"
+    page = c.get(f"/series/{sid}/").content.decode()
+    assert "delegated to helper" in page and "archived</span>" in page
+    api = c.get("/api/1.2/events/?category=patch-delegated").json()
+    assert api[0]["payload"]["current_delegate"]["username"] == "helper"

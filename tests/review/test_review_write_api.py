@@ -34,7 +34,7 @@ def test_series_created_with_cover_patches_and_patch_ids(project, bot_api, outdi
     first = sorted((outdir / "series").glob("0001-*.patch"))[0]
     expected = subprocess.run(["git", "patch-id", "--stable"], input=first.read_text(),
                               capture_output=True, text=True, check=True).stdout.split()[0]
-    assert Patch.objects.get(number=1).hash == expected
+    assert Patch.objects.get(number=1).patch_id == expected
     assert Cover.objects.get().series_id == body["id"]
     assert Series.objects.get().report["sites"][0]["line"] == 5
 
@@ -207,3 +207,20 @@ def test_a_decided_series_is_not_superseded(project, bot_api, maintainer_api, tm
     rsp = bot_api.post(f"/api/cocci/series/{v1['id']}/supersede/", {}, format="json")
     assert rsp.status_code == 400 and "is Accepted" in rsp.json()["detail"]
     assert Series.objects.get(pk=v1["id"]).state.slug == "accepted"
+
+
+def test_patchwork_hash_normalises_paths_and_line_numbers():
+    import hashlib
+
+    from bot.review.hasher import patchwork_hash
+
+    diff = ("diff --git a/virt/kvm/x.c b/virt/kvm/x.c\nindex 1..2 100644\n"
+            "--- a/virt/kvm/x.c\n+++ b/virt/kvm/x.c\n@@ -10,3 +10,3 @@ void f(void)\n"
+            " ctx\n-old\n+new\n ctx\n@@ -40 +40 @@\n-a\n+b\n")
+    kept = ("--- a/virt/kvm/x.c\n+++ b/virt/kvm/x.c\n@@ -3 +3 @@\n ctx\n-old\n+new\n ctx\n"
+            "@@ -1 +1 @@\n-a\n+b\n")
+    assert patchwork_hash(diff) == hashlib.sha1(kept.encode()).hexdigest()
+    moved = (diff.replace("@@ -10,3 +10,3 @@", "@@ -99,3 +101,3 @@").replace("\n", "\r\n")
+             .replace("a/virt", "x/virt").replace("b/virt", "y/virt"))
+    assert patchwork_hash(moved) == patchwork_hash(diff)
+    assert patchwork_hash(diff.replace("+new", "+newer")) != patchwork_hash(diff)

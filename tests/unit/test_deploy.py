@@ -119,7 +119,7 @@ def test_dockerfile_builds_from_the_setup_script_in_its_runtime_profile():
 def test_dockerfile_runs_the_queue_as_a_non_root_user_on_0_0_0_0():
     users = instr("USER")
     assert users and users[-1] not in ("root", "0")
-    assert any(f"useradd" in r and users[-1] in r for r in instr("RUN"))
+    assert any("useradd" in r and users[-1] in r for r in instr("RUN"))
     assert json_or_words(instr("ENTRYPOINT")[-1]) == ["cocci-bot"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert "cocci-bot" in scripts
@@ -176,7 +176,7 @@ def test_compose_has_every_part_with_a_health_check():
         assert "healthcheck" in svc, f"service {name} has no health check"
         for dep in svc.get("depends_on", {}):
             assert dep in services, f"{name} depends on unknown service {dep}"
-    for name, svc in bot_services().items():
+    for svc in bot_services().values():
         assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
         assert (DEPLOY / svc["build"]["context"] / svc["build"]["dockerfile"]).is_file()
 

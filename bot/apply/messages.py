@@ -1,0 +1,173 @@
+"""Commit messages and the cover letter: the campaign's templates filled with this run's facts.
+
+Every sentence a message says must hold for the tree it was generated on, so the
+text comes from the manifest (templates) and every name, count and property in it
+from the run (the classifier's tree facts, the per-site report, the step's diff).
+
+Placeholders in a template:
+  {NAME}              a phrase of the manifest's [[phrases.NAME]] cases: the first case
+                      whose `when` (a list of facts, "!fact" negated) holds on this run
+  {functions}         the functions this patch changes, "a(), b() and c()"
+  {functions:CLASS}   those of them whose use is of class CLASS
+  {uses:CLASS}        the base tree's functions with a use of class CLASS
+  {count}             how many uses this patch changes
+
+Facts a `when` can test: the classifier's tree facts (e.g. reserved_excludes_zone_device),
+"class:CLASS" (the base tree has a use of that class), "changes:CLASS" (this patch
+changes one), "ran:STEP" / "changed:STEP" (a step ran / committed, so far in the run).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.apply.campaign import Campaign, Step
+from bot.apply.report import Site
+from bot.errors import UserError
+
+_FIELD = re.compile(r"\{([A-Za-z_][\w-]*)(?::([\w-]+))?\}")
+WRAP = 72
+
+
+@dataclass
+class Facts:
+    """What a template may say about this run: tree facts and the sites in play."""
+    tree: set[str] = field(default_factory=set)
+    sites: list[Site] = field(default_factory=list)
+    changed: list[Site] = field(default_factory=list)   # sites this patch changes
+    steps: set[str] = field(default_factory=set)        # "ran:NAME", "changed:NAME"
+
+    def holds(self, fact: str) -> bool:
+        if fact.startswith("!"):
+            return not self.holds(fact[1:])
+        kind, _, value = fact.partition(":")
+        if kind == "class":
+            return any(s.cls == value for s in self.sites)
+        if kind == "changes":
+            return any(s.cls == value for s in self.changed)
+        return fact in self.tree or fact in self.steps
+
+
+def names(functions: Iterable[str]) -> str:
+    """["a", "b", "c"] -> "a(), b() and c()" (each once, in order)."""
+    unique = [f"{f}()" for f in dict.fromkeys(functions) if f]
+    if len(unique) < 2:
+        return "".join(unique)
+    return ", ".join(unique[:-1]) + " and " + unique[-1]
+
+
+def render(camp: Campaign, template: str, facts: Facts, where: str) -> str:
+    """Fill a template; an unknown placeholder is the manifest author's error."""
+    def field_value(match: re.Match) -> str:
+        name, arg = match.group(1), match.group(2)
+        if name == "functions":
+            return names(s.function for s in facts.changed if arg is None or s.cls == arg)
+        if name == "uses" and arg:
+            return names(s.function for s in facts.sites if s.cls == arg)
+        if name == "count" and arg is None:
+            return str(len(facts.changed))
+        if name in camp.phrases and arg is None:
+            return render(camp, _phrase(camp, name, facts), facts, f"phrase {name!r}")
+        raise UserError(f"{camp.root / 'manifest.toml'}: {where} uses {{{match.group(0)[1:-1]}}}, "
+                        "which is not a phrase or a run value: define [[phrases."
+                        f"{name}]] or use functions, functions:CLASS, uses:CLASS, count")
+    return _FIELD.sub(field_value, template)
+
+
+def _phrase(camp: Campaign, name: str, facts: Facts) -> str:
+    for case in camp.phrases[name]:
+        if all(facts.holds(f) for f in case.get("when", [])):
+            return str(case.get("text", ""))
+    return ""
+
+
+def wrap(text: str) -> str:
+    """Re-wrap prose paragraphs at 72 columns; keep lines that look like code or lists,
+    re-wrapping each "- " list item on its own with a hanging indent."""
+    import textwrap
+
+    out = []
+    for para in text.strip().split("\n\n"):
+        lines = para.splitlines()
+        if lines and all(line.startswith(("- ", "  ")) for line in lines) and lines[0][:2] == "- ":
+            out.append(_wrap_list(lines))
+        elif any(line.startswith(("  ", "\t", "-", "*")) for line in lines):
+            out.append(para)
+        else:
+            out.append(textwrap.fill(" ".join(lines), WRAP, break_on_hyphens=False,
+                                     break_long_words=False))
+    return "\n\n".join(p for p in out if p.strip())
+
+
+def _wrap_list(lines: list[str]) -> str:
+    import textwrap
+
+    items: list[str] = []
+    for line in lines:
+        if line.startswith("- "):
+            items.append(line[2:].strip())
+        else:
+            items[-1] += " " + line.strip()
+    return "\n".join(textwrap.fill(item, WRAP, initial_indent="- ", subsequent_indent="  ",
+                                   break_on_hyphens=False, break_long_words=False)
+                     for item in items)
+
+
+def changed_block(changed: list[Site]) -> str:
+    """The uses a patch changes, one per line: what the truth test checks against the diff."""
+    rows = sorted({f"  {s.function}() ({s.cls}, {s.file})" for s in changed if s.function})
+    return ("Changed uses:\n" + "\n".join(rows)) if rows else ""
+
+
+def commit_message(camp: Campaign, step: Step, facts: Facts, ident: tuple[str, str]) -> str:
+    body = wrap(render(camp, step.message, facts, f"step {step.name!r} message"))
+    block = changed_block(facts.changed)
+    if block:
+        body += "\n\n" + block
+    generated = camp.relpath(step.cocci) if step.cocci else camp.name
+    trailers = [f"Link: {camp.link}"] if camp.link and step.link else []
+    trailers.append(f"Signed-off-by: {ident[0]} <{ident[1]}>")
+    return (f"{step.subject}\n\n{body}\n\nGenerated by: {generated}\n\n"
+            + "\n".join(trailers) + "\n")
+
+
+def skip_reason(camp: Campaign, step: Step, facts: Facts) -> str:
+    return wrap(render(camp, step.skip_reason, facts, f"step {step.name!r} skip_reason"))
+
+
+def unchanged_reason(camp: Campaign, step: Step, facts: Facts) -> str:
+    if not step.unchanged_reason:
+        return "its semantic patch changed nothing on this tree"
+    return wrap(render(camp, step.unchanged_reason, facts, f"step {step.name!r} unchanged_reason"))
+
+
+def cover_blurb(camp: Campaign, doc: dict, facts: Facts, tool: str) -> str:
+    """The cover letter: the campaign's text, then what each step did on this tree."""
+    lines = [wrap(render(camp, camp.cover, facts, "cover"))]
+    lines.append("On this tree:\n" + "\n".join(_step_lines(doc)))
+    for step in doc["steps"]:
+        if step.get("skipped"):
+            lines.append(f"{step['name']} is skipped here:\n{step['skipped']}")
+        elif not step.get("commit") and step.get("unchanged"):
+            lines.append(f"{step['name']} changed nothing here:\n{step['unchanged']}")
+    if camp.link:
+        lines.append(f"Link: {camp.link}")
+    lines.append(tool)
+    return "\n\n".join(lines)
+
+
+def _step_lines(doc: dict) -> list[str]:
+    out = []
+    for step in doc["steps"]:
+        if step.get("commit"):
+            uses = [s for s in doc["sites"] if step["name"] in s.get("changed_by", [])]
+            what = f"{len(uses)} use{'s' if len(uses) != 1 else ''} in " \
+                   f"{len(step['files'])} file{'s' if len(step['files']) != 1 else ''}"
+            out.append(f"- {step['name']}: {step['subject']} ({what})")
+        elif step.get("skipped"):
+            out.append(f"- {step['name']}: skipped (reason below)")
+        else:
+            out.append(f"- {step['name']}: no change (reason below)")
+    return out

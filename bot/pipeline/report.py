@@ -1,0 +1,67 @@
+"""`cocci-bot status`: every job from the store, with what its run.json says."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.pipeline.run import STAGES
+from bot.pipeline.store import Job, Store
+from bot.status import Status
+
+
+def jobs(data_dir: Path) -> list[dict[str, Any]]:
+    """One record per job, oldest first; nothing is created when the bot never ran here."""
+    db = data_dir / "state.sqlite3"
+    if not db.exists():
+        return []
+    return [job_record(job) for job in Store(db).jobs()]
+
+
+def _run_json(job: Job) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((job.run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def job_record(job: Job) -> dict[str, Any]:
+    state = _run_json(job)
+    stages = state.get("stages", {})
+    drafts = stages.get("drafts", {})
+    waiting = [v.get("why") for v in stages.values() if Status.of(v["status"]) is Status.WAITING]
+    reason = job.error or state.get("error") or (waiting[0] if waiting else None)
+    return {
+        "job": job.id, "tree": job.tree, "release": job.tag, "base": job.base,
+        "campaign": job.campaign, "status": job.state,
+        "stages": {s: Status.of(stages[s]["status"]) for s in STAGES if s in stages},
+        "reason": reason,
+        "attempts": job.attempts,
+        "next_try": job.next_try if job.state is Status.ERROR and job.next_try else None,
+        "series_url": job.series_url or state.get("series_url"),
+        "drafts": drafts.get("drafts") if Status.of(drafts.get("status", "PENDING"))
+        is Status.PASS else None,
+        "run_dir": str(job.run_dir),
+    }
+
+
+def render(records: list[dict[str, Any]], data_dir: Path) -> str:
+    if not records:
+        return f"no jobs in {data_dir} yet: `cocci-bot run` starts them"
+    lines = []
+    for r in records:
+        stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items()) or "not started"
+        lines.append(f"job {r['job']}: {r['tree']} {r['release']} {r['campaign']}: "
+                     f"{r['status']} ({stages})")
+        if r["reason"]:
+            lines.append(f"    why: {r['reason']}")
+        if r["next_try"]:
+            lines.append(f"    error {r['attempts']} in a row; next try in "
+                         f"{max(0, r['next_try'] - time.time()):.0f} s")
+        lines.append(f"    series: {r['series_url'] or 'not posted'}")
+        lines.append(f"    drafts: {r['drafts'] or 'none yet'}")
+        lines.append(f"    run: {r['run_dir']}")
+    return "\n".join(lines)

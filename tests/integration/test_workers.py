@@ -1,0 +1,185 @@
+"""Scale-out on real parts: Redis and PostgreSQL on loopback (Debian's packages, throwaway data
+dirs), the review queue on PostgreSQL, two `cocci-bot worker` processes with data dirs of their
+own (two hosts), a shared run dir, and `cocci-bot run` queuing several releases. One worker is
+SIGKILLed in the middle of a stage: every job still finishes exactly once, nothing is lost,
+nothing is posted twice, and no lock is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import workers_infra as infra
+
+from bot import cli
+
+TAGS = ("v5.10.1", "v5.10.2", "v5.10.3", "v5.10.4", "v5.10.5")
+VISIBILITY = 20     # seconds: a killed worker's stage is delivered again after this
+
+
+def git(tree: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def releases(fake_kernel_tree: Path) -> Path:
+    """The small kernel tree with five releases (v5.10.1 .. v5.10.5): five jobs."""
+    for n, tag in enumerate(TAGS[1:], 2):
+        (fake_kernel_tree / "Makefile").write_text(f"SUBLEVEL = {n}\n")
+        git(fake_kernel_tree, "add", "-A")
+        git(fake_kernel_tree, "commit", "-qm", f"release {n}")
+        git(fake_kernel_tree, "tag", tag)
+    return fake_kernel_tree
+
+
+def bot_toml(path: Path, tree: Path, broker: str, database: str, queue: str, runs: Path) -> Path:
+    path.write_text(f"""
+[[tree]]
+name = "small-linux"
+source = "git"
+path = "{tree}"
+tags = "v5.10.*"
+
+[checks]
+build = false
+boot = false
+
+[queue]
+url = "{queue}"
+token_env = "TEST_QUEUE_TOKEN"
+
+[workers]
+broker = "{broker}"
+database = "{database}"
+run_dir = "{runs}"
+visibility_timeout = {VISIBILITY}
+""")
+    return path
+
+
+def stage_lines(logs: list[Path], what: str) -> Counter:
+    """(job, stage) -> how many times a worker log says it `what` ('started' / 'finished')."""
+    pattern = re.compile(r"worker: job (\d+) (?:\S+ \S+ \S+: )?(\w+) " + what)
+    found: Counter = Counter()
+    for log in logs:
+        for m in pattern.finditer(log.read_text() if log.exists() else ""):
+            found[(int(m.group(1)), m.group(2))] += 1
+    return found
+
+
+def jobs(database: str) -> dict[int, str]:
+    import psycopg
+
+    with psycopg.connect(database) as db:
+        return dict(db.execute("SELECT id, state FROM jobs ORDER BY id").fetchall())
+
+
+def advisory_locks(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database) as db:
+        row = db.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def wait_until(what: str, ready, logs: list[Path], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if ready():
+            return
+        time.sleep(0.5)
+    tails = "\n".join(f"--- {log}\n{log.read_text()[-3000:]}" for log in logs if log.exists())
+    pytest.fail(f"{what} within {timeout} s\n{tails}")
+
+
+def test_two_workers_one_killed_every_job_exactly_once(tmp_path: Path, releases: Path,
+                                                        monkeypatch):
+    import redis
+
+    with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
+            infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
+        monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
+        cfg = bot_toml(tmp_path / "bot.toml", releases, broker, database, url, tmp_path / "runs")
+        logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+        workers = [infra.start_worker(cfg, tmp_path / name, log)
+                   for name, log in zip(("host-a", "host-b"), logs, strict=True)]
+        try:
+            # the watcher queues one apply per release and returns
+            assert cli.main(["run", "--config", str(cfg), "--data-dir",
+                             str(tmp_path / "watcher")]) == 0
+            assert set(jobs(database).values()) == {"RUNNING"} and len(jobs(database)) == 5
+            # SIGKILL worker A (its whole process group) in the middle of a stage
+            wait_until("worker A starts a stage",
+                       lambda: any(k[1] == "apply" for k in stage_lines(logs[:1], "started")),
+                       logs, 120)
+            killed_job = next(k[0] for k in stage_lines(logs[:1], "started"))
+            os.killpg(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(timeout=10)
+            killed_at = time.monotonic()
+            # worker B finishes everything, the killed stage included (delivered again)
+            wait_until("every job posted",
+                       lambda: set(jobs(database).values()) == {"WAITING"}, logs, 240)
+            started = stage_lines(logs, "started")
+            finished = stage_lines(logs, "finished")
+            assert started[(killed_job, "apply")] == 2, started    # A's try and B's
+            assert time.monotonic() - killed_at >= 0   # (B's copy waited for the visibility timeout)
+            for job in jobs(database):
+                for stage in ("apply", "post", "drafts"):
+                    assert finished[(job, stage)] == 1, (job, stage, finished)
+            # nothing lost, nothing posted twice: one series per release, each in its own job
+            posted = infra.series(url)
+            assert len(posted) == len(TAGS)
+            runs = [json.loads((tmp_path / "runs" / str(j) / "run.json").read_text())
+                    for j in jobs(database)]
+            assert sorted(r["tag"] for r in runs) == sorted(TAGS)
+            assert len({r["stages"]["post"]["series_id"] for r in runs}) == len(TAGS)
+            assert all(r["stages"]["apply"]["status"] == "PASS" for r in runs)
+            # a stage delivered once more (a duplicate message) does nothing: no second post
+            from bot.workers import app as celery_app
+            from bot.workers.worker import load
+
+            app = celery_app.make(load(cfg).workers)
+            celery_app.send(app, 1, "post")
+            wait_until("the duplicate post is seen",
+                       lambda: "job 1 post already done" in logs[1].read_text(), logs, 60)
+            assert len(infra.series(url)) == len(TAGS)
+            # no stale lock, no message left behind
+            assert advisory_locks(database) == 0
+            r = redis.Redis.from_url(broker)
+            assert r.llen("apply") == 0 and r.llen("post") == 0
+            wait_until("no unacknowledged message", lambda: r.hlen("unacked") == 0, logs, 30)
+        finally:
+            for w in workers:
+                infra.stop(w)
+        # a worker stopped with SIGTERM (warm shutdown) exits cleanly
+        assert workers[1].returncode == 0, logs[1].read_text()[-2000:]
+
+
+def test_worker_needs_a_broker_and_a_shared_queue(tmp_path: Path, capsys):
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[[tree]]\nname = "t"\nsource = "git"\npath = "/nonexistent"\n')
+    assert cli.main(["worker", "--config", str(plain)]) == 2
+    assert "has no [workers] section" in capsys.readouterr().err
+    no_queue = tmp_path / "noqueue.toml"
+    no_queue.write_text(plain.read_text() + '[workers]\nbroker = "redis://127.0.0.1:1/0"\n')
+    assert cli.main(["worker", "--config", str(no_queue)]) == 2
+    assert "set [queue] url" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text(plain.read_text() + '[workers]\nbroker = "amqp://x"\n')
+    assert cli.main(["worker", "--config", str(bad)]) == 2
+    assert "broker must be a Redis URL" in capsys.readouterr().err
+    dead = tmp_path / "dead.toml"
+    dead.write_text(no_queue.read_text() + '[queue]\nurl = "http://127.0.0.1:9"\n')
+    assert cli.main(["worker", "--config", str(dead), "--queues", "apply,bogus"]) == 2
+    assert "--queues 'apply,bogus': use some of apply,build,boot,post" in capsys.readouterr().err
+    assert cli.main(["worker", "--config", str(dead), "--check",
+                     "--data-dir", str(tmp_path / "d")]) == 3
+    assert "broker redis://127.0.0.1:1/0 unreachable" in capsys.readouterr().err
