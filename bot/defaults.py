@@ -105,6 +105,9 @@ TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
 BOOT_MEMORY_MB = 512
 BOOT_CPU_TCG = "qemu64,+svm"                 # SVM without nested paging: KVM_RUN works under TCG
 BOOT_CPU_KVM = "host"
+# the DAX check's emulated persistent memory: 128 MiB of guest RAM at 256 MiB become legacy pmem
+# (e820 type 12); 128 MiB-aligned because 4.20 hot-plugs ZONE_DEVICE memory by whole sections
+BOOT_DAX_MEMMAP = "memmap=128M!256M"
 BOOT_TCG_ICOUNT = "shift=auto,sleep=off"     # TCG clocks from executed instructions (bot/boot/qemu.py)
 BOOT_CMDLINE = ("console=ttyS0", "panic=-1", "rdinit=/init")
 BOOT_DONE_GRACE = 10                         # seconds QEMU gets to exit after the guest's last line

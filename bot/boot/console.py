@@ -7,6 +7,7 @@ tested on text.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -54,6 +55,8 @@ class Outcome:
     guest_kernel: str | None = None
     smoke_stalls: int = 0          # smoke tries that never reached HLT and were retried
     tsc_calibrated: bool = True    # False: the console shows the guest kernel without tsc_khz
+    dax: str = "skipped"           # the DAX check (guest/kvm-dax.c): pass | fail | skipped
+    dax_reason: str = "not requested"
 
     @property
     def infra(self) -> bool:
@@ -116,10 +119,39 @@ def smoke_result(channel: Channel, smoke_wanted: bool) -> tuple[str, str]:
     return "fail", f"KVM smoke test failed: {value}"
 
 
+DAX_STATES = ("pass", "fail", "skipped")
+
+
+def dax_result(channel: Channel, wanted: bool, boot_reason: str) -> tuple[str, str]:
+    """(dax, reason) from the channel: what the DAX program said, or why it said nothing."""
+    if not wanted:
+        return "skipped", "DAX check not requested"
+    value = channel.facts.get("dax")
+    if value is not None:
+        state, _, why = value.partition(" ")
+        if state in DAX_STATES:
+            return state, why or ("the guest's DAX memory was used by KVM and released; the "
+                                  "DAX device went away when disabled")
+        return "fail", f"the DAX program said {value!r}"
+    if any(line.startswith("dax:") for line in channel.lines):
+        return "fail", f"the guest stopped during the DAX check: {boot_reason}"
+    if channel.ended:
+        return "fail", "the DAX program reported nothing"
+    return "skipped", f"the boot ended before the DAX check ran: {boot_reason}"
+
+
 def judge(console: str, channel_text: str, *, returncode: int | None, timed_out: bool,
-          deadline: float, smoke_wanted: bool = True) -> Outcome:
+          deadline: float, smoke_wanted: bool = True, dax_wanted: bool = False) -> Outcome:
     """The verdict of one QEMU run (returncode None: QEMU was killed)."""
     channel = parse_channel(channel_text)
+    outcome = _judge_boot(console, channel, returncode=returncode, timed_out=timed_out,
+                          deadline=deadline, smoke_wanted=smoke_wanted)
+    dax, why = dax_result(channel, dax_wanted and not outcome.infra, outcome.reason)
+    return dataclasses.replace(outcome, dax=dax, dax_reason=why)
+
+
+def _judge_boot(console: str, channel: Channel, *, returncode: int | None, timed_out: bool,
+                deadline: float, smoke_wanted: bool) -> Outcome:
     bad = bad_lines(console)
     first = bad[0] if bad else None
     kernel = channel.facts.get("kernel")

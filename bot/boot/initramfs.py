@@ -1,8 +1,9 @@
 """The boot stage's initramfs: Debian's static busybox, the bot's init script and the static
-guest programs (kvm-smoke), compiled here at run time with `gcc -static`.
+guest programs (kvm-smoke, kvm-dax), compiled here at run time with `gcc -static`.
 
 Layout in the guest: /init (guest/init.sh), /bin/busybox (+ applet links made by init),
-/bin/kvm-smoke (guest/kvm-smoke.c), /dev/console, and empty /proc /sys /dev /tmp.
+/bin/kvm-smoke (guest/kvm-smoke.c), /bin/kvm-dax (guest/kvm-dax.c), /dev/console, and empty
+/proc /sys /dev /tmp.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.boot import cpio
 from bot.errors import InfraError
 
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
+GUEST_PROGRAMS = ("kvm-smoke", "kvm-dax")
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 
 
@@ -41,29 +43,31 @@ def find_busybox() -> Path:
     raise InfraError("busybox not found: " + proc.INSTALL_HINTS["busybox"])
 
 
-def init_script(smoke: bool, guest_cmd: str = "") -> bytes:
+def init_script(smoke: bool, guest_cmd: str = "", dax: bool = False) -> bytes:
     text = (GUEST_DIR / "init.sh").read_text()
-    text = text.replace("@SMOKE@", "yes" if smoke else "no").replace("@GUEST_CMD@", guest_cmd)
-    return text.encode()
+    for key, on in (("@SMOKE@", smoke), ("@DAX@", dax)):
+        text = text.replace(key, "yes" if on else "no")
+    return text.replace("@GUEST_CMD@", guest_cmd).encode()
 
 
-def entries(busybox: bytes, smoke_binary: bytes, init: bytes) -> list[cpio.Entry]:
+def entries(busybox: bytes, programs: dict[str, bytes], init: bytes) -> list[cpio.Entry]:
     return [
         *(cpio.directory(d) for d in ("bin", "dev", "proc", "sys", "tmp")),
         cpio.chardev("dev/console", 5, 1),
         cpio.file("bin/busybox", busybox),
         cpio.symlink("bin/sh", "busybox"),
-        cpio.file("bin/kvm-smoke", smoke_binary),
+        *(cpio.file(f"bin/{name}", binary) for name, binary in programs.items()),
         cpio.file("init", init),
     ]
 
 
-def build(out: Path, workdir: Path, smoke: bool = True, guest_cmd: str = "") -> Path:
+def build(out: Path, workdir: Path, smoke: bool = True, guest_cmd: str = "",
+          dax: bool = False) -> Path:
     """Write the initramfs to `out` (atomically) and return its path."""
     workdir.mkdir(parents=True, exist_ok=True)
     busybox = find_busybox().read_bytes()
-    smoke_binary = compile_guest("kvm-smoke", workdir)
-    data = cpio.archive(entries(busybox, smoke_binary, init_script(smoke, guest_cmd)))
+    programs = {name: compile_guest(name, workdir) for name in GUEST_PROGRAMS}
+    data = cpio.archive(entries(busybox, programs, init_script(smoke, guest_cmd, dax)))
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, out)

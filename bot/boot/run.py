@@ -8,6 +8,9 @@ OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends
     reason          one line: why that verdict
     accel, cpu      "kvm" | "tcg", the QEMU -cpu model; accel_reason says why
     kvm_smoke       "pass" | "fail" | "skipped" (the in-guest KVM smoke program)
+    dax             {"status": "pass" | "fail" | "skipped", "reason": one line}: the seed's
+                    scenario (guest/kvm-dax.c): a KVM guest on device-DAX memory, then the DAX
+                    device disabled; a page reference KVM never dropped fails it
     kvm_smoke_stalls  boots whose smoke KVM_RUN never reached HLT (see below); 0 on a clean
                     first boot
     guest_kernel    `uname -r` as the guest reported it
@@ -18,7 +21,7 @@ OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends
     kernel, initramfs, deadline, reproducer (the final QEMU command line)
     console_log, verdict_log, qemu_log   file names in OUTDIR
 
-Exit status: 0 pass, 1 fail, 3 infra-error. A kernel that panics or hangs fails on the first
+Exit status: 0 pass, 1 fail (the boot, or the DAX check), 3 infra-error. A kernel that panics or hangs fails on the first
 try; QEMU failing (missing, could not start, crashed) is retried up to
 defaults.BOOT_INFRA_RETRIES times before the verdict is "infra-error".
 
@@ -58,6 +61,7 @@ class Options:
     smoke: bool = True
     guest_cmd: str = ""
     memory_mb: int = defaults.BOOT_MEMORY_MB
+    dax: bool = False
 
 
 @dataclass
@@ -125,12 +129,17 @@ def watch(p: Any, out: Path, until: float, probe_until: float | None) -> QemuRun
     return run
 
 
+def kernel_args(opts: Options) -> tuple[str, ...]:
+    """Kernel command-line arguments beyond defaults.BOOT_CMDLINE."""
+    return ((defaults.BOOT_DAX_MEMMAP,) if opts.dax else ()) + opts.append
+
+
 def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool) -> QemuRun:
     out = state.opts.out
     for name in (CONSOLE, VERDICT):
         (out / name).unlink(missing_ok=True)
     argv = qemu.boot_argv(machine, state.opts.kernel.resolve(), initrd, out / CONSOLE,
-                          out / VERDICT, append=state.opts.append,
+                          out / VERDICT, append=kernel_args(state.opts),
                           memory_mb=state.opts.memory_mb)
     state.record["reproducer"] = proc.cmdline(argv)
     probe_until = time.monotonic() + defaults.TIMEOUT_KVM_FIRST_LINE if probe else None
@@ -159,7 +168,8 @@ def attempt(state: State, machine: qemu.Machine, initrd: Path,
     out = state.opts.out
     outcome = console.judge(_read(out / CONSOLE), _read(out / VERDICT),
                             returncode=run.returncode, timed_out=run.timed_out,
-                            deadline=state.opts.deadline, smoke_wanted=state.opts.smoke)
+                            deadline=state.opts.deadline, smoke_wanted=state.opts.smoke,
+                            dax_wanted=state.opts.dax)
     return outcome, run
 
 
@@ -208,6 +218,7 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
         "status": Status.of(outcome.verdict), "verdict": outcome.verdict, "reason": outcome.reason,
         "accel": machine.accel, "cpu": machine.cpu, "accel_reason": machine.reason,
         "kvm_smoke": outcome.kvm_smoke,
+        "dax": {"status": outcome.dax, "reason": outcome.dax_reason},
         "kvm_smoke_stalls": sum(a["verdict"] == "smoke-stalled" for a in state.attempts)
         + int(outcome.smoke_stalled),
         "guest_kernel": outcome.guest_kernel,
@@ -222,7 +233,8 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
 def initial_record(opts: Options) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "status": Status.RUNNING, "verdict": None, "reason": "running", "accel": None, "cpu": None, "accel_reason": None,
-        "kvm_smoke": None, "kvm_smoke_stalls": 0, "guest_kernel": None, "first_bad_line": None, "bad_lines": [],
+        "kvm_smoke": None, "dax": None, "kvm_smoke_stalls": 0, "guest_kernel": None,
+        "first_bad_line": None, "bad_lines": [],
         "durations": {}, "attempts": [], "kernel": str(opts.kernel.resolve()),
         "initramfs": None, "deadline": opts.deadline, "reproducer": None,
         "console_log": CONSOLE, "verdict_log": VERDICT, "qemu_log": QEMU_LOG,
@@ -237,7 +249,7 @@ def boot(opts: Options) -> dict[str, Any]:
     jsonfile.write(opts.out / "boot.json", state.record)
     t0 = time.monotonic()
     initrd = initramfs.build(opts.out / "initramfs.cpio", opts.out / "guest",
-                             smoke=opts.smoke, guest_cmd=opts.guest_cmd)
+                             smoke=opts.smoke, guest_cmd=opts.guest_cmd, dax=opts.dax)
     state.record["initramfs"] = str(initrd)
     state.record["durations"]["initramfs"] = round(time.monotonic() - t0, 2)
     outcome, machine, run = boot_loop(state, initrd)
@@ -246,10 +258,23 @@ def boot(opts: Options) -> dict[str, Any]:
     return record
 
 
+def exit_code(record: dict[str, Any]) -> int:
+    """The boot's exit status; a failed DAX check fails a boot that passed."""
+    code = EXIT_BY_VERDICT[record["verdict"]]
+    dax = record.get("dax") or {}
+    return EXIT_FAILED if code == EXIT_OK and dax.get("status") == "fail" else code
+
+
 def summary(record: dict[str, Any]) -> str:
     verdict = str(record["verdict"]).upper()
     stalls = (f" after {record['kvm_smoke_stalls']} stalled boot(s)"
               if record["kvm_smoke_stalls"] else "")
+    dax = record.get("dax") or {}
     line = (f"boot: {verdict} {record['accel']} ({record['cpu']}), kvm_smoke "
-            f"{record['kvm_smoke']}{stalls}, {record['durations']['total']:.1f} s")
-    return line if verdict == "PASS" else f"{line}: {record['reason']}"
+            f"{record['kvm_smoke']}{stalls}, dax {dax.get('status')}, "
+            f"{record['durations']['total']:.1f} s")
+    if verdict != "PASS":
+        line += f": {record['reason']}"
+    if dax.get("status") == "fail":
+        line += f"; dax: {dax.get('reason')}"
+    return line

@@ -1,5 +1,5 @@
 """Reading an apply/build/boot output directory into what the queue takes: the series payload
-and the checks (build, boot, kvm-smoke, idempotence, checkpatch)."""
+and the checks (build, boot, kvm-smoke, dax, idempotence, checkpatch)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.status import Status, check_state
 BUILD_RESULTS = (Status.PASS, Status.FAIL)
 BOOT_RESULTS = (Status.PASS, Status.FAIL, Status.ERROR)
 SMOKE_RESULTS = (Status.PASS, Status.FAIL, Status.SKIPPED)
+DAX_RESULTS = SMOKE_RESULTS
 
 
 def _status(value: object) -> Status | None:
@@ -148,6 +149,13 @@ def _boot(d: Path) -> list[dict[str, Any]]:
     if smoke in SMOKE_RESULTS:
         out.append({"context": "kvm-smoke", "state": check_state(smoke),
                     "description": f"in-guest KVM smoke test: {smoke}", "log": log})
+    dax = boot.get("dax")
+    dax_status = _status(dax.get("status")) if isinstance(dax, dict) else None
+    if isinstance(dax, dict) and dax_status in DAX_RESULTS:
+        out.append({"context": "dax", "state": check_state(dax_status),
+                    "description": f"KVM guest on device DAX, device disabled after: "
+                                   f"{dax['status']}: {dax.get('reason', '')}"[:2000],
+                    "log": log})
     return out
 
 

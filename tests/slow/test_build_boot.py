@@ -225,7 +225,7 @@ def test_fragment_symbol_that_does_not_stick(kernel_repo, series, work_dir, tmp_
     campaign = (defaults.project_root() / "semantic_patches" / defaults.BUILD_CAMPAIGN
                 / defaults.BUILD_FRAGMENT)
     bad = tmp_path / "bad.config"
-    bad.write_text(campaign.read_text() + "CONFIG_DRM_I915=y\n")   # needs PCI, tinyconfig has none
+    bad.write_text(campaign.read_text() + "CONFIG_DRM_I915=y\n")   # needs DRM, the fragment has none
     rc, rec = build(kernel_repo, series["harmless"], tmp_path / "build", work_dir,
                     "--fragment", str(bad))
     assert (rc, rec["status"]) == (2, "FAIL")

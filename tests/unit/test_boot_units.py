@@ -66,7 +66,8 @@ def test_cpio_round_trip_with_real_cpio(tmp_path):
 
 
 CHANNEL_OK = ("cocci-bot: begin\r\ncocci-bot: kernel=5.10.223\r\ncocci-bot: dev_kvm=present\r\n"
-              "cocci-bot: kvm_smoke: VM created\r\ncocci-bot: kvm_smoke=pass\r\ncocci-bot: end\r\n")
+              "cocci-bot: kvm_smoke: VM created\r\ncocci-bot: kvm_smoke=pass\r\n"
+              "cocci-bot: dax: dax0.0 on namespace0.0\r\ncocci-bot: dax=pass\r\ncocci-bot: end\r\n")
 CONSOLE_OK = "Linux version 5.10.223 (tuxmake@tuxmake)\nRun /init as init process\n"
 
 
@@ -301,3 +302,49 @@ def test_smoke_stall_is_not_retried_under_kvm(tmp_path, shim_path):
     assert cli.main(["boot", "--kernel", str(kernel), "--out", str(tmp_path / "b"),
                      "--accel", "kvm"]) == 1
     assert count.read_text() == "1"
+
+
+def test_dax_verdicts_from_the_channel():
+    leak = CHANNEL_OK.replace("cocci-bot: dax=pass", "cocci-bot: dax=fail page reference leak: "
+                              "dax0.0 did not go away")
+    o = console.judge(CONSOLE_OK, leak, returncode=None, timed_out=False, deadline=60,
+                      dax_wanted=True)
+    assert (o.verdict, o.dax) == ("pass", "fail") and o.dax_reason.startswith("page reference leak")
+    assert judge().dax == "skipped"                          # not requested
+    o = console.judge(CONSOLE_OK, CHANNEL_OK, returncode=0, timed_out=False, deadline=60,
+                      dax_wanted=True)
+    assert o.dax == "pass"
+    no_pmem = CHANNEL_OK.replace("dax=pass", "dax=skipped no persistent memory namespace")
+    o = console.judge(CONSOLE_OK, no_pmem, returncode=0, timed_out=False, deadline=60,
+                      dax_wanted=True)
+    assert (o.dax, o.dax_reason) == ("skipped", "no persistent memory namespace")
+    hung = "cocci-bot: begin\ncocci-bot: dax: VM created\n"
+    o = console.judge(CONSOLE_OK, hung, returncode=None, timed_out=True, deadline=60,
+                      dax_wanted=True)
+    assert o.dax == "fail" and "during the DAX check" in o.dax_reason
+    early = console.judge("Linux version 5.10\nKernel panic - not syncing\n", "", returncode=None,
+                          timed_out=False, deadline=60, dax_wanted=True)
+    assert early.dax == "skipped" and "before the DAX check" in early.dax_reason
+
+
+def test_dax_check_is_posted_and_fails_the_boot_exit(tmp_path):
+    from bot.boot import run as boot_run
+    from bot.post import outdir
+
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    rec = {"verdict": "pass", "accel": "tcg", "cpu": "qemu64,+svm", "kvm_smoke": "pass",
+           "dax": {"status": "fail", "reason": "page reference leak: dax0.0 stayed"}}
+    (boot / "boot.json").write_text(json.dumps(rec))
+    checks = {c["context"]: c for c in outdir.checks(tmp_path, {})}
+    assert checks["dax"]["state"] == "fail" and "page reference leak" in checks["dax"]["description"]
+    assert boot_run.exit_code(rec) == 1
+    assert boot_run.exit_code({**rec, "dax": {"status": "pass", "reason": ""}}) == 0
+
+
+def test_boot_with_dax_reserves_pmem_on_the_kernel_command_line(tmp_path):
+    from bot.boot import run as boot_run
+
+    opts = boot_run.Options(kernel=tmp_path / "k", out=tmp_path, append=("quiet",), dax=True)
+    assert boot_run.kernel_args(opts) == ("memmap=128M!256M", "quiet")
+    assert boot_run.kernel_args(boot_run.Options(kernel=tmp_path, out=tmp_path)) == ()

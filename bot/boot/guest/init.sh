@@ -18,6 +18,9 @@ if [ -c /dev/kvm ]; then say dev_kvm=present; else say dev_kvm=missing; fi
 if [ "@SMOKE@" = yes ]; then
 	/bin/kvm-smoke 2>&1 | while read -r line; do say "$line"; done
 fi
+if [ "@DAX@" = yes ]; then
+	/bin/kvm-dax 2>&1 | while read -r line; do say "$line"; done
+fi
 @GUEST_CMD@
 say end
 reboot -f
