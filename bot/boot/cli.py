@@ -24,9 +24,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="extra kernel command-line argument (repeatable)")
     p.add_argument("--skip-kvm-smoke", action="store_true",
                    help="do not run the in-guest KVM smoke program (kvm_smoke: skipped)")
-    p.add_argument("--skip-dax", action="store_true",
-                   help="do not run the in-guest DAX check (emulated pmem, a KVM guest on "
-                   "device DAX, the device disabled; boot.json dax: skipped)")
+    p.add_argument("--dax", action="store_true",
+                   help="also run the in-guest DAX check (emulated pmem, a KVM guest on device "
+                   "DAX, the device disabled); experimental, off by default (boot.json dax: "
+                   "skipped)")
     p.add_argument("--guest-cmd", default="", metavar="SHELL",
                    help="extra shell command the guest's init runs before its verdict "
                    "(debugging aid)")
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     opts = boot_run.Options(kernel=args.kernel, out=args.out, accel=args.accel,
                             deadline=args.timeout, append=tuple(args.append),
                             smoke=not args.skip_kvm_smoke, guest_cmd=args.guest_cmd,
-                            dax=not args.skip_dax)
+                            dax=args.dax)
     with sigterm_as_interrupt():
         record = boot_run.boot(opts)
     logging.getLogger("bot.boot").info("%s", boot_run.summary(record))

@@ -120,7 +120,7 @@ class Tree(_Section):
 class Checks(_Section):
     build: bool = True
     boot: bool = True
-    dax: bool = True
+    dax: bool = False   # opt-in until the in-guest DAX check passes on a correct kernel
     nfc: bool = True
 
 

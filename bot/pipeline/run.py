@@ -280,7 +280,7 @@ def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     kernel = build.get("kernel") or json.loads(
         (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
     rec = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
-                                         dax=ctx.cfg.dax))
+                                         dax=ctx.cfg.checks.dax))
     result = _from_result(rec["verdict"], rec.get("reason"))
     if result["status"] is Status.ERROR:   # QEMU could not run: retried like any error
         result["error"] = rec.get("reason") or "the boot could not be judged"
