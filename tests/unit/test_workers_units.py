@@ -34,6 +34,8 @@ def test_next_stage_is_the_first_without_a_final_result():
                            drafts=rec(Status.WAITING))
     assert stages.next_stage(state) == "drafts"          # a waiting draft is asked again
     state["stages"]["drafts"] = rec(Status.PASS)
+    assert stages.next_stage(state) == "mail"            # sending (or its skip) comes last
+    state["stages"]["mail"] = rec(Status.SKIPPED)
     assert stages.next_stage(state) is None
     state["stages"]["post"] = rec(Status.ERROR, error="queue down")
     assert stages.next_stage(state) == "post"            # an error is retried
