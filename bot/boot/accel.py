@@ -75,7 +75,7 @@ def remember_failure(reason: str) -> None:
 
 
 def probe_argv() -> list[str]:
-    return [sys.executable, "-m", "bot.boot.kvmprobe"]
+    return [sys.executable, "-m", "bot.boot.kvmprobe", str(DEV_KVM)]
 
 
 def parse_probe_output(text: str) -> kvmprobe.Verdict | None:

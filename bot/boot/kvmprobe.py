@@ -130,8 +130,10 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-def main() -> int:
-    verdict = run_probe_guest(announce=True)
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.boot.kvmprobe [DEVICE]`: run the probe on DEVICE (default /dev/kvm)."""
+    args = sys.argv[1:] if argv is None else argv
+    verdict = run_probe_guest(args[0] if args else "/dev/kvm", announce=True)
     _say(json.dumps(asdict(verdict)))
     return 0 if verdict.works else 1
 

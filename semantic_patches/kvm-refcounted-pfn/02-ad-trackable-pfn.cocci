@@ -9,7 +9,10 @@
 /// 5.10.y stable and v6.0: pfn_valid() && !PageReserved(), a different body) is
 /// left alone, and the new name differs from it, so that a later backport of that
 /// fix cannot collide with this one.  Guards in other files are reported, not
-/// converted: the helper is static.
+/// converted: the helper is static.  It is __always_inline, as step 1's helper is, so
+/// that the compiler emits the same code as for the guard it replaces (out of line,
+/// the callers would call it, and the build's no-functional-change check could not
+/// prove the claim).
 //
 // Confidence: High
 // Copyright: (C) 2026 cocci-bot authors. GPL-2.0-only
@@ -68,12 +71,13 @@ position p : script:python() { cb_class(p) == "dirty-accessed" };
 @s2_def depends on patch && s2_guard@
 typedef kvm_pfn_t;
 typedef bool;
+attribute name __always_inline;
 identifier x;
 type T;
 @@
 T kvm_is_reserved_pfn(kvm_pfn_t x) { ... }
 +
-+static bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)
++static __always_inline bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)
 +{
 +	/*
 +	 * May KVM mark this page dirty or accessed?  Per page-flags.h, a page
@@ -88,12 +92,13 @@ T kvm_is_reserved_pfn(kvm_pfn_t x) { ... }
 @s2_def_plain depends on patch && s2_plain@
 typedef kvm_pfn_t;
 typedef bool;
+attribute name __always_inline;
 identifier x;
 type T;
 @@
 T kvm_is_reserved_pfn(kvm_pfn_t x) { ... }
 +
-+static bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)
++static __always_inline bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)
 +{
 +	/*
 +	 * May KVM mark this page dirty or accessed?  Per page-flags.h, a page

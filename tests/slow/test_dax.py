@@ -19,9 +19,7 @@ import pytest
 
 from bot import cli, defaults
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skip(reason="the in-guest DAX check does not pass yet: mmap of "
-                               "/dev/dax0.0 fails with EINVAL on every kernel (issue 8 open)")]
+pytestmark = pytest.mark.slow
 CAMPAIGN = "kvm-refcounted-pfn"
 
 
@@ -44,7 +42,8 @@ def apply_and_build(tree: Path, tag: str, out: Path) -> dict[str, Path]:
 
 
 def boot_dax(kernel: Path, out: Path) -> tuple[int, dict]:
-    rc = cli.main(["boot", "--kernel", str(kernel), "--out", str(out), "--accel", "tcg"])
+    rc = cli.main(["boot", "--kernel", str(kernel), "--out", str(out), "--accel", "tcg",
+                   "--dax"])
     return rc, json.loads((out / "boot.json").read_text())
 
 

@@ -135,7 +135,6 @@ def test_accel_choice(monkeypatch, tmp_path):
     assert (machine.accel, probe) == ("tcg", False) and "nokvm" in machine.reason
 
 
-@pytest.mark.skip(reason="fails on branch boot too: a remembered failure is answered as KVM works (issue 8 open)")
 def test_accel_remembers_the_probe_verdict_for_this_host_boot(monkeypatch, tmp_path):
     dev = tmp_path / "kvm"
     dev.write_text("")                      # accessible, but not a KVM device: the probe fails

@@ -8,7 +8,7 @@ bool kvm_is_reserved_pfn(kvm_pfn_t pfn)
 	return true;
 }
 
-static bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)
+static __always_inline bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)
 {
 	return !kvm_is_reserved_pfn(pfn);
 }
