@@ -26,15 +26,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import workers_infra as infra  # noqa: E402
+from bot_setup import bot_toml, git  # noqa: E402
 
 SMPL = ROOT / "semantic_patches" / "kvm-refcounted-pfn" / "tests"
 FILES = (("01-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
          ("01-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
          ("01-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h"))
-
-
-def git(tree: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True)
 
 
 def small_tree(where: Path, releases: int) -> Path:
@@ -50,30 +47,6 @@ def small_tree(where: Path, releases: int) -> Path:
         git(tree, "commit", "-qm", f"release {n}")
         git(tree, "tag", f"v5.10.{n}")
     return tree
-
-
-def bot_toml(path: Path, tree: Path, broker: str, database: str, queue: str, runs: Path) -> Path:
-    path.write_text(f"""
-[[tree]]
-name = "small-linux"
-source = "git"
-path = "{tree}"
-tags = "v5.10.*"
-
-[checks]
-build = false
-boot = false
-
-[queue]
-url = "{queue}"
-token_env = "BENCH_QUEUE_TOKEN"
-
-[workers]
-broker = "{broker}"
-database = "{database}"
-run_dir = "{runs}"
-""")
-    return path
 
 
 def states(database: str) -> list[str]:
@@ -95,7 +68,8 @@ def one_batch(tmp: Path, releases: int, workers: int) -> dict:
     with infra.redis_server(tmp) as broker, infra.postgres() as database, \
             infra.review_queue(tmp / "queue", database, ["small-linux"]) as (url, token):
         os.environ["BENCH_QUEUE_TOKEN"] = token
-        cfg = bot_toml(tmp / "bot.toml", tree, broker, database, url, tmp / "runs")
+        cfg = bot_toml(tmp / "bot.toml", tree, queue=url, token_env="BENCH_QUEUE_TOKEN",
+                       workers={"broker": broker, "database": database, "run_dir": tmp / "runs"})
         logs = [tmp / f"worker-{i}.log" for i in range(workers)]
         procs = [infra.start_worker(cfg, tmp / f"host-{i}", log) for i, log in enumerate(logs)]
         try:

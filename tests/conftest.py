@@ -46,6 +46,15 @@ def shim_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return make
 
 
+@pytest.fixture
+def smtp():
+    """A loopback SMTP server that keeps what it receives: (port, bot_setup.Inbox)."""
+    from bot_setup import Inbox, smtp_server
+
+    with smtp_server(Inbox()) as (port, inbox):
+        yield port, inbox
+
+
 # --- cocci-bot mirror: a real Debian kernel mirror shared by every test session -------------
 
 # Computed at import time from the real environment: isolated_home changes HOME per test.

@@ -7,24 +7,14 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import requests
-
-ROOT = Path(__file__).resolve().parent.parent
-BOT = [sys.executable, "-m", "bot"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bot_setup import BOT, ROOT, free_port
 
 
 def wait_for(what: str, ready, timeout: float = 60.0, proc: subprocess.Popen | None = None,

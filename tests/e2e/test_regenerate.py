@@ -6,48 +6,14 @@ the site delta, v1 becomes Superseded; accepting v2 yields drafts threaded to v1
 from __future__ import annotations
 
 import email
-import json
-import socket
 import subprocess
-import sys
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 import requests
-
-from bot import cli
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    yield ctl.port, inbox
-    ctl.stop()
+from bot_setup import auth, bot_toml, embedded_queue, git, maintainer_token, run_json, set_state
+from bot_setup import run as bot_run
 
 
 @pytest.fixture
@@ -59,43 +25,8 @@ def upstream(tmp_path: Path, debian_mirror: Path) -> Path:
     return repo
 
 
-def bot_toml(tmp_path: Path, upstream: Path, mail: str = "") -> Path:
-    path = tmp_path / "bot.toml"
-    path.write_text(f"""
-[[tree]]
-name = "linux-stable"
-source = "git"
-url = "file://{upstream}"
-tags = "v5.10.*"
-
-[checks]
-build = false
-boot = false
-{mail}
-""")
-    return path
-
-
 def run(cfg: Path, data: Path) -> int:
-    return cli.main(["run", "--config", str(cfg), "--data-dir", str(data), "--no-build",
-                     "--no-boot"])
-
-
-def state(data: Path, job: int) -> dict:
-    return json.loads((data / "runs" / str(job) / "run.json").read_text())
-
-
-def queue(data: Path):
-    from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
-
-    return Queue(Config(), data)
-
-
-def maintainer_token(data: Path) -> str:
-    return subprocess.run([sys.executable, "-m", "bot", "serve", "--create-token", "maintainer",
-                           "alice", "--data-dir", str(data)], check=True, capture_output=True,
-                          text=True, timeout=120).stdout.split()[-1]
+    return bot_run(cfg, data, "--no-build", "--no-boot")
 
 
 def patch_id(text: str) -> str:
@@ -106,46 +37,37 @@ def patch_id(text: str) -> str:
 def test_watch_regenerate_and_mail(tmp_path: Path, upstream: Path, debian_mirror: Path, smtp):
     port, inbox = smtp
     data = tmp_path / "data"
-    cfg = bot_toml(tmp_path, upstream, f"""
-[mail]
-send = true
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-""")
+    cfg = bot_toml(tmp_path / "bot.toml", url=f"file://{upstream}", name="linux-stable",
+                   mail_port=port)
     # first poll: the newest (only) tag runs, v1 is posted
     assert run(cfg, data) == 0
-    v1 = state(data, 1)
+    v1 = run_json(data, 1)
     assert v1["tag"] == "v5.10.46" and v1["stages"]["post"]["version"] == 1
     # a new tag upstream: the next poll fetches it and posts v2
     git(upstream, "tag", "v5.10.223", git(debian_mirror, "rev-parse", "v5.10.223^{commit}"))
     assert run(cfg, data) == 0
-    v2 = state(data, 2)
+    v2 = run_json(data, 2)
     post = v2["stages"]["post"]
     assert v2["tag"] == "v5.10.223" and post["version"] == 2
     assert post["previous_series_id"] == v1["stages"]["post"]["series_id"]
     assert post["range_diff"] is True
     assert sum(post["site_delta"].values()) > 0, post   # 5.10.223 has call sites 5.10.46 lacks
     token = maintainer_token(data)
-    with queue(data) as q:
-        url, _bot = q()
-        auth = {"Authorization": f"Token {token}"}
+    with embedded_queue(data) as url:
         s1 = requests.get(f"{url}/api/1.2/series/{post['previous_series_id']}/", timeout=30,
-                          headers=auth).json()
+                          headers=auth(token)).json()
         s2 = requests.get(f"{url}/api/1.2/series/{post['series_id']}/", timeout=30,
-                          headers=auth).json()
+                          headers=auth(token)).json()
         assert s1["state"] == "superseded" and s2["previous"]["id"] == s1["id"]
         assert set(s2["site_delta"]) == {"appeared", "vanished", "changed"}
         assert sum(len(v) for v in s2["site_delta"].values()) == sum(post["site_delta"].values())
-        page = requests.get(s2["web_url"], timeout=30, headers=auth).text
-        rsp = requests.post(f"{url}/api/cocci/series/{s2['id']}/state/", timeout=30,
-                            json={"state": "accepted"}, headers=auth)
-        assert rsp.status_code == 200, rsp.text
+        page = requests.get(s2["web_url"], timeout=30, headers=auth(token)).text
+        set_state(url, token, s2["id"], "accepted")
     assert inbox.messages == []   # nothing is mailed before a maintainer accepts
     # accepted: drafts threaded to v1's cover, with the range-diff, checked by send-email,
     # then sent (mail is configured) to the loopback server
     assert run(cfg, data) == 0
-    st = state(data, 2)
+    st = run_json(data, 2)
     drafts, mail = st["stages"]["drafts"], st["stages"]["mail"]
     assert drafts["status"] == "PASS" and drafts["send_email_dry_run"]["ok"], drafts
     assert drafts["in_reply_to"] == v1["stages"]["post"]["cover_message_id"]

@@ -4,47 +4,16 @@ send whose mails parse back into the same patches (same patch-ids) and threads, 
 from __future__ import annotations
 
 import email
-import socket
 import subprocess
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from bot_setup import free_port, git
 
 from bot.drafts import send
 from bot.errors import InfraError, UserError
 from bot.pipeline.config import Mail
-
-
-def git(repo: Path, *args: str, input: str | None = None) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True, input=input).stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    yield ctl.port, inbox
-    ctl.stop()
 
 
 @pytest.fixture

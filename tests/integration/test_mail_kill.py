@@ -7,17 +7,13 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import requests
-
-from bot import cli
+from bot_setup import BOT, accept, bot_toml, git, run, run_argv, run_json, smtp_server
 
 MAINTAINERS = """KERNEL VIRTUAL MACHINE (KVM)
 M:\tPaolo Maintainer <paolo@example.org>
@@ -27,17 +23,6 @@ F:\tvirt/kvm/
 F:\tarch/x86/kvm/
 F:\tinclude/linux/kvm*
 """
-
-
-def git(tree: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class StallingInbox:
@@ -84,46 +69,26 @@ def orphans(marker: str) -> list[int]:
 
 
 def test_kill_9_during_the_send_never_sends_twice(tmp_path: Path, tree_with_maintainers: Path):
-    from aiosmtpd.controller import Controller
-
     inbox = StallingInbox()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    ctl.start()
     try:
-        _run_kill_rerun(tmp_path, tree_with_maintainers, ctl.port, inbox)
+        with smtp_server(inbox) as (port, _):
+            try:
+                _run_kill_rerun(tmp_path, tree_with_maintainers, port, inbox)
+            finally:
+                inbox.release.set()
     finally:
-        inbox.release.set()
-        ctl.stop()
         for pid in orphans(str(tmp_path / "data")):
             os.kill(pid, signal.SIGKILL)
 
 
 def _run_kill_rerun(tmp_path: Path, tree: Path, port: int, inbox: StallingInbox) -> None:
     data = tmp_path / "data"
-    cfg = tmp_path / "bot.toml"
-    cfg.write_text(f"""
-[[tree]]
-name = "small-linux"
-source = "git"
-path = "{tree}"
-tags = "v5.10.*"
-
-[checks]
-build = false
-boot = false
-
-[mail]
-send = true
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-""")
-    argv = ["run", "--config", str(cfg), "--data-dir", str(data)]
-    assert cli.main(argv) == 0
-    st = json.loads((data / "runs" / "1" / "run.json").read_text())
+    cfg = bot_toml(tmp_path / "bot.toml", tree, mail_port=port)
+    assert run(cfg, data) == 0
+    st = run_json(data)
     assert st["tag"] == "v5.10.2"
-    _accept(data, st["stages"]["post"]["series_id"])
-    bot = subprocess.Popen([sys.executable, "-m", "bot", *argv], start_new_session=True,
+    accept(data, st["stages"]["post"]["series_id"])
+    bot = subprocess.Popen([*BOT, *run_argv(cfg, data)], start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert inbox.in_flight.wait(180), "git send-email never reached the SMTP server"
@@ -140,26 +105,12 @@ tls = "none"
     time.sleep(0.5)
     delivered = len(inbox.messages)
     assert delivered <= 1
-    assert cli.main(argv) == 1   # the mail stage FAILs: not sent again
-    st = json.loads((data / "runs" / "1" / "run.json").read_text())
+    assert run(cfg, data) == 1   # the mail stage FAILs: not sent again
+    st = run_json(data)
     assert st["stages"]["drafts"]["send_email_dry_run"]["ok"]
     mail = st["stages"]["mail"]
     assert mail["status"] == "FAIL" and "not sent again" in mail["why"], mail
     assert len(inbox.messages) == delivered
-    cli.main(argv)
+    run(cfg, data)
     assert len(inbox.messages) == delivered   # and never later
 
-
-def _accept(data: Path, series_id: int) -> None:
-    from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
-
-    token = subprocess.run([sys.executable, "-m", "bot", "serve", "--create-token", "maintainer",
-                            "alice", "--data-dir", str(data)], check=True, capture_output=True,
-                           text=True, timeout=120).stdout.split()[-1]
-    with Queue(Config(), data) as q:
-        url, _ = q()
-        rsp = requests.post(f"{url}/api/cocci/series/{series_id}/state/", timeout=30,
-                            json={"state": "accepted"},
-                            headers={"Authorization": f"Token {token}"})
-        assert rsp.status_code == 200, rsp.text

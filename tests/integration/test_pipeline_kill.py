@@ -10,54 +10,34 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import bot_setup
 import pytest
 import requests
+from bot_setup import BOT, accept, bot_toml, queue_series, run_argv
 
 from bot.pipeline import reaper
 
 
-def bot_toml(tmp_path: Path, tree: Path, *, queue: str = "", build: bool = False,
-             name: str = "bot.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(f"""
-[[tree]]
-name = "small-linux"
-source = "git"
-path = "{tree}"
-tags = "v5.10.*"
-
-[checks]
-build = {str(build).lower()}
-boot = false
-
-[queue]
-url = "{queue}"
-token_env = "TEST_QUEUE_TOKEN"
-""")
-    return path
-
-
 def start(cfg: Path, data: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(cfg),
-                             "--data-dir", str(data)], stdout=subprocess.DEVNULL,
+    return subprocess.Popen([*BOT, *run_argv(cfg, data)], stdout=subprocess.DEVNULL,
                             stderr=log.open("w"), start_new_session=True)
 
 
 def rerun(cfg: Path, data: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(cfg),
-                           "--data-dir", str(data)], capture_output=True, text=True, timeout=600)
+    return subprocess.run([*BOT, *run_argv(cfg, data)], capture_output=True, text=True,
+                          timeout=600)
 
 
 def run_json(data: Path) -> dict:
+    """Job 1's run.json; {} while there is none (or it is being written)."""
     try:
-        return json.loads((data / "runs" / "1" / "run.json").read_text())
+        return bot_setup.run_json(data)
     except (OSError, ValueError):
         return {}
 
@@ -116,24 +96,15 @@ def assert_clean(data: Path, tree: Path) -> None:
 def reference(tmp_path: Path, tree: Path, build: bool = False) -> dict:
     """The same job run once, never killed, in a data dir of its own."""
     data = tmp_path / "reference"
-    res = rerun(bot_toml(tmp_path, tree, build=build, name="ref.toml"), data)
+    res = rerun(bot_toml(tmp_path / "ref.toml", tree, build=build), data)
     assert res.returncode in (0, 1, 3), res.stderr
     return final(data)
-
-
-def series_in_queue(data: Path) -> int:
-    from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
-
-    with Queue(Config(), data) as q:
-        url, _token = q()
-        return len(requests.get(f"{url}/api/1.2/series/", timeout=10).json())
 
 
 def test_kill9_during_apply(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     data, held = tmp_path / "data", tmp_path / "held"
     holding_shim(shim_path, "spatch", held)
-    cfg = bot_toml(tmp_path, fake_kernel_tree)
+    cfg = bot_toml(tmp_path / "bot.toml", fake_kernel_tree)
     kill9_in(start(cfg, data, tmp_path / "bot.log"), data, "apply", held, tmp_path / "bot.log")
     assert list((data / "worktrees").glob("*")), "apply's worktree should be there mid-way"
     res = rerun(cfg, data)
@@ -142,7 +113,7 @@ def test_kill9_during_apply(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     assert "removing the worktree" in res.stderr
     assert final(data) == reference(tmp_path, fake_kernel_tree)
     assert_clean(data, fake_kernel_tree)
-    assert series_in_queue(data) == 1
+    assert len(queue_series(data)) == 1
 
 
 def test_kill9_during_build(tmp_path: Path, fake_kernel_tree: Path, shim_path):
@@ -155,7 +126,7 @@ def test_kill9_during_build(tmp_path: Path, fake_kernel_tree: Path, shim_path):
         subprocess.run(["git", "-C", str(tree), *argv], check=True, capture_output=True)
     data, held = tmp_path / "data", tmp_path / "held"
     holding_shim(shim_path, "make", held)
-    cfg = bot_toml(tmp_path, tree, build=True)
+    cfg = bot_toml(tmp_path / "bot.toml", tree, build=True)
     kill9_in(start(cfg, data, tmp_path / "bot.log"), data, "build", held, tmp_path / "bot.log")
     killed = {name for _pid, name in reaper.orphans(data)}
     assert "sleep" in killed and any("python" in k or "tuxmake" in k for k in killed), killed
@@ -207,15 +178,14 @@ def queue_behind_proxy(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     from bot.pipeline.queue import free_port, wait_ready
 
     data = tmp_path / "data"
-    me = [sys.executable, "-m", "bot"]
-    token = subprocess.run([*me, "serve", "--create-token", "bot", "cocci-bot", "--data-dir",
+    token = subprocess.run([*BOT, "serve", "--create-token", "bot", "cocci-bot", "--data-dir",
                             str(data)], capture_output=True, text=True, check=True,
                            timeout=120).stdout.split()[-1]
-    subprocess.run([*me, "serve", "--create-project", "small-linux", "--data-dir", str(data)],
+    subprocess.run([*BOT, "serve", "--create-project", "small-linux", "--data-dir", str(data)],
                    check=True, capture_output=True, timeout=120)
     port = free_port(0)
     log = tmp_path / "serve.log"
-    server = subprocess.Popen([*me, "serve", "--host", "127.0.0.1", "--port", str(port),
+    server = subprocess.Popen([*BOT, "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--data-dir", str(data)], stdout=log.open("w"),
                               stderr=subprocess.STDOUT, start_new_session=True)
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _HoldingProxy)
@@ -237,7 +207,7 @@ def test_kill9_during_post_after_the_queue_took_the_series(
     again, the queue answers with the series it has; one series, one set of checks."""
     url, token, data = queue_behind_proxy
     monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
-    cfg = bot_toml(tmp_path, fake_kernel_tree, queue=url)
+    cfg = bot_toml(tmp_path / "bot.toml", fake_kernel_tree, queue=url)
     _HoldingProxy.hold.set()
     log = tmp_path / "bot.log"
     bot = start(cfg, data, log)
@@ -267,7 +237,7 @@ def test_sigterm_records_the_stage_and_exits_cleanly(tmp_path: Path, fake_kernel
     child is killed, exit 0; the next run finishes the job."""
     data, held = tmp_path / "data", tmp_path / "held"
     holding_shim(shim_path, "spatch", held)
-    cfg = bot_toml(tmp_path, fake_kernel_tree)
+    cfg = bot_toml(tmp_path / "bot.toml", fake_kernel_tree)
     log = tmp_path / "bot.log"
     bot = start(cfg, data, log)
     wait_until(lambda: held.exists() and run_json(data).get("stages", {}).get("apply"),
@@ -296,9 +266,8 @@ def test_kill9_during_boot(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     takes minutes): the boot ends in ERROR, the same as a boot never killed."""
     kernel = tmp_path / "bzImage"
     kernel.write_bytes(b"not a kernel\n" * 64)
-    cfg_first = bot_toml(tmp_path, fake_kernel_tree, name="first.toml")
-    cfg = tmp_path / "boot.toml"
-    cfg.write_text(cfg_first.read_text().replace("boot = false", "boot = true"))
+    cfg_first = bot_toml(tmp_path / "first.toml", fake_kernel_tree)
+    cfg = bot_toml(tmp_path / "boot.toml", fake_kernel_tree, boot=True)
     results = []
     for data, kill in ((tmp_path / "data", True), (tmp_path / "reference", False)):
         first = rerun(cfg_first, data)
@@ -319,26 +288,12 @@ def test_kill9_during_boot(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     assert results[0] == results[1]
 
 
-def _accept(data: Path, series_id: int) -> None:
-    from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
-
-    token = subprocess.run([sys.executable, "-m", "bot", "serve", "--create-token", "maintainer",
-                            "alice", "--data-dir", str(data)], check=True, capture_output=True,
-                           text=True, timeout=120).stdout.split()[-1]
-    with Queue(Config(), data) as q:
-        url, _bot_token = q()
-        rsp = requests.post(f"{url}/api/cocci/series/{series_id}/state/", timeout=10,
-                            json={"state": "accepted"}, headers={"Authorization": f"Token {token}"})
-        assert rsp.status_code == 200, rsp.text
-
-
 def test_kill9_during_drafts(tmp_path: Path, fake_kernel_tree: Path, shim_path):
     data, held = tmp_path / "data", tmp_path / "held"
-    cfg = bot_toml(tmp_path, fake_kernel_tree)
+    cfg = bot_toml(tmp_path / "bot.toml", fake_kernel_tree)
     first = rerun(cfg, data)
     assert first.returncode == 0, first.stderr
-    _accept(data, run_json(data)["stages"]["post"]["series_id"])
+    accept(data, run_json(data)["stages"]["post"]["series_id"])
     real = shutil.which("git")
     shim_path("git", f"""#!/bin/sh
 case " $* " in *" --cover-letter "*) if [ ! -e {held} ]; then : > {held}; exec sleep 600; fi;;
@@ -354,16 +309,15 @@ exec {real} "$@"
     made = sorted(p.name[:4] for p in (data / "runs" / "1" / "drafts").iterdir())
     assert made == ["0000", "0001", "0002"]
     assert reaper.orphans(data) == []
-    assert series_in_queue(data) == 1
+    assert len(queue_series(data)) == 1
 
 
 def test_kill9_while_watching_leaves_no_queue_behind(tmp_path: Path, fake_kernel_tree: Path):
     """`run --watch` keeps the embedded queue (gunicorn) up; killed with SIGKILL, it cannot stop
     it: the next run does."""
     data, log = tmp_path / "data", tmp_path / "bot.log"
-    cfg = bot_toml(tmp_path, fake_kernel_tree)
-    bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(cfg),
-                            "--data-dir", str(data), "--watch", "3600"],
+    cfg = bot_toml(tmp_path / "bot.toml", fake_kernel_tree)
+    bot = subprocess.Popen([*BOT, *run_argv(cfg, data, "--watch", "3600")],
                            stdout=subprocess.DEVNULL, stderr=log.open("w"),
                            start_new_session=True)
     wait_until(lambda: "next look in 3600 s" in log.read_text() or bot.poll() is not None,
@@ -376,4 +330,4 @@ def test_kill9_while_watching_leaves_no_queue_behind(tmp_path: Path, fake_kernel
     assert res.returncode == 0, res.stderr
     assert "a killed run left running" in res.stderr
     assert reaper.orphans(data) == []
-    assert series_in_queue(data) == 1
+    assert len(queue_series(data)) == 1

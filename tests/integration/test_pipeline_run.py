@@ -11,52 +11,14 @@ from pathlib import Path
 
 import pytest
 import requests
+from bot_setup import BOT, accept, bot_toml, git, queue_series, run, run_argv, run_json
 
 from bot import cli
-
-
-def git(tree: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture
 def small_tree(fake_kernel_tree: Path) -> Path:
     return fake_kernel_tree
-
-
-def bot_toml(tmp_path: Path, tree: Path, queue: str = "") -> Path:
-    path = tmp_path / "bot.toml"
-    path.write_text(f"""
-[[tree]]
-name = "small-linux"
-source = "git"
-path = "{tree}"
-tags = "v5.10.*"
-
-[checks]
-build = false
-boot = false
-
-[queue]
-url = "{queue}"
-token_env = "TEST_QUEUE_TOKEN"
-""")
-    return path
-
-
-def run(tmp_path: Path, cfg: Path, data: Path) -> int:
-    return cli.main(["run", "--config", str(cfg), "--data-dir", str(data)])
-
-
-def series_count(data: Path) -> int:
-    """Series in the embedded queue's database, read through its own API on a fresh server."""
-    from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
-
-    with Queue(Config(), data) as q:
-        url, _token = q()
-        return requests.get(f"{url}/api/1.2/series/", timeout=10).json().__len__()
 
 
 def status_json(data: Path, capsys) -> list[dict]:
@@ -76,40 +38,25 @@ def bot_tokens(data: Path) -> int:
         return int(db.execute("SELECT count(*) FROM review_apitoken").fetchone()[0])
 
 
-def accept(data: Path, series_id: int) -> None:
-    """A maintainer accepts the series through the queue's API (a real token, a real server)."""
-    from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
-
-    token = subprocess.run([sys.executable, "-m", "bot", "serve", "--create-token", "maintainer",
-                            "alice", "--data-dir", str(data)], check=True, capture_output=True,
-                           text=True, timeout=120).stdout.split()[-1]
-    with Queue(Config(), data) as q:
-        url, _bot_token = q()
-        rsp = requests.post(f"{url}/api/cocci/series/{series_id}/state/", timeout=10,
-                            json={"state": "accepted"}, headers={"Authorization": f"Token {token}"})
-        assert rsp.status_code == 200, rsp.text
-
-
 def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_tree: Path,
                                                             capsys):
     data = tmp_path / "data"
-    cfg = bot_toml(tmp_path, small_tree)
-    assert run(tmp_path, cfg, data) == 0
+    cfg = bot_toml(tmp_path / "bot.toml", small_tree)
+    assert run(cfg, data) == 0
     err = capsys.readouterr().err
     assert ("run: small-linux v5.10.1 kvm-refcounted-pfn: apply PASS, build SKIPPED, "
             "boot SKIPPED, post PASS, drafts WAITING -> http://127.0.0.1:") in err
-    run_json = json.loads((data / "runs" / "1" / "run.json").read_text())
-    assert run_json["stages"]["post"]["series_url"].startswith("http://127.0.0.1:")
+    job1 = run_json(data)
+    assert job1["stages"]["post"]["series_url"].startswith("http://127.0.0.1:")
     assert (data / "runs" / "1" / "series" / "0001-KVM-Split-use-cases-for-kvm_is_reserved_pfn-to-kvm_i.patch").exists()
     token = data / "bot-token"
     assert token.stat().st_mode & 0o777 == 0o600
     first_token = token.read_text()
     # a second run re-asks the queue but posts nothing again, with the same token
-    assert run(tmp_path, cfg, data) == 0
+    assert run(cfg, data) == 0
     assert token.read_text() == first_token and bot_tokens(data) == 1
     assert "drafts WAITING" in capsys.readouterr().err
-    assert series_count(data) == 1
+    assert len(queue_series(data)) == 1
     assert not (data / "runs" / "1" / "drafts").exists()
     # `cocci-bot status` says where the job stands
     job = status_json(data, capsys)[0]
@@ -119,14 +66,14 @@ def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_
     assert job["stages"] == {"apply": "PASS", "build": "SKIPPED", "boot": "SKIPPED",
                              "post": "PASS", "drafts": "WAITING"}
     assert job["reason"] == "series is 'new' in the queue"
-    assert job["series_url"] == run_json["stages"]["post"]["series_url"] and job["drafts"] is None
+    assert job["series_url"] == job1["stages"]["post"]["series_url"] and job["drafts"] is None
     assert cli.main(["status", "--data-dir", str(data)]) == 0
     text = capsys.readouterr().out
     assert "job 1: small-linux v5.10.1 kvm-refcounted-pfn: WAITING (apply PASS, build " in text
     assert f"series: {job['series_url']}" in text and "drafts: none yet" in text
     # the maintainer accepts; the next run writes the drafts (and sends nothing)
-    accept(data, run_json["stages"]["post"]["series_id"])
-    assert run(tmp_path, cfg, data) == 0
+    accept(data, job1["stages"]["post"]["series_id"])
+    assert run(cfg, data) == 0
     job = status_json(data, capsys)[0]
     assert job["status"] == "PASS" and job["drafts"] == str(data / "runs" / "1" / "drafts")
     drafts = sorted((data / "runs" / "1" / "drafts").glob("*.patch"))
@@ -135,24 +82,25 @@ def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_
     assert "Subject: [PATCH 0/2] KVM: split kvm_is_reserved_pfn() by the question it answers" in cover
     assert "base-commit: " in cover and "*** BLURB HERE ***" not in cover
     # done now: a further run leaves it alone
-    assert run(tmp_path, cfg, data) == 0
+    assert run(cfg, data) == 0
     assert "already done (job 1)" in capsys.readouterr().err
     # a new release is a new job
     (small_tree / "README").write_text("x\n")
     git(small_tree, "add", "-A")
     git(small_tree, "commit", "-qm", "release 2")
     git(small_tree, "tag", "v5.10.2")
-    assert run(tmp_path, cfg, data) == 0
-    assert series_count(data) == 2
+    assert run(cfg, data) == 0
+    assert len(queue_series(data)) == 2
 
 
 def test_run_resumes_after_a_failed_post(tmp_path: Path, small_tree: Path, capsys, monkeypatch):
     data = tmp_path / "data"
     monkeypatch.setenv("TEST_QUEUE_TOKEN", "not-a-real-token")
-    dead = bot_toml(tmp_path, small_tree, queue="http://127.0.0.1:9")   # nothing listens there
-    assert run(tmp_path, dead, data) == 3
+    dead = bot_toml(tmp_path / "bot.toml", small_tree,
+                    queue="http://127.0.0.1:9")   # nothing listens there
+    assert run(dead, data) == 3
     assert "unreachable" in capsys.readouterr().err
-    state = json.loads((data / "runs" / "1" / "run.json").read_text())
+    state = run_json(data)
     post = state["stages"]["post"]   # the error is recorded with its message, the job too
     assert (post["status"], post["exit"]) == ("ERROR", 3) and "unreachable" in post["error"]
     assert state["status"] == "ERROR" and state["error"].startswith("post: ")
@@ -160,31 +108,37 @@ def test_run_resumes_after_a_failed_post(tmp_path: Path, small_tree: Path, capsy
     stamp = report.stat().st_mtime_ns
     # fixed configuration (embedded queue): only the post stage runs
     monkeypatch.delenv("TEST_QUEUE_TOKEN")
-    assert run(tmp_path, bot_toml(tmp_path, small_tree), data) == 0
+    assert run(bot_toml(tmp_path / "bot.toml", small_tree), data) == 0
     assert report.stat().st_mtime_ns == stamp, "apply ran again on resume"
-    state = json.loads((data / "runs" / "1" / "run.json").read_text())
+    state = run_json(data)
     assert state["stages"]["post"]["status"] == "PASS"
     assert os.path.exists(data / "state.sqlite3")
+
+
+def watch_cycles(proc: subprocess.Popen, cycles: int, timeout: float = 240) -> list[str]:
+    """`run --watch 0.5`'s stderr lines up to its `cycles`-th "next look" (or the timeout)."""
+    import time
+
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        seen.append(proc.stderr.readline())
+        if sum("next look in 0.5 s" in s for s in seen) == cycles:
+            break
+    return seen
 
 
 def test_watch_runs_cycles_until_interrupted(tmp_path: Path, small_tree: Path):
     """--watch: a first cycle posts, the next ones only re-ask the queue; Ctrl-C ends it cleanly
     and leaves no embedded queue running."""
     import signal
-    import time
 
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config",
-                             str(bot_toml(tmp_path, small_tree)), "--data-dir", str(data),
-                             "--watch", "0.5"], stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    seen, deadline = [], time.monotonic() + 240
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen.append(line)
-        if sum("next look in 0.5 s" in s for s in seen) == 2:
-            break
+    cfg = bot_toml(tmp_path / "bot.toml", small_tree)
+    proc = subprocess.Popen([*BOT, *run_argv(cfg, data, "--watch", "0.5")],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = watch_cycles(proc, 2)
     # the queue stays up while watching: the series URL the run printed answers
     url = next(s for s in seen if "post PASS, drafts WAITING -> " in s).split(" -> ")[1].strip()
     assert requests.get(url, timeout=10).status_code == 200
@@ -211,38 +165,30 @@ def test_status_before_any_run(tmp_path: Path, capsys):
 def test_a_tree_that_fails_does_not_stop_the_others(tmp_path: Path, small_tree: Path, capsys):
     data = tmp_path / "data"
     cfg = tmp_path / "two.toml"
-    cfg.write_text(bot_toml(tmp_path, small_tree).read_text() + f"""
+    cfg.write_text(bot_toml(tmp_path / "bot.toml", small_tree).read_text() + f"""
 [[tree]]
 name = "gone-linux"
 source = "git"
 path = "{tmp_path / 'gone'}"
 """)
-    assert run(tmp_path, cfg, data) == 2
+    assert run(cfg, data) == 2
     err = capsys.readouterr().err
     assert "run: tree gone-linux: " in err and "the other trees go on" in err
     assert "small-linux v5.10.1 kvm-refcounted-pfn: apply PASS" in err
-    assert series_count(data) == 1
+    assert len(queue_series(data)) == 1
 
 
 def test_watch_survives_a_job_error_and_stops_on_sigterm(tmp_path: Path, small_tree: Path):
     """The queue is down: the job's post is an ERROR with its message, retried with back-off;
     --watch goes on; SIGTERM ends it cleanly (exit 0, nothing left running)."""
     import signal
-    import time
 
     data = tmp_path / "data"
     env = dict(os.environ, TEST_QUEUE_TOKEN="t")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config",
-                             str(bot_toml(tmp_path, small_tree, queue="http://127.0.0.1:9")),
-                             "--data-dir", str(data), "--watch", "0.5"],
+    cfg = bot_toml(tmp_path / "bot.toml", small_tree, queue="http://127.0.0.1:9")
+    proc = subprocess.Popen([*BOT, *run_argv(cfg, data, "--watch", "0.5")],
                             stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
-    seen, deadline = [], time.monotonic() + 240
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen.append(line)
-        if sum("next look in 0.5 s" in s for s in seen) == 3:
-            break
+    seen = watch_cycles(proc, 3)
     proc.send_signal(signal.SIGTERM)
     _out, rest = proc.communicate(timeout=60)
     text = "".join(seen) + rest
@@ -252,7 +198,7 @@ def test_watch_survives_a_job_error_and_stops_on_sigterm(tmp_path: Path, small_t
     assert "kvm-refcounted-pfn: ERROR (post: review queue at" in text and "try 1, next in 60 s" \
         in text
     assert "error 1 in a row (post: review queue at http://127.0.0.1:9 unreachable" in text
-    state = json.loads((data / "runs" / "1" / "run.json").read_text())
+    state = run_json(data)
     assert state["status"] == "ERROR" and "unreachable" in state["error"]
     leftovers = subprocess.run(["pgrep", "-f", f"--data-dir {data}"], capture_output=True,
                                text=True).stdout.split()

@@ -17,15 +17,12 @@ from pathlib import Path
 
 import pytest
 import workers_infra as infra
+from bot_setup import bot_toml, git
 
 from bot import cli
 
 TAGS = ("v5.10.1", "v5.10.2", "v5.10.3", "v5.10.4", "v5.10.5")
 VISIBILITY = 20     # seconds: a killed worker's stage is delivered again after this
-
-
-def git(tree: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True)
 
 
 @pytest.fixture
@@ -39,30 +36,16 @@ def releases(fake_kernel_tree: Path) -> Path:
     return fake_kernel_tree
 
 
-def bot_toml(path: Path, tree: Path, broker: str, database: str, queue: str, runs: Path) -> Path:
-    path.write_text(f"""
-[[tree]]
-name = "small-linux"
-source = "git"
-path = "{tree}"
-tags = "v5.10.*"
-since = "{TAGS[0]}"   # every release, not only the newest (a watched tree's first poll)
-
-[checks]
-build = false
-boot = false
-
-[queue]
-url = "{queue}"
-token_env = "TEST_QUEUE_TOKEN"
-
-[workers]
-broker = "{broker}"
-database = "{database}"
-run_dir = "{runs}"
-visibility_timeout = {VISIBILITY}
-""")
-    return path
+def workers_toml(tmp_path: Path, tree: Path, broker: str, database: str, queue: str, *,
+                 tags: str = "v5.10.*", since: str = TAGS[0], checks: bool = False,
+                 visibility: int = VISIBILITY) -> Path:
+    """tmp_path/bot.toml: `tree`'s releases from `since` (every release, not only the newest as
+    in a watched tree's first poll), build and boot as `checks`, the shared `queue`, `broker`,
+    `database` and run dir tmp_path/runs."""
+    return bot_toml(tmp_path / "bot.toml", tree, tags=tags, since=since, build=checks,
+                    boot=checks, queue=queue,
+                    workers={"broker": broker, "database": database, "run_dir": tmp_path / "runs",
+                             "visibility_timeout": visibility})
 
 
 def stage_lines(logs: list[Path], what: str) -> Counter:
@@ -108,7 +91,7 @@ def test_two_workers_one_killed_every_job_exactly_once(tmp_path: Path, releases:
     with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
             infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
         monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
-        cfg = bot_toml(tmp_path / "bot.toml", releases, broker, database, url, tmp_path / "runs")
+        cfg = workers_toml(tmp_path, releases, broker, database, url)
         logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
         workers = [infra.start_worker(cfg, tmp_path / name, log)
                    for name, log in zip(("host-a", "host-b"), logs, strict=True)]
@@ -197,12 +180,8 @@ def test_build_and_boot_run_on_the_build_boot_worker(tmp_path: Path, kernel_repo
     with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
             infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
         monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
-        cfg = bot_toml(tmp_path / "bot.toml", tree, broker, database, url, tmp_path / "runs")
-        text = cfg.read_text().replace('tags = "v5.10.*"', 'tags = "v5.10.223"')
-        text = text.replace(f'since = "{TAGS[0]}"', 'since = "v5.10.223"')
-        text = text.replace("build = false\nboot = false", "build = true\nboot = true")
-        cfg.write_text(text.replace(f"visibility_timeout = {VISIBILITY}",
-                                    "visibility_timeout = 3600"))
+        cfg = workers_toml(tmp_path, tree, broker, database, url, tags="v5.10.223",
+                           since="v5.10.223", checks=True, visibility=3600)
         logs = [tmp_path / "apply-post.log", tmp_path / "build-boot.log"]
         workers = [infra.start_worker(cfg, tmp_path / "small-host", logs[0], "apply,post"),
                    infra.start_worker(cfg, tmp_path / "big-host", logs[1], "build,boot")]
