@@ -93,12 +93,20 @@ def person_embedded(p: Person, ctx: dict[str, Any]) -> dict[str, Any]:
             "email": p.email}
 
 
+def user_email(u) -> str:
+    """The user's e-mail, or `username@localhost` when none is stored. Patchwork's schema
+    requires one (`format: email`, `minLength: 1`; Patchwork's own users register with one),
+    but ours are made from a username alone (`serve --create-token`, auth.py): an empty string
+    would break the contract git-pw and pwclient rely on (test_review_patchwork_api checks it)."""
+    return u.email or f"{u.username}@localhost"
+
+
 def user_embedded(u, ctx: dict[str, Any]) -> dict[str, Any] | None:
     if u is None:
         return None
     return {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id), "username": u.username,
             "first_name": u.first_name, "last_name": u.last_name,
-            "email": u.email or f"{u.username}@localhost"}
+            "email": user_email(u)}
 
 
 def series_embedded(s: Series, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +279,7 @@ class CommentSerializer(Embedded):
                 "date": _date(c.date), "subject": f"Re: {c.series.name}",
                 "submitter": {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id),
                               "name": u.get_full_name() or u.username,
-                              "email": u.email or f"{u.username}@localhost"},
+                              "email": user_email(u)},
                 "content": c.content, "headers": {}}
 
 
