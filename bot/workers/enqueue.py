@@ -8,6 +8,9 @@ import logging
 import time
 from pathlib import Path
 
+import kombu.exceptions
+import redis.exceptions
+
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci
 from bot.errors import EXIT_INFRA, EXIT_OK, CocciBotError
@@ -20,6 +23,11 @@ from bot.workers import stages
 from bot.workers.worker import load
 
 log = logging.getLogger("bot.run")
+
+# What sending a stage can raise: Celery's send_task turns the Redis transport's connection and
+# channel errors (redis errors, OSError) into kombu's OperationalError; the two others stand for
+# what comes before that wrapping (the producer's connection from the pool).
+SEND_ERRORS = (kombu.exceptions.OperationalError, redis.exceptions.RedisError, OSError)
 
 
 def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False
@@ -70,7 +78,7 @@ def enqueue(app, store: Store, job: Job) -> str:
     store.update(job.id, state=Status.RUNNING)
     try:
         celery_app.send(app, job.id, stage)
-    except Exception:
+    except SEND_ERRORS:
         store.update(job.id, state=Status.PENDING)   # not queued: the next cycle tries again
         raise
     return f"run: {job.tree} {job.tag} {job.campaign}: queued {stage} (job {job.id})"

@@ -115,6 +115,26 @@ def test_restore_interval_scales_with_the_visibility_timeout():
     assert app.restore_interval(3) == 1
 
 
+def test_a_stage_the_broker_did_not_take_puts_the_job_back_to_pending(tmp_path: Path):
+    """Nothing listens at the broker: sending fails (kombu's OperationalError reaches the
+    caller) and the job, RUNNING while it was being queued, is PENDING again: the next cycle
+    queues it (a RUNNING job would be left alone as the workers' for good)."""
+    import kombu.exceptions
+
+    from bot.pipeline.config import Workers
+    from bot.pipeline.store import Store
+    from bot.workers import enqueue
+
+    store = Store(tmp_path / "state.sqlite3")
+    job = store.job("key", tree="small-linux", tag="v5.10.1", base="0" * 40,
+                    campaign="kvm-refcounted-pfn", runs=tmp_path / "runs")
+    celery = app.make(Workers(broker="redis://127.0.0.1:1/0"))   # nothing listens on port 1
+    with pytest.raises(kombu.exceptions.OperationalError, match="127.0.0.1:1"):
+        enqueue.enqueue(celery, store, job)
+    got = store.get(job.id)
+    assert got is not None and got.state is Status.PENDING
+
+
 def git(tree: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True,
                           text=True).stdout.strip()
