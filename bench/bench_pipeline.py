@@ -40,7 +40,7 @@ def cold_build(repo: Path, tag: str, tmp: Path) -> float:
     src = tmp / "cold-src"
     subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(src),
                     tag], check=True, capture_output=True, timeout=600)
-    fragment = ROOT / "semantic_patches" / defaults.BUILD_CAMPAIGN / defaults.BUILD_FRAGMENT
+    fragment = ROOT / "semantic_patches" / defaults.CAMPAIGN / defaults.BUILD_FRAGMENT
     spec = tuxmake.Spec(src, tmp / "cold-obj", tmp / "cold-out", fragment)
     t0 = time.monotonic()
     subprocess.run(tuxmake.argv(spec), check=True, capture_output=True, timeout=7200,

@@ -28,6 +28,10 @@ BOOT_INFRA_RETRIES = 3
 BOOT_SMOKE_STALL_RETRIES = 2      # fresh boots after a TCG nested-SVM smoke stall (bot/boot/run.py)
 HTTP_RETRIES = 3
 
+# --- campaigns ------------------------------------------------------------------------
+CAMPAIGN = "kvm-refcounted-pfn"   # the campaign run when none is configured ([[tree]] campaigns,
+                                  # `cocci-bot build --campaign`)
+
 # --- spatch ---------------------------------------------------------------------------
 SPATCH_JOBS = max(1, os.cpu_count() or 1)
 
@@ -95,11 +99,10 @@ BUILD_ARCH = "x86_64"
 BUILD_TOOLCHAIN = "gcc"
 BUILD_BASE_CONFIG = "tinyconfig"             # the fragment is merged on top of this
 BUILD_FRAGMENT = "kernel.config"             # file name of a campaign's config fragment
-BUILD_CAMPAIGN = "kvm-refcounted-pfn"
 # make variables for every kernel build: the host tools of older trees (5.10's objtool/libsubcmd)
 # build with -Werror and trip over newer gcc warnings (gcc 12: -Wuse-after-free); WERROR=0 only
 # reaches tools/, kernel objects and their warnings are untouched (5.10 has no kernel WERROR knob)
-BUILD_MAKE_VARIABLES = ("WERROR=0",)       # whose fragment `cocci-bot build` uses by default
+BUILD_MAKE_VARIABLES = ("WERROR=0",)
 TIMEOUT_BUILD_CHECKOUT = TIMEOUT_GIT         # git worktree / checkout of a kernel tree
 TIMEOUT_GUEST_CC = 120                       # gcc -static of one guest program
 BOOT_MEMORY_MB = 512

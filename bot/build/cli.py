@@ -19,9 +19,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--base", default=None, help="the commit the series sits on (default: "
                    "the first parent below the bot's own commits)")
     p.add_argument("--out", type=Path, required=True, help="output directory (build.json)")
-    p.add_argument("--campaign", default=defaults.BUILD_CAMPAIGN,
+    p.add_argument("--campaign", default=defaults.CAMPAIGN,
                    help="campaign whose kernel.config fragment to use (default: "
-                   f"{defaults.BUILD_CAMPAIGN})")
+                   f"{defaults.CAMPAIGN})")
     p.add_argument("--fragment", type=Path, default=None,
                    help="config fragment file (overrides --campaign)")
     p.add_argument("--work-dir", type=Path, default=None,

@@ -36,7 +36,6 @@ from bot import defaults, names
 from bot.errors import UserError
 
 DEFAULT_RELEASE = "5.10.223"
-DEFAULT_CAMPAIGN = "kvm-refcounted-pfn"
 GIT_URL_SCHEMES = ("https://", "http://", "git://", "ssh://", "file://")
 
 LoosePath = Annotated[Path, Field(strict=False)]
@@ -49,7 +48,7 @@ class _Section(BaseModel):
 class Tree(_Section):
     name: str
     source: Literal["debian", "git"] = "debian"
-    campaigns: tuple[str, ...] = Field((DEFAULT_CAMPAIGN,), min_length=1)
+    campaigns: tuple[str, ...] = Field((defaults.CAMPAIGN,), min_length=1)
     # debian: versions, or one glob over what apt offers
     releases: tuple[str, ...] | str = (DEFAULT_RELEASE,)
     # git

@@ -27,7 +27,7 @@ def test_4_20_1_builds_with_its_tree_settings(linux_4_20_repo: Path, tmp_path: P
     rev = commit_change(linux_4_20_repo, "test/harmless-4.20", HARMLESS_4_20,
                         "kvm: harmless test change\n\nSigned-off-by: Test <test@example.org>\n",
                         base=TAG_4_20)
-    fragment_path = (defaults.project_root() / "semantic_patches" / defaults.BUILD_CAMPAIGN
+    fragment_path = (defaults.project_root() / "semantic_patches" / defaults.CAMPAIGN
                      / defaults.BUILD_FRAGMENT)
     out = tmp_path / "build"
     rec = build(Options(tree=linux_4_20_repo, rev=rev, base=TAG_4_20, out=out,

@@ -223,7 +223,7 @@ def test_build_that_breaks_fails(kernel_repo, series, work_dir, tmp_path):
 
 
 def test_fragment_symbol_that_does_not_stick(kernel_repo, series, work_dir, tmp_path):
-    campaign = (defaults.project_root() / "semantic_patches" / defaults.BUILD_CAMPAIGN
+    campaign = (defaults.project_root() / "semantic_patches" / defaults.CAMPAIGN
                 / defaults.BUILD_FRAGMENT)
     bad = tmp_path / "bad.config"
     bad.write_text(campaign.read_text() + "CONFIG_DRM_I915=y\n")   # needs DRM, the fragment has none

@@ -59,7 +59,7 @@ def test_fragment_mismatches():
 
 
 def test_campaign_fragment_is_parseable():
-    path = (defaults.project_root() / "semantic_patches" / defaults.BUILD_CAMPAIGN
+    path = (defaults.project_root() / "semantic_patches" / defaults.CAMPAIGN
             / defaults.BUILD_FRAGMENT)
     values = fragment.load(path)
     for symbol in ("CONFIG_KVM", "CONFIG_KVM_INTEL", "CONFIG_KVM_AMD", "CONFIG_64BIT",
