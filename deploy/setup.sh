@@ -23,6 +23,9 @@ done
 APT_PACKAGES=(
   git ca-certificates xz-utils dpkg-dev cpio
   git-email   # git send-email: the drafts' --dry-run check and [mail] sending
+  # what git-email only recommends (installed without recommends): Mail::Address, which
+  # send-email cannot start without, TLS and SMTP AUTH for [mail] tls/user
+  libmailtools-perl libio-socket-ssl-perl libauthen-sasl-perl
   coccinelle
   gcc make flex bison bc libelf-dev libssl-dev ccache perl python3-venv
   qemu-system-x86 busybox-static

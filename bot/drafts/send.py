@@ -116,6 +116,25 @@ def send_once(run_dir: Path, files: list[Path], mail: Any) -> dict[str, Any]:
     return record
 
 
+def summary(record: dict[str, Any], files: list[Path]) -> str:
+    """The review queue's comment on a send (mail.json's record): the mails that went out, by
+    Message-ID and subject in order, to whom, when; for a partial send, what did not."""
+    ids: list[str] = record.get("sent", record["message_ids"])
+    subjects = dict(zip(record["message_ids"], (header(f, "Subject") or "" for f in files),
+                        strict=False))
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                         time.gmtime(record.get("finished", record["started"])))
+    server = record.get("server", "the SMTP server")
+    if record["state"] == "sent":
+        head = f"Sent {len(ids)} mails with git send-email through {server} at {when}."
+    else:
+        head = (f"Only {len(ids)} of {len(record['message_ids'])} mails went out through "
+                f"{server} at {when}: {record.get('why', '')}")
+    return "\n".join([head, "", "Recipients (To/Cc): " + ", ".join(record["to"]), "",
+                      "Message-IDs:",
+                      *(f"{mid}  {subjects.get(mid, '')}".rstrip() for mid in ids)]) + "\n"
+
+
 def _read(path: Path) -> dict[str, Any] | None:
     import json
 

@@ -120,16 +120,22 @@ def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
                        "the state of each stage, why a job failed, its series URL and where "
                        "its drafts are.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--config", type=Path, default=None,
+                   help="bot.toml: with [workers] database, the jobs are read from that "
+                   "PostgreSQL store, as the watcher and workers keep them (default: embedded "
+                   "configuration, the data dir's SQLite store)")
     p.set_defaults(func=status)
 
 
 def status(args: argparse.Namespace) -> int:
-    from bot.pipeline import report
+    from bot.pipeline import config, report, store
 
-    jobs = report.jobs(args.data_dir)
+    where = store.location(config.load(args.config), args.data_dir)
+    jobs = report.jobs(args.data_dir, where)
     if args.json:
         sys.stdout.write(json.dumps({"schema": SCHEMA, "data_dir": str(args.data_dir),
-                                     "jobs": jobs}, indent=2) + "\n")
+                                     "store": store.describe(where), "jobs": jobs},
+                                    indent=2) + "\n")
     else:
-        sys.stdout.write(report.render(jobs, args.data_dir) + "\n")
+        sys.stdout.write(report.render(jobs, where) + "\n")
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""`cocci-bot status`: every job from the store, with what its run.json says."""
+"""`cocci-bot status`: every job from the job store (the data dir's SQLite file, or the
+[workers] database the watcher and the workers share), with what its run.json says."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from bot.pipeline.run import STAGES
-from bot.pipeline.store import Job, Store
+from bot.pipeline.store import Job, Store, describe
 from bot.status import Status
 
 
-def jobs(data_dir: Path) -> list[dict[str, Any]]:
-    """One record per job, oldest first; nothing is created when the bot never ran here."""
-    db = data_dir / "state.sqlite3"
-    if not db.exists():
+def jobs(data_dir: Path, where: str | Path | None = None) -> list[dict[str, Any]]:
+    """One record per job, oldest first, from the job store `where` (a PostgreSQL URL: the
+    workers' [workers] database; default: the data dir's SQLite file). No SQLite file is
+    created when the bot never ran here."""
+    where = where or data_dir / "state.sqlite3"
+    if isinstance(where, Path) and not where.exists():
         return []
-    return [job_record(job) for job in Store(db).jobs()]
+    return [job_record(job) for job in Store(where).jobs()]
 
 
 def _run_json(job: Job) -> dict[str, Any]:
@@ -48,9 +51,9 @@ def job_record(job: Job) -> dict[str, Any]:
     }
 
 
-def render(records: list[dict[str, Any]], data_dir: Path) -> str:
+def render(records: list[dict[str, Any]], store: str | Path) -> str:
     if not records:
-        return f"no jobs in {data_dir} yet: `cocci-bot run` starts them"
+        return f"no jobs in {describe(store)} yet: `cocci-bot run` starts them"
     lines = []
     for r in records:
         stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items()) or "not started"

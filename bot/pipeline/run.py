@@ -408,23 +408,30 @@ def stage_mail(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
                 + drafts.get("send_email_dry_run", {}).get("detail", "not run")}
     files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
     sent = send.send_once(ctx.run_dir, files, mail)
+    if sent["state"] == "partial":
+        _announce_sent(ctx, state, sent, files)
     if sent["state"] != "sent":
         return {"status": Status.FAIL, "why": sent["why"]}
-    _comment_sent(ctx, state, sent)
+    _announce_sent(ctx, state, sent, files)
     return {"status": Status.PASS, "message_ids": sent["message_ids"], "to": sent["to"]}
 
 
-def _comment_sent(ctx: Context, state: dict[str, Any], sent: dict[str, Any]) -> None:
-    """The sent Message-IDs on the series in the queue (a `mail` check: the bot's note)."""
+def _announce_sent(ctx: Context, state: dict[str, Any], sent: dict[str, Any],
+                   files: list[Path]) -> None:
+    """What went out, on the series in the queue: a comment naming every Message-ID and the
+    recipients (the record), and a `mail` check (the at-a-glance state in lists and git-pw).
+    Both are idempotent on the queue's side: a retried stage adds neither twice."""
+    from bot.drafts import send
     from bot.post.client import QueueClient
 
     url, token = ctx.queue()
-    ids = sent["message_ids"]
-    QueueClient(url, token).post_series_check(state["stages"]["post"]["series_id"], {
-        "context": "mail", "state": "success",
-        "description": f"sent {len(ids)} mails to {', '.join(sent['to'])[:1500]}; "
-                       f"cover {ids[0]}",
-        "log": "Message-IDs sent:\n" + "\n".join(ids)})
+    client, series_id = QueueClient(url, token), state["stages"]["post"]["series_id"]
+    client.post_series_comment(series_id, send.summary(sent, files))
+    ids = sent.get("sent", sent["message_ids"])
+    client.post_series_check(series_id, {
+        "context": "mail", "state": "success" if sent["state"] == "sent" else "fail",
+        "description": f"sent {len(ids)} of {len(sent['message_ids'])} mails; cover {ids[0]}"
+                       if ids else "no mail went out"})
 
 
 STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {

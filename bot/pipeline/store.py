@@ -20,9 +20,12 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.status import Status
+
+if TYPE_CHECKING:
+    from bot.pipeline.config import Config
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -131,6 +134,21 @@ class Store:
     def jobs(self) -> list[Job]:
         with self._db() as db:
             return [_job(r) for r in db.execute("SELECT * FROM jobs ORDER BY id")]
+
+
+def location(cfg: Config, data_dir: Path) -> str | Path:
+    """Where the jobs are: [workers] database (PostgreSQL, shared by the watcher and every
+    worker), else the SQLite file in the data dir (`cocci-bot run` inline)."""
+    return (cfg.workers.database if cfg.workers else "") or data_dir / "state.sqlite3"
+
+
+def describe(where: str | Path) -> str:
+    """The store for messages: a PostgreSQL URL without its password, or the SQLite file."""
+    if isinstance(where, str):
+        from bot.workers.database import redact
+
+        return redact(where)
+    return str(where)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -37,6 +37,12 @@ class QueueClient:
     def post_series_check(self, series_id: int, check: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", f"/api/1.2/series/{series_id}/checks/", check).json()
 
+    def post_series_comment(self, series_id: int, content: str) -> dict[str, Any]:
+        """A comment on the whole series (shown on its page); the same text posted again by
+        this account returns the stored one."""
+        return self._request("POST", f"/api/cocci/series/{series_id}/comments/",
+                             {"content": content}).json()
+
     def post_patch_check(self, patch_id: int, check: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", f"/api/1.2/patches/{patch_id}/checks/", check).json()
 

@@ -1,5 +1,5 @@
 """REST API views: Patchwork 1.2 (read side, patch updates, patch checks) and our extras
-(series creation, series checks, reports, superseding, series review state)."""
+(series creation, series checks, reports, superseding, series review state, series comments)."""
 
 from __future__ import annotations
 
@@ -290,6 +290,27 @@ class SeriesState(APIView):
         ingest.set_state(series, state, request.user, comment)
         return Response(ser.SeriesSerializer(series_queryset().get(pk=pk),
                                              context={"request": request}).data)
+
+
+class SeriesComments(generics.ListAPIView):
+    """cocci-bot extra: comments on the series as a whole (the page's Comments; Patchwork's API
+    lists them as the cover letter's). The bot posts what it did, e.g. the mails it sent."""
+
+    serializer_class = ser.CommentSerializer
+    permission_classes = [IsBotOrMaintainer]
+
+    def get_queryset(self) -> QuerySet:
+        series = get_object_or_404(Series, pk=self.kwargs["pk"])
+        return series.comments.filter(patch=None).select_related("user", "series")
+
+    @extend_schema(request=ser.CommentCreateSerializer, responses={200: ser.CommentSerializer,
+                                                                  201: ser.CommentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        series = get_object_or_404(Series, pk=pk)
+        comment, created = ingest.comment_once(series, request.user,
+                                               ingest.validate_comment(request.data))
+        return Response(ser.CommentSerializer(comment, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 # --- checks ---------------------------------------------------------------------------------

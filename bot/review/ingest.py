@@ -22,6 +22,7 @@ from bot.review.hasher import patchwork_hash
 from bot.review.models import (
     CHECK_STATES,
     Check,
+    Comment,
     Cover,
     Event,
     Patch,
@@ -447,16 +448,42 @@ def set_delegate(patch: Patch, delegate, user) -> None:
     patch.save(update_fields=["delegate"])
 
 
-def add_comment(series: Series, user, content: str) -> None:
+def add_comment(series: Series, user, content: str) -> Comment:
     if not isinstance(content, str):
         raise UserError("a comment must be a string")
     if len(content) > defaults.REVIEW_MAX_COMMENT:
         raise UserError(f"comment of {len(content)} characters is longer than the limit of "
                         f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
     storable(content, "comment")
-    series.comments.create(user=user, content=content)
+    comment = series.comments.create(user=user, content=content)
     Event.objects.create(project=series.project, category="comment-created", actor=user,
                          series=series, text=content[:200])
+    return comment
+
+
+def validate_comment(data: Any) -> str:
+    """The body of a comment posted through the API: {"content": "<non-empty text>"}."""
+    example = '{"content": "Sent as <id@host>"}'
+    if not isinstance(data, dict):
+        raise UserError(f"a comment is a JSON object with its text in `content`, e.g. {example}")
+    content = data.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise UserError(f"content is missing or not a non-empty string: post e.g. {example}")
+    if len(content) > defaults.REVIEW_MAX_COMMENT:
+        raise UserError(f"comment of {len(content)} characters is longer than the limit of "
+                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
+    storable(content, "comment")
+    return content
+
+
+def comment_once(series: Series, user, content: str) -> tuple[Comment, bool]:
+    """A series-level comment; the same text from the same account already there (a retried
+    post) is returned instead of stored twice."""
+    with transaction.atomic():
+        same = series.comments.filter(patch=None, user=user, content=content).first()
+        if same is not None:
+            return same, False
+        return add_comment(series, user, content), True
 
 
 def supersede(series: Series, user) -> Series:

@@ -330,6 +330,10 @@ class AbsorbedSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True)
 
 
+class CommentCreateSerializer(serializers.Serializer):
+    content = serializers.CharField(help_text="the comment's text (plain text, shown as is)")
+
+
 class SeriesStateSerializer(serializers.Serializer):
     state = serializers.CharField()
     comment = serializers.CharField(required=False, allow_blank=True)

@@ -54,6 +54,8 @@ urlpatterns = [
          api.CampaignAbsorbed.as_view(), name="api-cocci-campaign-absorbed"),
     path("api/cocci/series/<id:pk>/state/", api.SeriesState.as_view(),
          name="api-cocci-series-state"),
+    path("api/cocci/series/<id:pk>/comments/", api.SeriesComments.as_view(),
+         name="api-cocci-series-comments"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("xmlrpc/", xmlrpc.xmlrpc_view, name="xmlrpc"),
     path("patch/<id:pk>/mbox/", api.patch_mbox, name="patch-mbox"),

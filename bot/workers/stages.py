@@ -24,7 +24,7 @@ from bot.pipeline import run as pipeline
 from bot.pipeline import runner, watch
 from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
-from bot.pipeline.store import Job, Store
+from bot.pipeline.store import Job, Store, location
 from bot.status import Status
 from bot.workers import locks
 
@@ -49,7 +49,7 @@ class Worker:
 
 def store_location(cfg: Config, data_dir: Path) -> str | Path:
     """[workers] database, else the SQLite file in the data dir (as `cocci-bot run` inline)."""
-    return (cfg.workers.database if cfg.workers else "") or data_dir / "state.sqlite3"
+    return location(cfg, data_dir)
 
 
 def run_root(cfg: Config, data_dir: Path) -> Path:

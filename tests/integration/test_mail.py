@@ -1,5 +1,6 @@
 """git send-email on drafts, against a real SMTP server on loopback (aiosmtpd): the dry run, one
-send whose mails parse back into the same patches (same patch-ids) and threads, never twice."""
+send whose mails parse back into the same patches (same patch-ids) and threads, never twice;
+the mail stage's record of it on the series in a real review queue (Django's live server)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+import requests
 from bot_setup import free_port, git
 
 from bot.drafts import send
 from bot.errors import InfraError, UserError
-from bot.pipeline.config import Mail
+from bot.pipeline.config import Config, Mail, Tree
+from bot.status import Status
 
 
 @pytest.fixture
@@ -103,3 +106,74 @@ def test_drafts_without_recipients_fail_the_dry_run(drafts):
                              if not line.startswith(("To:", "Cc:"))))
     check = send.dry_run(drafts)
     assert not check["ok"] and "carry no To/Cc" in check["detail"]
+
+
+def _post_drafts(url: str, token: str, repo: Path, drafts: list[Path]) -> dict:
+    """The drafts posted to the queue as the series a maintainer accepted."""
+    from bot.post.client import QueueClient
+
+    base = git(repo, "rev-parse", "HEAD~2").strip()
+    series, created = QueueClient(url, token).post_series({
+        "project": "small-linux", "cover": drafts[0].read_text(),
+        "patches": [d.read_text() for d in drafts[1:]],
+        "report": {"campaign": "mail-test", "base": base, "steps": [], "sites": []}})
+    assert created
+    return series
+
+
+def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: list[Path],
+                port: int):
+    """The pipeline's mail stage for a job whose series is posted and drafts written."""
+    from bot.pipeline.run import Context, stage_mail
+    from bot.pipeline.store import Job
+    from bot.pipeline.watch import Release
+
+    tree = Tree(name="small-linux", source="git", path=run_dir.parent / "repo")
+    job = Job(1, "mail-test-key", tree.name, "v1", "0" * 40, "mail-test", Status.RUNNING,
+              run_dir, None)
+    ctx = Context(job, Release(tree, run_dir.parent / "repo", "v1", "0" * 40), "mail-test",
+                  Config(tree=(tree,), mail=mail_cfg(port)), run_dir.parent / "data",
+                  lambda: (url, token))
+    state = {"stages": {"post": {"status": Status.PASS, "series_id": series_id},
+                        "drafts": {"status": Status.PASS,
+                                   "send_email_dry_run": send.dry_run(drafts)}}}
+    return stage_mail(ctx, state)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_mail_stage_comments_the_sent_message_ids_on_the_series(smtp, drafts, tmp_path,
+                                                                     live_server):
+    from bot.review.auth import create_token
+    from bot.review.models import DEFAULT_STATES, Project, State
+
+    port, inbox = smtp
+    for slug, name, ordering, action in DEFAULT_STATES:   # an earlier transactional test's
+        State.objects.get_or_create(slug=slug, defaults={   # flush removed the migration's
+            "name": name, "ordering": ordering, "action_required": action})
+    Project.objects.create(link_name="small-linux", name="small-linux",
+                           list_id="small-linux.cocci-bot", list_email="l@cocci-bot.invalid")
+    token, url = create_token("bot", "cocci"), live_server.url
+    series = _post_drafts(url, token, tmp_path / "repo", drafts)
+    result = _mail_stage(url, token, tmp_path / "run", series["id"], drafts, port)
+    assert result["status"] is Status.PASS and len(inbox.messages) == 3, result
+    arrived = [str(email.message_from_bytes(m[2], policy=default_policy)["Message-ID"])
+               for m in inbox.messages]
+    # Patchwork's way to a series' comments (git-pw): its cover letter's comments
+    cover = requests.get(series["cover_letter"]["url"], timeout=30).json()
+    comments = requests.get(cover["comments"], timeout=30).json()
+    assert len(comments) == 1 and comments[0]["submitter"]["name"] == "cocci"
+    text = comments[0]["content"]
+    assert text.startswith("Sent 3 mails with git send-email through 127.0.0.1:")
+    assert all(f"\n{mid}  " in text for mid in arrived), text
+    assert "Recipients (To/Cc): m@example.org, list@example.org" in text
+    assert "[PATCH 2/2] f: add x2" in text
+    page = requests.get(series["web_url"], timeout=30).text
+    assert all(mid.replace("<", "&lt;").replace(">", "&gt;") in page for mid in arrived)
+    checks = requests.get(f"{url}/api/1.2/series/{series['id']}/checks/", timeout=30).json()
+    assert [(c["context"], c["state"]) for c in checks] == [("mail", "success")]
+    # a retried stage (the queue was down after the send): nothing sent or recorded twice
+    again = _mail_stage(url, token, tmp_path / "run", series["id"], drafts, port)
+    assert again["status"] is Status.PASS and len(inbox.messages) == 3
+    assert len(requests.get(cover["comments"], timeout=30).json()) == 1
+    assert len(requests.get(f"{url}/api/1.2/series/{series['id']}/checks/",
+                            timeout=30).json()) == 1

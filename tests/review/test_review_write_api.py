@@ -9,7 +9,7 @@ import pytest
 
 from bot import defaults
 from bot.post import outdir as od
-from bot.review.models import Check, Cover, Event, Patch, Series
+from bot.review.models import Check, Comment, Cover, Event, Patch, Role, Series
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +224,82 @@ def test_patchwork_hash_normalises_paths_and_line_numbers():
              .replace("a/virt", "x/virt").replace("b/virt", "y/virt"))
     assert patchwork_hash(moved) == patchwork_hash(diff)
     assert patchwork_hash(diff.replace("+new", "+newer")) != patchwork_hash(diff)
+
+
+def test_series_comment_needs_a_bot_or_maintainer_token(project, bot_api, client, outdir):
+    from rest_framework.test import APIClient
+
+    from bot.review.auth import create_token
+
+    sid = post(bot_api, payload(outdir)).json()["id"]
+    url = f"/api/cocci/series/{sid}/comments/"
+    anon = client.post(url, {"content": "hello"}, content_type="application/json")
+    assert anon.status_code in (401, 403)
+    roleless = APIClient()   # a token whose account has no role (not bot, not maintainer)
+    roleless.credentials(HTTP_AUTHORIZATION=f"Token {create_token('bot', 'other')}")
+    Role.objects.filter(user__username="other").delete()
+    assert roleless.post(url, {"content": "hello"}, format="json").status_code == 403
+    assert Comment.objects.count() == 0
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (["content", "x"], "a comment is a JSON object"),
+    ({}, "content is missing"),
+    ({"content": 12}, "content is missing or not a non-empty string"),
+    ({"content": "  \n"}, "content is missing or not a non-empty string"),
+    ({"content": "x" * (defaults.REVIEW_MAX_COMMENT + 1)}, "longer than the limit of"),
+    ({"content": "sent\x00"}, "comment contains a NUL character"),
+])
+def test_bad_series_comment_is_400_naming_the_fix(project, bot_api, outdir, body, message):
+    sid = post(bot_api, payload(outdir)).json()["id"]
+    rsp = bot_api.post(f"/api/cocci/series/{sid}/comments/", json.dumps(body),
+                       content_type="application/json")
+    assert rsp.status_code == 400, rsp.content
+    detail = rsp.json()["detail"]
+    assert message in detail and "\n" not in detail
+    assert Comment.objects.count() == 0 and not Event.objects.filter(
+        category="comment-created").exists()
+
+
+def test_series_comment_unknown_series_is_404(project, bot_api):
+    rsp = bot_api.post("/api/cocci/series/999/comments/", {"content": "x"}, format="json")
+    assert rsp.status_code == 404
+
+
+def test_series_comment_shows_in_the_api_and_on_the_page_once(project, bot_api, maintainer_api,
+                                                              outdir):
+    from django.test import Client
+
+    sid = post(bot_api, payload(outdir)).json()["id"]
+    text = "Sent 3 mails.\n\nMessage-IDs:\n<20240101.1-cover@bot.example>  [PATCH 0/2] x\n"
+    url = f"/api/cocci/series/{sid}/comments/"
+    first = bot_api.post(url, {"content": text}, format="json")
+    again = bot_api.post(url, {"content": text}, format="json")   # a retried stage
+    assert (first.status_code, again.status_code) == (201, 200), first.content
+    assert first.json()["id"] == again.json()["id"] and first.json()["content"] == text
+    assert first.json()["web_url"].endswith(f"/series/{sid}/#comment-{first.json()['id']}")
+    other = maintainer_api.post(url, {"content": "Thanks."}, format="json")
+    assert other.status_code == 201
+    listed = bot_api.get(url).json()
+    assert [c["content"] for c in listed] == [text, "Thanks."]
+    assert listed[0]["submitter"]["name"] == "cocci"
+    cover = Cover.objects.get(series_id=sid)
+    patchwork = bot_api.get(f"/api/1.2/covers/{cover.id}/comments/").json()
+    assert [c["content"] for c in patchwork] == [text, "Thanks."]
+    html = Client().get(f"/series/{sid}/").content.decode()
+    assert f'id="comment-{first.json()["id"]}"' in html
+    assert "&lt;20240101.1-cover@bot.example&gt;" in html
+    assert Event.objects.filter(category="comment-created", series_id=sid).count() == 2
+
+
+def test_series_comments_are_in_a_valid_openapi_schema(project, bot_api):
+    import yaml
+    from openapi_spec_validator import validate
+
+    spec = yaml.safe_load(bot_api.get("/api/schema/").content)
+    validate(spec)
+    op = spec["paths"]["/api/cocci/series/{id}/comments/"]
+    body = op["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    fields = spec["components"]["schemas"][body.rsplit("/", 1)[1]]
+    assert fields["required"] == ["content"] and "content" in fields["properties"]
+    assert {"200", "201"} <= set(op["post"]["responses"]) and "get" in op
