@@ -13,7 +13,7 @@ import redis.exceptions
 
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci
-from bot.errors import EXIT_INFRA, EXIT_OK, CocciBotError
+from bot.errors import EXIT_INFRA, EXIT_OK, CocciBotError, InfraError
 from bot.pipeline import runner, watch
 from bot.pipeline.config import Config
 from bot.pipeline.store import Job, Store
@@ -78,7 +78,8 @@ def enqueue(app, store: Store, job: Job) -> str:
     store.update(job.id, state=Status.RUNNING)
     try:
         celery_app.send(app, job.id, stage)
-    except SEND_ERRORS:
+    except SEND_ERRORS as exc:
         store.update(job.id, state=Status.PENDING)   # not queued: the next cycle tries again
-        raise
+        raise InfraError(f"the broker did not take job {job.id}'s {stage} stage: {exc} "
+                         "(is Redis up at [workers] broker? the next cycle tries again)") from exc
     return f"run: {job.tree} {job.tag} {job.campaign}: queued {stage} (job {job.id})"

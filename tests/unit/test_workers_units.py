@@ -116,11 +116,12 @@ def test_restore_interval_scales_with_the_visibility_timeout():
 
 
 def test_a_stage_the_broker_did_not_take_puts_the_job_back_to_pending(tmp_path: Path):
-    """Nothing listens at the broker: sending fails (kombu's OperationalError reaches the
-    caller) and the job, RUNNING while it was being queued, is PENDING again: the next cycle
+    """Nothing listens at the broker: sending fails (kombu's OperationalError, raised as the
+    bot's InfraError so that `run --watch` goes on to its next cycle) and the job, RUNNING while it was being queued, is PENDING again: the next cycle
     queues it (a RUNNING job would be left alone as the workers' for good)."""
     import kombu.exceptions
 
+    from bot.errors import InfraError
     from bot.pipeline.config import Workers
     from bot.pipeline.store import Store
     from bot.workers import enqueue
@@ -129,8 +130,9 @@ def test_a_stage_the_broker_did_not_take_puts_the_job_back_to_pending(tmp_path: 
     job = store.job("key", tree="small-linux", tag="v5.10.1", base="0" * 40,
                     campaign="kvm-refcounted-pfn", runs=tmp_path / "runs")
     celery = app.make(Workers(broker="redis://127.0.0.1:1/0"))   # nothing listens on port 1
-    with pytest.raises(kombu.exceptions.OperationalError, match="127.0.0.1:1"):
+    with pytest.raises(InfraError, match="127.0.0.1:1") as raised:
         enqueue.enqueue(celery, store, job)
+    assert isinstance(raised.value.__cause__, kombu.exceptions.OperationalError)
     got = store.get(job.id)
     assert got is not None and got.state is Status.PENDING
 
