@@ -24,10 +24,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="extra kernel command-line argument (repeatable)")
     p.add_argument("--skip-kvm-smoke", action="store_true",
                    help="do not run the in-guest KVM smoke program (kvm_smoke: skipped)")
-    p.add_argument("--dax", action="store_true",
-                   help="also run the in-guest DAX check (emulated pmem, a KVM guest on device "
-                   "DAX, the device disabled); experimental, off by default (boot.json dax: "
-                   "skipped)")
+    p.add_argument("--dax", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the in-guest DAX check: emulated pmem (memmap=), a KVM guest on "
+                   "device DAX, then the device disabled, which must go away (default: on; "
+                   "--no-dax: boot.json dax is skipped)")
     p.add_argument("--guest-cmd", default="", metavar="SHELL",
                    help="extra shell command the guest's init runs before its verdict "
                    "(debugging aid)")

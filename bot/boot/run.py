@@ -61,7 +61,7 @@ class Options:
     smoke: bool = True
     guest_cmd: str = ""
     memory_mb: int = defaults.BOOT_MEMORY_MB
-    dax: bool = False
+    dax: bool = True        # the in-guest DAX check (guest/kvm-dax.c)
 
 
 @dataclass

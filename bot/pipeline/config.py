@@ -119,7 +119,7 @@ class Tree(_Section):
 class Checks(_Section):
     build: bool = True
     boot: bool = True
-    dax: bool = False   # opt-in until the in-guest DAX check passes on a correct kernel
+    dax: bool = True    # the in-guest DAX check (boot --dax): the seed's scenario
     nfc: bool = True
 
 

@@ -347,4 +347,6 @@ def test_boot_with_dax_reserves_pmem_on_the_kernel_command_line(tmp_path):
 
     opts = boot_run.Options(kernel=tmp_path / "k", out=tmp_path, append=("quiet",), dax=True)
     assert boot_run.kernel_args(opts) == ("memmap=128M!256M", "quiet")
-    assert boot_run.kernel_args(boot_run.Options(kernel=tmp_path, out=tmp_path)) == ()
+    assert boot_run.kernel_args(boot_run.Options(kernel=tmp_path, out=tmp_path)) == \
+        ("memmap=128M!256M",)                                       # on by default
+    assert boot_run.kernel_args(boot_run.Options(kernel=tmp_path, out=tmp_path, dax=False)) == ()
