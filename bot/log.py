@@ -6,9 +6,22 @@ import logging
 import sys
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the event, not at set-up (a library
+    caller, or a test harness, may have swapped it since)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup(debug: bool = False) -> None:
     level = logging.DEBUG if debug else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s" if not debug else
                                            "%(asctime)s %(name)s: %(message)s"))
     root = logging.getLogger("bot")

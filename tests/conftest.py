@@ -12,6 +12,17 @@ from bot import defaults
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as at a terminal, however the suite was started: a shell starts a background job
+    (`&`, nohup) with SIGINT ignored, Python then never raises KeyboardInterrupt, and every
+    program the tests start would inherit the ignore. A Python handler here resets to the default
+    in each exec'd child, so the Ctrl-C tests test the bot, not the shell that launched pytest."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME, XDG_DATA_HOME and git config are the test's own; the download cache is kept."""
