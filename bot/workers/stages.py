@@ -195,8 +195,13 @@ def resolve_release(w: Worker, job: Job) -> watch.Release:
         if not has_commit(repo, job.base):
             _mirror_release(tree, job.tag, repo, w.data_dir)
     elif tree.path is None:
-        raise UserError(f"tree {tree.name} has no path: with [workers] a git tree must be a "
-                        "repository at the same `path` on every worker host")
+        # a tree given by its url: this host's own fetch of it, as the watcher's (per host)
+        repo = watch.remote_repo(tree, w.data_dir)
+        if not has_commit(repo, job.base):
+            watch.fetch(tree, repo)
+        if not has_commit(repo, job.base):
+            raise InfraError(f"job {job.id}: {tree.url} no longer has commit {job.base} "
+                             f"({job.tag}): the tag or branch moved away from it upstream")
     else:
         repo = git.toplevel(tree.path)
     if not has_commit(repo, job.base):

@@ -147,6 +147,39 @@ def test_two_workers_one_killed_every_job_exactly_once(tmp_path: Path, releases:
         assert workers[1].returncode == 0, logs[1].read_text()[-2000:]
 
 
+def test_a_tree_given_by_url_is_fetched_by_each_worker_host(tmp_path: Path, releases: Path,
+                                                            monkeypatch):
+    """A tree bot.toml names only by `url`: the watcher fetches it to find the releases, the
+    worker host fetches it into its own data dir to run them (nothing shared but the URL)."""
+    with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
+            infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
+        monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
+        cfg = bot_toml(tmp_path / "bot.toml", url=f"file://{releases}", since="v5.10.4",
+                       queue=url, workers={"broker": broker, "database": database,
+                                           "run_dir": tmp_path / "runs",
+                                           "visibility_timeout": VISIBILITY})
+        logs = [tmp_path / "worker.log"]
+        workers = [infra.start_worker(cfg, tmp_path / "host", logs[0])]
+        try:
+            assert cli.main(["run", "--config", str(cfg), "--data-dir",
+                             str(tmp_path / "watcher")]) == 0
+            assert len(jobs(database)) == 2
+            wait_until("both jobs posted",
+                       lambda: set(jobs(database).values()) == {"WAITING"}, logs, 240)
+        finally:
+            for w in workers:
+                infra.stop(w)
+        fetched = tmp_path / "host" / "remotes" / "small-linux.git"
+        tags = subprocess.run(["git", "-C", str(fetched), "tag"], check=True, capture_output=True,
+                              text=True).stdout.split()
+        assert set(tags) == set(TAGS)
+        assert len(infra.series(url)) == 2
+        runs = [json.loads((tmp_path / "runs" / str(j) / "run.json").read_text())
+                for j in jobs(database)]
+        assert sorted(r["tag"] for r in runs) == ["v5.10.4", "v5.10.5"]
+        assert all(r["stages"]["apply"]["status"] == "PASS" for r in runs)
+
+
 def test_worker_needs_a_broker_and_a_shared_queue(tmp_path: Path, capsys):
     plain = tmp_path / "plain.toml"
     plain.write_text('[[tree]]\nname = "t"\nsource = "git"\npath = "/nonexistent"\n')
