@@ -153,7 +153,7 @@ def _full_postgres():
     return connection.execute_wrapper(wrapper)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_full_disk_is_503_with_a_message_and_reads_still_work(project, bot_api,
                                                               maintainer_api, outdir):
     import contextlib
