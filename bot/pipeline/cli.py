@@ -131,7 +131,7 @@ def status(args: argparse.Namespace) -> int:
     from bot.pipeline import config, report, store
 
     where = store.location(config.load(args.config), args.data_dir)
-    jobs = report.jobs(args.data_dir, where)
+    jobs = report.jobs(where)
     if args.json:
         sys.stdout.write(json.dumps({"schema": SCHEMA, "data_dir": str(args.data_dir),
                                      "store": store.describe(where), "jobs": jobs},

@@ -13,11 +13,10 @@ from bot.pipeline.store import Job, Store, describe
 from bot.status import Status
 
 
-def jobs(data_dir: Path, where: str | Path | None = None) -> list[dict[str, Any]]:
-    """One record per job, oldest first, from the job store `where` (a PostgreSQL URL: the
-    workers' [workers] database; default: the data dir's SQLite file). No SQLite file is
+def jobs(where: str | Path) -> list[dict[str, Any]]:
+    """One record per job, oldest first, from the job store `where` (store.location: the
+    [workers] database's PostgreSQL URL, or the data dir's SQLite file). No SQLite file is
     created when the bot never ran here."""
-    where = where or data_dir / "state.sqlite3"
     if isinstance(where, Path) and not where.exists():
         return []
     return [job_record(job) for job in Store(where).jobs()]

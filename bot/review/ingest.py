@@ -448,13 +448,18 @@ def set_delegate(patch: Patch, delegate, user) -> None:
     patch.save(update_fields=["delegate"])
 
 
-def add_comment(series: Series, user, content: str) -> Comment:
-    if not isinstance(content, str):
-        raise UserError("a comment must be a string")
+def _check_comment(content: str) -> None:
+    """A comment the store takes: within the length limit, no NUL (PostgreSQL refuses it)."""
     if len(content) > defaults.REVIEW_MAX_COMMENT:
         raise UserError(f"comment of {len(content)} characters is longer than the limit of "
                         f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
     storable(content, "comment")
+
+
+def add_comment(series: Series, user, content: str) -> Comment:
+    if not isinstance(content, str):
+        raise UserError("a comment must be a string")
+    _check_comment(content)
     comment = series.comments.create(user=user, content=content)
     Event.objects.create(project=series.project, category="comment-created", actor=user,
                          series=series, text=content[:200])
@@ -469,10 +474,7 @@ def validate_comment(data: Any) -> str:
     content = data.get("content")
     if not isinstance(content, str) or not content.strip():
         raise UserError(f"content is missing or not a non-empty string: post e.g. {example}")
-    if len(content) > defaults.REVIEW_MAX_COMMENT:
-        raise UserError(f"comment of {len(content)} characters is longer than the limit of "
-                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
-    storable(content, "comment")
+    _check_comment(content)     # before comment_once looks the text up
     return content
 
 

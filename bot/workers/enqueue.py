@@ -16,7 +16,7 @@ from bot.apply import cocci
 from bot.errors import EXIT_INFRA, EXIT_OK, CocciBotError, InfraError
 from bot.pipeline import runner, watch
 from bot.pipeline.config import Config
-from bot.pipeline.store import Job, Store
+from bot.pipeline.store import Job, Store, location
 from bot.status import Status
 from bot.workers import app as celery_app
 from bot.workers import stages
@@ -35,7 +35,7 @@ def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False
     """Queue every new or unfinished (release, campaign); one summary line per job queued."""
     assert cfg.workers is not None and cfg.source is not None
     load(cfg.source)   # the same checks as the workers: a shared queue URL
-    store = Store(stages.store_location(cfg, data_dir))
+    store = Store(location(cfg, data_dir))
     app = celery_app.make(cfg.workers)
     spatch = cocci.version()
     campaigns = {name: campaign_mod.load(name) for t in cfg.trees for name in t.campaigns}

@@ -24,7 +24,7 @@ from bot.pipeline import run as pipeline
 from bot.pipeline import runner, watch
 from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
-from bot.pipeline.store import Job, Store, location
+from bot.pipeline.store import Job, Store, describe, location
 from bot.status import Status
 from bot.workers import locks
 
@@ -44,12 +44,8 @@ class Worker:
 
     @property
     def store_location(self) -> str | Path:
-        return store_location(self.cfg, self.data_dir)
-
-
-def store_location(cfg: Config, data_dir: Path) -> str | Path:
-    """[workers] database, else the SQLite file in the data dir (as `cocci-bot run` inline)."""
-    return location(cfg, data_dir)
+        """[workers] database, else the data dir's SQLite file (bot/pipeline/store.location)."""
+        return location(self.cfg, self.data_dir)
 
 
 def run_root(cfg: Config, data_dir: Path) -> Path:
@@ -77,8 +73,8 @@ def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Se
     store = Store(w.store_location)
     job = store.get(job_id)
     if job is None:
-        raise InfraError(f"job {job_id} is not in the job store {w.store_location}: give every "
-                         "worker and the watcher the same [workers] database")
+        raise InfraError(f"job {job_id} is not in the job store {describe(w.store_location)}: "
+                         "give every worker and the watcher the same [workers] database")
     with locks.held(w.store_location, f"job:{job.id}"):
         now = next_stage(read_state(job.run_dir))
         if now != stage:

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot import defaults
 from bot.errors import InfraError, UserError
 from bot.pipeline import config, reaper
-from bot.pipeline.store import Store
+from bot.pipeline.store import Store, location
 from bot.workers import app as celery_app
 from bot.workers import stages
 
@@ -74,7 +74,7 @@ def check(app, cfg: config.Config, data_dir: Path) -> int:
     except Exception as exc:   # kombu raises the transport's own errors
         raise InfraError(f"broker {_redact(cfg.workers.broker)} unreachable: {exc}: is Redis "
                          "running?") from exc
-    Store(stages.store_location(cfg, data_dir))
+    Store(location(cfg, data_dir))
     log.info("worker: broker and job store answer")
     return 0
 
