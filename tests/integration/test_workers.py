@@ -170,9 +170,7 @@ def test_a_tree_given_by_url_is_fetched_by_each_worker_host(tmp_path: Path, rele
             for w in workers:
                 infra.stop(w)
         fetched = tmp_path / "host" / "remotes" / "small-linux.git"
-        tags = subprocess.run(["git", "-C", str(fetched), "tag"], check=True, capture_output=True,
-                              text=True).stdout.split()
-        assert set(tags) == set(TAGS)
+        assert set(git(fetched, "tag").split()) == set(TAGS)
         assert len(infra.series(url)) == 2
         runs = [json.loads((tmp_path / "runs" / str(j) / "run.json").read_text())
                 for j in jobs(database)]
