@@ -24,8 +24,8 @@ from rest_framework.views import APIView
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import service
 from bot.review import serializers as ser
+from bot.review import service
 from bot.review.api_errors import Conflict
 from bot.review.auth import IsBotOrMaintainer, IsMaintainer, require_maintainer_of
 from bot.review.models import (
