@@ -33,11 +33,15 @@ def test_etag_and_last_modified_give_304(series, anon):
     url = f"/api/1.2/series/{series['id']}/"
     first = anon.get(url)
     assert first.status_code == 200 and first.json()["id"] == series["id"]
-    etag, modified = first["ETag"], first["Last-Modified"]
+    etag = first["ETag"]
     assert etag.startswith('"') and first["Cache-Control"] == "no-cache"
     again = anon.get(url, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
-    assert anon.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    if connection.vendor == "sqlite":   # PostgreSQL's stamp (a snapshot) has no time
+        modified = first["Last-Modified"]
+        assert anon.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    else:
+        assert "Last-Modified" not in first
     assert anon.get(url, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
 
 
