@@ -88,7 +88,8 @@ REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
-REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
+REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
+REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",

@@ -11,6 +11,7 @@ from django.db import transaction
 from rest_framework import authentication, exceptions, permissions
 
 from bot.errors import UserError
+from bot.review.login import LOCKED, client_address, failed, locked, succeeded
 from bot.review.models import ApiToken, Project, Role
 
 
@@ -35,19 +36,17 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, userid, password, request=None):
-        from bot.review.login import client_address, locked
-        from bot.review.models import LoginFailure
-
         request = request or self._request
         address = client_address(request)
-        if locked(str(userid)[:150], address):
-            raise exceptions.AuthenticationFailed("too many failed logins for this account or "
-                                                  "address: try again later")
+        if locked(str(userid), address):
+            raise exceptions.AuthenticationFailed(LOCKED)
         try:
-            return super().authenticate_credentials(userid, password, request)
+            found = super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:
-            LoginFailure.objects.create(username=str(userid)[:150], address=address)
+            failed(str(userid), address, "basic-auth")
             raise
+        succeeded(str(userid), address)
+        return found
 
 
 def role_of(user) -> str | None:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from bot import defaults
 from bot.errors import UserError
 from bot.review import service
+from bot.review.api.bundles import visible_bundles
 from bot.review.auth import maintains
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
@@ -268,8 +269,6 @@ def check_log(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def bundle(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    from bot.review.api import visible_bundles
-
     b = get_object_or_404(visible_bundles(request.user), owner__username=owner, name=name)
     patches = list(b.patches.select_related("state", "series", "submitter")
                    .order_by("bundlepatch"))
