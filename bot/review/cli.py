@@ -111,6 +111,7 @@ def migrate() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.create_token and args.create_token[0] not in ROLES:
         raise UserError(f"unknown role {args.create_token[0]!r}: use one of {', '.join(ROLES)}")
+    _check_person(args)
     _host_settings(args)
     setup_django(args.data_dir)
     migrate()
@@ -123,6 +124,18 @@ def run(args: argparse.Namespace) -> int:
     if args.create_project:
         return _create_project(args.create_project, args.scm_url)
     return _serve(args)
+
+
+def _check_person(args: argparse.Namespace) -> None:
+    """--email/--name: together, with --create-token maintainer (checked before any set-up)."""
+    if args.email is None and args.real_name is None:
+        return
+    if not args.create_token or args.create_token[0] != "maintainer":
+        raise UserError("--email and --name go with --create-token maintainer NAME (a "
+                        "maintainer signs off what they accept; a bot account signs nothing)")
+    if args.email is None or args.real_name is None:
+        raise UserError("--email and --name go together: a maintainer's Signed-off-by is "
+                        "'Real Name <address>'")
 
 
 def _host_settings(args: argparse.Namespace) -> None:
@@ -167,12 +180,6 @@ def _create_token(args: argparse.Namespace) -> int:
     role, name = args.create_token
     if args.maintainer_of and role != "maintainer":
         raise UserError("--maintainer-of goes with --create-token maintainer NAME")
-    if (args.email is None) != (args.real_name is None):
-        raise UserError("--email and --name go together: the Signed-off-by a maintainer adds "
-                        "is 'Real Name <address>'")
-    if args.email is not None and role != "maintainer":
-        raise UserError("--email and --name are for maintainer accounts (who sign off what "
-                        "they accept), not bot accounts")
     token = create_token(role, name, args.maintainer_of,
                          (args.real_name, args.email) if args.email is not None else None)
     if args.password_stdin:
