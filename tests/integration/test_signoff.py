@@ -9,7 +9,6 @@ import subprocess
 from email.policy import default as default_policy
 from pathlib import Path
 
-import pytest
 import requests
 from bot_setup import (
     BOT,
@@ -24,15 +23,6 @@ from bot_setup import (
 )
 
 ALICE = f"{MAINTAINER[0]} <{MAINTAINER[1]}>"
-
-
-@pytest.fixture
-def no_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """conftest gives every test GIT_AUTHOR_*/GIT_COMMITTER_*: a fresh host has none, and no
-    git config (HOME is the test's own, GIT_CONFIG_NOSYSTEM)."""
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL", "EMAIL"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def test_bot_authored_series_signed_off_by_the_maintainer_who_accepts(

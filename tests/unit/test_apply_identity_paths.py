@@ -24,14 +24,6 @@ def apply_argv(tree: Path, out: str, data: str, *extra: str) -> list[str]:
             "--data-dir", data, *extra]
 
 
-@pytest.fixture
-def no_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No git identity anywhere: no environment, no config (HOME is the test's own)."""
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL", "EMAIL"):
-        monkeypatch.delenv(var, raising=False)
-
-
 def froms(series: Path) -> set[str]:
     return {line for p in series.glob("*.patch") for line in p.read_text().splitlines()
             if line.startswith("From: ")}

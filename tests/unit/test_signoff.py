@@ -120,14 +120,11 @@ def test_a_configured_author_keeps_authorship_and_signs_first(repo, tmp_path):
 
 
 def test_drafts_are_from_and_signed_off_by_the_approver_without_any_git_identity(
-        repo, tmp_path, monkeypatch):
+        repo, tmp_path, no_identity):
     """write(): every draft is signed off by the approver; the patches' From is the approver
     (the bot authored them), the cover's From too; no git identity is needed on the host."""
     from bot.drafts.write import write
 
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL", "EMAIL"):
-        monkeypatch.delenv(var, raising=False)
     path, base, head = repo
     files = write(path, base, head, tmp_path / "drafts", version=1, subject="f: two steps",
                   blurb="Two.", signing=Signing(ALICE, ALICE))
