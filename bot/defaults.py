@@ -47,7 +47,8 @@ MIRROR_MIN_FREE_BYTES = 3 * 10**9  # an unpacked kernel release is ~1.1 GB, its 
 BOT_NAME = "cocci-bot"          # the bot's account name in the review queue
 # The mirror's release commits are data, never mailed: a fixed identity keeps a release's commit
 # id the same on every machine. `.invalid` (RFC 2606) says plainly it is no one's address. The
-# series' author and Signed-off-by come from configuration or git (bot/apply/identity.py).
+# series' author is the configured identity or the bot (same `.invalid` rule); its Signed-off-by
+# the configured identity's and the approving maintainer's (bot/apply/identity.py).
 MIRROR_IDENT = ("cocci-bot mirror", "mirror@cocci-bot.invalid")
 
 
