@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--maintainer-of", metavar="PROJECT", action="append", default=[],
                    help="with --create-token maintainer: the account decides for PROJECT only "
                         "(repeatable; an account listed for no project decides for all)")
+    p.add_argument("--admin", action="store_true",
+                   help="with --create-token maintainer: an admin maintainer, who may stop and "
+                        "resume all of the bot's mail on the queue's Mail page")
     p.add_argument("--password-stdin", action="store_true",
                    help="with --create-token: read the account's web password from stdin")
     p.add_argument("--list-tokens", action="store_true",
@@ -160,7 +163,13 @@ def _create_token(args: argparse.Namespace) -> int:
     role, name = args.create_token
     if args.maintainer_of and role != "maintainer":
         raise UserError("--maintainer-of goes with --create-token maintainer NAME")
+    if args.admin and role != "maintainer":
+        raise UserError("--admin goes with --create-token maintainer NAME")
     token = create_token(role, name, args.maintainer_of)
+    if args.admin:
+        from bot.review.mailstop import make_admin
+
+        make_admin(name)
     if args.password_stdin:
         _set_password(name, sys.stdin.readline().rstrip("\n"))
     print(token)  # noqa: T201 - the one output operators script
