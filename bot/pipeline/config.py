@@ -48,6 +48,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
+def git_url(value: str) -> str:
+    if not value.startswith(GIT_URL_SCHEMES):
+        raise ValueError(f"{value!r} is not a git URL: use one starting with "
+                         f"{', '.join(GIT_URL_SCHEMES)}")
+    return value
+
+
 class Target(_Section):
     """[tree.target]: the branch a series' mail is for (e.g. the maintainer's next branch)."""
 
@@ -57,10 +64,7 @@ class Target(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(GIT_URL_SCHEMES):
-            raise ValueError(f"{value!r} is not a git URL: use one starting with "
-                             f"{', '.join(GIT_URL_SCHEMES)}")
-        return value
+        return git_url(value)
 
     @field_validator("branch")
     @classmethod
@@ -113,10 +117,7 @@ class Tree(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(GIT_URL_SCHEMES):
-            raise ValueError(f"{value!r} is not a git URL: use one starting with "
-                             f"{', '.join(GIT_URL_SCHEMES)}")
-        return value
+        return git_url(value) if value is not None else None
 
     @model_validator(mode="after")
     def _source_keys(self) -> Tree:
@@ -218,12 +219,10 @@ class Mail(_Section):
 
     @model_validator(mode="after")
     def _distinct(self) -> Mail:
-        seen: set[str] = set()
-        for entry in self.lists:
-            if entry.address in seen:
-                raise ValueError(f"two [[mail.list]] entries say address = {entry.address!r}: "
-                                 "keep one")
-            seen.add(entry.address)
+        addresses = [e.address for e in self.lists]
+        twice = next((a for i, a in enumerate(addresses) if a in addresses[:i]), None)
+        if twice is not None:
+            raise ValueError(f"two [[mail.list]] entries say address = {twice!r}: keep one")
         return self
 
 
