@@ -497,9 +497,15 @@ def test_admin_stops_mail_on_the_queue_page_and_the_stage_waits_saying_why(
     client.force_login(users.get(username="boss"))
     assert client.post("/mail/", {"action": "stop", "reason": ""}).status_code == 302
     assert not requests.get(f"{url}/api/cocci/mail-stop/", timeout=30).json()["stopped"]
-    client.post("/mail/", {"action": "stop", "reason": "mail storm on list@"})
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(users.get(username="boss"))
+    assert strict.post("/mail/", {"action": "stop", "reason": "x"}).status_code == 403  # CSRF
+    client.post("/mail/", {"action": "stop", "reason": "mail storm on list@ <script>"})
     page = client.get("/mail/").content.decode()
-    assert "Mail is <strong>stopped</strong> by boss" in page and "mail storm on list@" in page
+    assert "Mail is <strong>stopped</strong> by boss" in page
+    assert "mail storm on list@ &lt;script&gt;" in page and "<script>" not in page
     assert requests.get(f"{url}/api/cocci/mail-stop/", timeout=30).json()["stopped"]
 
     ctx = mail_context(url, token, tmp_path / "run", port)
