@@ -82,7 +82,8 @@ def _deliver(out: Outgoing, mail: Any, data_dir: Path,
 
 def _result(record: dict[str, Any]) -> dict[str, Any]:
     state = record["state"]
-    base = {"message_ids": record["message_ids"], "sent": record.get("sent", []),
+    sent = record.get("sent") or (record["message_ids"] if state == "sent" else [])
+    base = {"message_ids": record["message_ids"], "sent": sent,
             "to": record.get("to", []), "mail_state": state}
     if state == "sent":
         return {"status": Status.PASS, **base}
