@@ -142,3 +142,7 @@ TIMEOUT_FETCH = 3600                   # one `git fetch` of a watched remote (a 
 WATCH_APT_UPDATE_EVERY = 3600          # seconds between `apt-get update`s for releases globs
 TIMEOUT_RANGE_DIFF = 300               # git range-diff of two series
 TIMEOUT_SEND_EMAIL = 600               # git send-email (dry run or a real send) of one series
+MAIL_WINDOW = 24 * 3600                # the budgets count the messages of the last 24 hours
+MAIL_DAILY_LIMIT = 20                  # [mail] daily_limit: messages a day, every list together
+MAIL_LIST_DAILY_LIMIT = 10             # [[mail.list]] daily_limit: messages a day to one list
+MAIL_EMBARGO_HOURS = 24.0              # [[mail.list]] embargo_hours: approval to first send
