@@ -411,10 +411,13 @@ def stage_mail(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return {"status": Status.FAIL, "why": "git send-email --dry-run did not pass: "
                 + drafts.get("send_email_dry_run", {}).get("detail", "not run")}
     files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
+    client = QueueClient(*ctx.queue())
+    approved_at, withdrawn = outbox.approval(
+        client.get_series(state["stages"]["post"]["series_id"]), DECIDED_AGAINST)
     out = outbox.Outgoing(ctx.run_dir, files, ctx.release.repo, ctx.release.tree.name,
                           ctx.release.base, ctx.release.tree.target)
-    result = outbox.deliver(out, mail, ctx.data_dir,
-                            lambda: QueueClient(*ctx.queue()).mail_stop())
+    result = withdrawn or outbox.deliver(out, mail, ctx.data_dir, client.mail_stop,
+                                         approved_at)
     _announce_mail(ctx, state, result, files)
     return result
 
