@@ -31,6 +31,10 @@ class CheckFailed(CocciBotError):
     exit_code = 1
 
 
+class JobBusy(CocciBotError):
+    """Another process holds the job's lock (not an error of the job: it is being run)."""
+
+
 EXIT_OK = 0
 EXIT_FAILED = CheckFailed.exit_code
 EXIT_USAGE = UserError.exit_code

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -249,6 +250,4 @@ def spawn(
 
 def which(program: str) -> str | None:
     """Where `program` is on PATH, or None."""
-    from shutil import which as _which
-
-    return _which(program)
+    return shutil.which(program)

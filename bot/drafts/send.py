@@ -12,6 +12,7 @@ GIT_CONFIG_* variables, never on a command line.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -136,8 +137,6 @@ def summary(record: dict[str, Any], files: list[Path]) -> str:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    import json
-
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
