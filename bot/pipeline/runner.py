@@ -27,7 +27,7 @@ from pathlib import Path
 from bot import defaults
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci, stage
-from bot.errors import EXIT_INFRA, CocciBotError, JobBusy
+from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError, JobBusy, UserError
 from bot.pipeline import executors, reaper, scheduler, watch
 from bot.pipeline.config import Config
 from bot.pipeline.executors import Executor, Line
@@ -135,7 +135,7 @@ def _cycle(cfg: Config, data_dir: Path, ex: Executor, honour_backoff: bool,
             wait = tree_errors.failed(tree.name)
             again = f"asked again in {wait:.0f} s" if honour_backoff else "asked again next run"
             out.append((f"run: tree {tree.name}: {exc} ({again}; the other trees go on)",
-                        EXIT_INFRA if exc.exit_code != 2 else exc.exit_code))
+                        EXIT_USAGE if isinstance(exc, UserError) else EXIT_INFRA))
             continue
         tree_errors.ok(tree.name)
         for rel in releases:
@@ -143,7 +143,7 @@ def _cycle(cfg: Config, data_dir: Path, ex: Executor, honour_backoff: bool,
                 job = store.job(dedupe_key(rel.base, campaigns[name], spatch), tree=tree.name,
                                 tag=rel.tag, base=rel.base, campaign=name, runs=ex.runs)
                 why = scheduler.not_due(job, honour_backoff=honour_backoff,
-                                        held_elsewhere=ex.held_elsewhere)
+                                        held_elsewhere=ex.held_elsewhere, tree=tree.name)
                 if why is not None:
                     log.info("run: %s %s %s: %s (job %d)", tree.name, rel.tag, name, why, job.id)
                     continue

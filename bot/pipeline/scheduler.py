@@ -83,13 +83,17 @@ def light(record: RunRecord, stage: str) -> bool:
     return stage == "post" and not applied(record)
 
 
-def not_due(job: Job, *, honour_backoff: bool, held_elsewhere: bool,
+def not_due(job: Job, *, honour_backoff: bool, held_elsewhere: bool, tree: str | None = None,
             now: float | None = None) -> str | None:
     """Why the loop leaves `job` alone this cycle; None: hand it to the executor.
 
     Finished jobs stay finished; a job in ERROR waits for its back-off (with `run --watch`);
-    with workers, a RUNNING job is a worker's (or queued for one)."""
+    with workers, a RUNNING job is a worker's (or queued for one). A job found again through
+    another `tree` (two trees holding the same commit) is the first tree's: run and posted
+    there, once (docs/operations.md)."""
     now = time.time() if now is None else now
+    if tree is not None and job.tree != tree:
+        return f"the same commit as tree {job.tree}'s job: run and posted there"
     if job.state.final:
         return "already done"
     if held_elsewhere and job.state is Status.RUNNING:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults, git, jsonfile, proc
-from bot.errors import CocciBotError, InfraError, UserError
+from bot.errors import CocciBotError, TreeUnavailable, UserError
 from bot.log import progress
 from bot.mirror import apt, stage
 from bot.mirror.versions import parse_request
@@ -181,7 +181,7 @@ def fetch(tree: Tree, repo: Path) -> None:
     res = git.git(repo, "fetch", "--progress", "--prune", "--no-tags", "--end-of-options",
                   tree.url, *specs, timeout=defaults.TIMEOUT_FETCH, check=False)
     if not res.ok:
-        raise InfraError(f"git fetch {tree.url} failed (exit {res.returncode}): "
+        raise TreeUnavailable(f"git fetch {tree.url} failed (exit {res.returncode}): "
                          f"{_last_line(res.stderr)}: check the URL, the network and git's "
                          "credentials config (asked again next poll)")
     updates = [ln.strip() for ln in res.stderr.splitlines() if ln.startswith((" * ", " + ", " t "))]

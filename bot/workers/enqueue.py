@@ -15,7 +15,7 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 
-from bot.errors import EXIT_OK, InfraError
+from bot.errors import EXIT_OK, BrokerUnreachable, InfraError
 from bot.pipeline import record, scheduler
 from bot.pipeline.config import Config
 from bot.pipeline.executors import Line
@@ -65,6 +65,6 @@ def enqueue(app: Any, store: Store, job: Job) -> str:
         celery_app.send(app, job.id, stage)
     except SEND_ERRORS as exc:
         store.update(job.id, state=Status.PENDING)   # not queued: the next cycle tries again
-        raise InfraError(f"the broker did not take job {job.id}'s {stage} stage: {exc} "
+        raise BrokerUnreachable(f"the broker did not take job {job.id}'s {stage} stage: {exc} "
                          "(is Redis up at [workers] broker? the next cycle tries again)") from exc
     return f"run: {job.tree} {job.tag} {job.campaign}: queued {stage} (job {job.id})"

@@ -21,7 +21,7 @@ from pathlib import Path
 from bot import git
 from bot.apply.stage import branch_name
 from bot.build import tree as build_tree
-from bot.errors import CocciBotError, InfraError, UserError
+from bot.errors import CocciBotError, InfraError, TreeUnavailable, UserError
 from bot.mirror import stage as mirror_stage
 from bot.mirror.versions import parse_request
 from bot.pipeline import record, runner, scheduler, watch
@@ -177,12 +177,12 @@ def resolve_release(w: Worker, job: Job) -> watch.TreeRelease:
         if not has_commit(repo, job.base):
             watch.fetch(tree, repo)
         if not has_commit(repo, job.base):
-            raise InfraError(f"job {job.id}: {tree.url} no longer has commit {job.base} "
+            raise TreeUnavailable(f"job {job.id}: {tree.url} no longer has commit {job.base} "
                              f"({job.tag}): the tag or branch moved away from it upstream")
     else:
         repo = git.toplevel(tree.path)
     if not has_commit(repo, job.base):
-        raise InfraError(f"job {job.id}: {repo} has no commit {job.base} ({job.tag}): make the "
+        raise TreeUnavailable(f"job {job.id}: {repo} has no commit {job.base} ({job.tag}): make the "
                          f"tree {tree.name} the same on every host")
     return watch.TreeRelease(tree, repo, job.tag, job.base)
 

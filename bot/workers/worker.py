@@ -11,7 +11,7 @@ from pathlib import Path
 from celery.signals import worker_ready
 
 from bot import defaults
-from bot.errors import InfraError, UserError
+from bot.errors import BrokerUnreachable, InfraError, UserError
 from bot.pipeline import config, reaper
 from bot.pipeline.database import redact
 from bot.pipeline.store import Store, location
@@ -79,7 +79,7 @@ def check(app, cfg: config.Config, data_dir: Path) -> int:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=defaults.WORKER_PING_TIMEOUT)
     except Exception as exc:   # kombu raises the transport's own errors
-        raise InfraError(f"broker {redact(cfg.workers.broker)} unreachable: {exc}: is Redis "
+        raise BrokerUnreachable(f"broker {redact(cfg.workers.broker)} unreachable: {exc}: is Redis "
                          "running?") from exc
     Store(location(cfg, data_dir))
     log.info("worker: broker and job store answer")

@@ -82,6 +82,9 @@ def test_due_jobs(tmp_path: Path):
     store = Store(tmp_path / "s.sqlite3")
     job = store.job("k", tree="t", tag="v1", base="b" * 40, campaign="c", runs=tmp_path)
     assert not_due(job, honour_backoff=True, held_elsewhere=True) is None
+    assert not_due(job, honour_backoff=True, held_elsewhere=True, tree="t") is None
+    assert not_due(job, honour_backoff=True, held_elsewhere=True, tree="fork") == \
+        "the same commit as tree t's job: run and posted there"
     store.update(job.id, state=Status.RUNNING)
     running = store.get(job.id)
     assert running is not None
