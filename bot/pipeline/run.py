@@ -36,7 +36,7 @@ from bot.apply import stage as apply_stage
 from bot.boot import accel
 from bot.boot import run as boot_run
 from bot.build import run as build_run
-from bot.drafts import send
+from bot.drafts import outbox, send, signoff
 from bot.drafts.write import write as write_drafts
 from bot.errors import CocciBotError, JobBusy, UserError
 from bot.pipeline import reaper, record, scheduler
@@ -48,7 +48,7 @@ from bot.pipeline.watch import TreeRelease
 from bot.post import regen
 from bot.post.client import QueueClient
 from bot.post.publish import post
-from bot.status import Status
+from bot.status import Status, check_state
 
 log = logging.getLogger("bot.run")
 
@@ -340,6 +340,7 @@ def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
         files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
     else:
         report = json.loads((ctx.run_dir / "report.json").read_text())
+        signing = signoff.signing(series, report)   # UserError when nobody can sign it off
         prev = previous(ctx)
         blurb = report["cover"]["blurb"]
         if prev is not None:
@@ -348,17 +349,20 @@ def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
         files = write_drafts(
             ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
             version=int(series.get("version", 1)), subject=report["cover"]["subject"],
-            blurb=blurb, previous=(prev.report["base"], prev.report["head"]) if prev else None,
+            blurb=blurb, signing=signing,
+            previous=(prev.report["base"], prev.report["head"]) if prev else None,
             in_reply_to=prev.cover_message_id if prev else None)
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
+            "signed_off_by": send.header(files[0], "From"),
             "cover_message_id": send.message_id(files[0]),
             "in_reply_to": send.header(files[0], "In-Reply-To"),
             "send_email_dry_run": check}
 
 
 def stage_mail(ctx: Context, rec: RunRecord) -> dict[str, Any]:
-    """Send the drafts, only when bot.toml says [mail] send = true; never twice."""
+    """Send the drafts, only when bot.toml says [mail] send = true, under bot.drafts.outbox's
+    rules (kill switch, listed recipients, loops, embargo, budgets, the target tree)."""
     drafts = rec.stage("drafts")
     assert drafts is not None   # the scheduler skips the mail without drafts
     if not ctx.cfg.mail.send:
@@ -368,30 +372,39 @@ def stage_mail(ctx: Context, rec: RunRecord) -> dict[str, Any]:
         return {"status": Status.FAIL, "why": "git send-email --dry-run did not pass: "
                 + dry.get("detail", "not run")}
     files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
-    sent = send.send_once(ctx.run_dir, files, ctx.cfg.mail)
-    if sent["state"] == "partial":
-        _announce_sent(ctx, rec, sent, files)
-    if sent["state"] != "sent":
-        return {"status": Status.FAIL, "why": sent["why"]}
-    _announce_sent(ctx, rec, sent, files)
-    return {"status": Status.PASS, "message_ids": sent["message_ids"], "to": sent["to"]}
+    out = outbox.Outgoing(ctx.run_dir, files, ctx.release.repo, ctx.release.tree.name,
+                          ctx.release.base, ctx.release.tree.target)
+    result = outbox.deliver(out, ctx.cfg.mail, ctx.data_dir,
+                            lambda: QueueClient(*ctx.queue()).mail_stop())
+    _announce_mail(ctx, rec, result, files)
+    return result
 
 
-def _announce_sent(ctx: Context, rec: RunRecord, sent: dict[str, Any],
+def _announce_mail(ctx: Context, rec: RunRecord, result: dict[str, Any],
                    files: list[Path]) -> None:
-    """What went out, on the series in the queue: a comment naming every Message-ID and the
-    recipients (the record), and a `mail` check (the at-a-glance state in lists and git-pw).
-    Both are idempotent on the queue's side: a retried stage adds neither twice."""
-    url, token = ctx.queue()
+    """The mail stage on the series in the queue: a `mail` check (its at-a-glance state: why it
+    waits, or what went out) and, once mails went out, a comment naming every Message-ID and
+    the recipients.  Idempotent: a check only when its text changes, the comment once."""
+    sent = result.get("sent", [])
+    if Status.of(result["status"]) is Status.WAITING:
+        check = {"context": "mail", "state": "pending",
+                 "description": ("waiting: " + result["why"])[:250]}
+    else:
+        check = {"context": "mail", "state": check_state(result["status"]),
+                 "description": (f"sent {len(sent)} of {len(files)} mails; cover {sent[0]}"
+                                 if sent else "no mail went out: " + result.get("why", ""))[:250]}
+    if outbox.announced(ctx.run_dir, check):
+        return
     post_rec = rec.post
     assert post_rec is not None and post_rec.series_id is not None
-    client, series_id = QueueClient(url, token), post_rec.series_id
-    client.post_series_comment(series_id, send.summary(sent, files))
-    ids = sent.get("sent", sent["message_ids"])
-    client.post_series_check(series_id, {
-        "context": "mail", "state": "success" if sent["state"] == "sent" else "fail",
-        "description": f"sent {len(ids)} of {len(sent['message_ids'])} mails; cover {ids[0]}"
-                       if ids else "no mail went out"})
+    client = QueueClient(*ctx.queue())
+    if sent:
+        mails = {"state": result["mail_state"], "message_ids": result["message_ids"],
+                 "sent": sent, "to": result["to"], "why": result.get("why", ""),
+                 **send.timing(ctx.run_dir)}
+        client.post_series_comment(post_rec.series_id, send.summary(mails, files))
+    client.post_series_check(post_rec.series_id, check)
+    outbox.mark_announced(ctx.run_dir, check)
 
 
 STAGE_FUNCS: dict[str, StageFunc] = {
