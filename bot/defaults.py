@@ -135,6 +135,12 @@ WORKER_VISIBILITY_TIMEOUT = 3 * TIMEOUT_BUILD
 WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routing in bot/workers
 WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
 WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
+# a worker running a stage beats in the job store every HEARTBEAT_INTERVAL s; a RUNNING job whose
+# last beat is older than HEARTBEAT_STALE s lost its worker: a live worker (checking every
+# HEARTBEAT_RESCUE s) queues the job's stage again, once (docs/operations.md)
+HEARTBEAT_INTERVAL = 10
+HEARTBEAT_STALE = 60
+HEARTBEAT_RESCUE = 15
 WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
 
 # --- watching, regeneration and mail (bot/pipeline/watch.py, bot/drafts) --------------------

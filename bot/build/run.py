@@ -39,20 +39,17 @@ every object that objtool post-processes follows.)
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from elftools.common.exceptions import ELFError
 
-from bot import defaults, git, jsonfile, proc
+from bot import defaults, git, jsonfile, locking, proc
 from bot.build import fragment as frag
 from bot.build import nfc, tuxmake, warnings
 from bot.build import settings as tree_settings
@@ -284,17 +281,10 @@ def resolve(opts: Options) -> tuple[str, str]:
     return base, rev
 
 
-@contextlib.contextmanager
-def work_lock(root: Path) -> Iterator[None]:
+def work_lock(root: Path) -> locking.FileLock:
     """One build at a time per work dir (they share the checkout and the O= dir)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"another cocci-bot build is using {root}: wait for it or pass "
-                            "--work-dir DIR") from None
-        yield
+    return locking.FileLock(root / ".lock", busy=UserError(
+        f"another cocci-bot build is using {root}: wait for it or pass --work-dir DIR"))
 
 
 def require_tuxmake() -> None:

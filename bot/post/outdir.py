@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults
+from bot.build.nfc import table
 from bot.errors import UserError
 from bot.status import Status, check_state
 
@@ -117,8 +118,6 @@ NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success", "erro
 
 def _nfc(d: Path) -> list[dict[str, Any]]:
     """The proof of "no functional change" (build.json `nfc`), its per-function table as log."""
-    from bot.build.nfc import table
-
     proof = read_json(d / "build.json").get("nfc")
     if not isinstance(proof, dict) or proof.get("status") not in NFC_STATES:
         return []
