@@ -189,7 +189,8 @@ class UserDetail(generics.RetrieveAPIView):
 # --- series -------------------------------------------------------------------------------
 
 def series_queryset() -> QuerySet:
-    return (Series.objects.select_related("project", "submitter", "state", "previous", "cover")
+    return (Series.objects.select_related("project", "submitter", "state", "previous", "cover",
+                                          "approved_by")
             .prefetch_related("patches", "checks", "project__maintainers"))
 
 
