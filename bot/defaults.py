@@ -47,7 +47,8 @@ MIRROR_MIN_FREE_BYTES = 3 * 10**9  # an unpacked kernel release is ~1.1 GB, its 
 BOT_NAME = "cocci-bot"          # the bot's account name in the review queue
 # The mirror's release commits are data, never mailed: a fixed identity keeps a release's commit
 # id the same on every machine. `.invalid` (RFC 2606) says plainly it is no one's address. The
-# series' author and Signed-off-by come from configuration or git (bot/apply/identity.py).
+# series' author is the configured identity or the bot (same `.invalid` rule); its Signed-off-by
+# the configured identity's and the approving maintainer's (bot/apply/identity.py).
 MIRROR_IDENT = ("cocci-bot mirror", "mirror@cocci-bot.invalid")
 
 
@@ -142,3 +143,7 @@ TIMEOUT_FETCH = 3600                   # one `git fetch` of a watched remote (a 
 WATCH_APT_UPDATE_EVERY = 3600          # seconds between `apt-get update`s for releases globs
 TIMEOUT_RANGE_DIFF = 300               # git range-diff of two series
 TIMEOUT_SEND_EMAIL = 600               # git send-email (dry run or a real send) of one series
+MAIL_WINDOW = 24 * 3600                # the budgets count the messages of the last 24 hours
+MAIL_DAILY_LIMIT = 20                  # [mail] daily_limit: messages a day, every list together
+MAIL_LIST_DAILY_LIMIT = 10             # [[mail.list]] daily_limit: messages a day to one list
+MAIL_EMBARGO_HOURS = 24.0              # [[mail.list]] embargo_hours: approval to first send

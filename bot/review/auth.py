@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from rest_framework import authentication, exceptions, permissions
 
+from bot.apply import identity
 from bot.errors import UserError
 from bot.review.login import LOCKED, client_address, failed, locked, succeeded
 from bot.review.models import ApiToken, Project, Role
@@ -122,13 +123,36 @@ class IsMaintainer(permissions.BasePermission):
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+# Patchwork's schema (first_name maxLength 30) and Django's user model (last_name 150)
+FIRST_NAME_MAX, LAST_NAME_MAX = 30, 150
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A real name as Django keeps it: (all but the last word, the last word), which
+    get_full_name() joins back with one space; a one-word name is all first name."""
+    first, _, last = name.rpartition(" ")
+    return (first, last) if first else (last, "")
+
+
 @transaction.atomic
-def create_token(role: str, username: str, projects: list[str] | None = None) -> str:
+def create_token(role: str, username: str, projects: list[str] | None = None,
+                 person: tuple[str, str] | None = None) -> str:
     """Create the account if needed (with `role`), store a new token's digest, return the token.
-    An existing account keeps its role: a new token never turns a bot into a maintainer."""
+    An existing account keeps its role: a new token never turns a bot into a maintainer.
+    `person` (real name, e-mail) is set on the account (new or not): whom it signs off as."""
     if not ACCOUNT_NAME.match(username):
         raise UserError(f"account name {username!r}: use 1-64 letters, digits, '.', '_' or '-', "
                         "starting with a letter or digit")
+    ident = None
+    if person is not None:
+        ident = identity.check(*person, "--name/--email",
+                               "pass --name 'Your Name' --email you@example.org (an address "
+                               "you read mail at: it goes into your Signed-off-by)")
+        first, last = split_name(ident.name)
+        if len(first) > FIRST_NAME_MAX or len(last) > LAST_NAME_MAX:
+            raise UserError(f"--name {ident.name!r} is too long for the account (at most "
+                            f"{FIRST_NAME_MAX} characters before the last space, "
+                            f"{LAST_NAME_MAX} after it)")
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
@@ -138,6 +162,10 @@ def create_token(role: str, username: str, projects: list[str] | None = None) ->
         raise UserError(f"account {username!r} is a {current} account: a {role} token needs "
                         "another account name (roles are not changed by new tokens)")
     Role.objects.update_or_create(user=user, defaults={"role": role})
+    if ident is not None:
+        user.first_name, user.last_name = split_name(ident.name)
+        user.email = ident.email
+        user.save(update_fields=["first_name", "last_name", "email"])
     for link_name in projects or []:
         project = Project.objects.filter(link_name=link_name).first()
         if project is None:

@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from bot.review import approval
 from bot.review.auth import maintainers_of
 from bot.review.models import (
     Bundle,
@@ -92,20 +93,20 @@ def person_embedded(p: Person, ctx: dict[str, Any]) -> dict[str, Any]:
             "email": p.email}
 
 
-def user_email(u) -> str:
-    """The user's e-mail, or `username@localhost` when none is stored. Patchwork's schema
-    requires one (`format: email`, `minLength: 1`; Patchwork's own users register with one),
-    but ours are made from a username alone (`serve --create-token`, auth.py): an empty string
-    would break the contract git-pw and pwclient rely on (test_review_patchwork_api checks it)."""
-    return u.email or f"{u.username}@localhost"
+def user_email(u) -> dict[str, str]:
+    """{"email": the account's address}, or {} for an account without one (a bot's, or a
+    maintainer who has not set one: `serve --create-token ... --email`). Patchwork's schema
+    gives `email` `minLength: 1` but does not require the key, and its users always register
+    with an address; ours need not have one, and the API leaves out what it does not know
+    rather than make an address up."""
+    return {"email": u.email} if u.email else {}
 
 
 def user_embedded(u, ctx: dict[str, Any]) -> dict[str, Any] | None:
     if u is None:
         return None
     return {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id), "username": u.username,
-            "first_name": u.first_name, "last_name": u.last_name,
-            "email": user_email(u)}
+            "first_name": u.first_name, "last_name": u.last_name, **user_email(u)}
 
 
 def series_embedded(s: Series, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +173,7 @@ class SeriesSerializer(Embedded):
             "checks": _abs(ctx, "api-series-checks", s.id),
             "site_delta": s.site_delta,
             "report": _abs(ctx, "api-series-report", s.id),
+            "approved_by": approval.as_json(s),
         }
 
 
@@ -261,8 +263,7 @@ class CommentSerializer(Embedded):
                 "msgid": f"<comment-{c.id}@cocci-bot>", "list_archive_url": None,
                 "date": _date(c.date), "subject": f"Re: {c.series.name}",
                 "submitter": {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id),
-                              "name": u.get_full_name() or u.username,
-                              "email": user_email(u)},
+                              "name": u.get_full_name() or u.username, **user_email(u)},
                 "content": c.content, "headers": {}}
 
 

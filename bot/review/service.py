@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from bot import defaults
 from bot.errors import InfraError, UserError
-from bot.review import mbox
+from bot.review import approval, mbox
 from bot.review.api_errors import Conflict
 from bot.review.contract import Parsed, check_comment
 from bot.review.hasher import patchwork_hash
@@ -200,13 +200,18 @@ def set_state(series: Series, slug: str, user, comment: str = "") -> None:
     if state is None:
         raise UserError(f"unknown state {slug!r}: one of "
                         + ", ".join(State.objects.values_list("slug", flat=True)))
+    if slug == approval.APPROVED:
+        approval.require(user)
     with transaction.atomic():
-        if series.state_id != state.id:
+        if series.state_id != state.id or (slug == approval.APPROVED
+                                           and series.approved_at is None):
             Event.objects.create(project=series.project, category="series-state-changed",
                                  actor=user, series=series, previous_state=series.state,
-                                 current_state=state, text=f"{series.state.name} → {state.name}")
+                                 current_state=state, text=f"{series.state.name} → {state.name}"
+                                 + approval.event_note(state, user))
             series.state = state
-            series.save(update_fields=["state"])
+            approval.record(series, state, user)
+            series.save(update_fields=["state", *approval.FIELDS])
         for patch in series.patches.exclude(state=state):
             set_patch_state(patch, state, user)
         if comment.strip():
@@ -216,6 +221,8 @@ def set_state(series: Series, slug: str, user, comment: str = "") -> None:
 def set_patch_state(patch: Patch, state: State, user) -> None:
     if patch.state_id == state.id:
         return
+    if state.slug == approval.APPROVED:
+        approval.require(user)
     Event.objects.create(project=patch.project, category="patch-state-changed", actor=user,
                          series=patch.series, patch=patch, previous_state=patch.state,
                          current_state=state, text=f"patch {patch.number}: {patch.state.name} "
@@ -234,9 +241,11 @@ def follow_patches(series: Series, user) -> None:
     state = State.objects.get(pk=states.pop())
     Event.objects.create(project=series.project, category="series-state-changed", actor=user,
                          series=series, previous_state=series.state, current_state=state,
-                         text=f"{series.state.name} → {state.name} (every patch is)")
+                         text=f"{series.state.name} → {state.name} (every patch is)"
+                         + approval.event_note(state, user))
     series.state = state
-    series.save(update_fields=["state"])
+    approval.record(series, state, user)
+    series.save(update_fields=["state", *approval.FIELDS])
 
 
 def set_delegate(patch: Patch, delegate, user) -> None:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import service
+from bot.review import approval, service
 from bot.review.api.bundles import visible_bundles
 from bot.review.auth import (
     maintained_projects,
@@ -193,6 +193,8 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         .exclude(category="check-created", patch__isnull=False, check_run__patch__isnull=True)
         .select_related("actor", "previous_state", "current_state"),
         "can_review": maintains(request.user, s.project),
+        "cannot_approve": approval.why_not(request.user) if request.user.is_authenticated
+        else None,
         "delegates": _delegates(s.project),
     })
 

@@ -8,6 +8,7 @@ from bot.review import (
     web,
 )
 from bot.review.login import ThrottledLoginView
+from bot.review.mailstop import page as mail_page
 
 app_name = "review"
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path("bundle/<str:owner>/<str:name>/", web.bundle, name="bundle"),
     path("todo/", web.todo, name="todo"),
     path("profile/", web.profile, name="profile"),
+    path("mail/", mail_page, name="mail"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

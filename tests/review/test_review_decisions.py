@@ -226,8 +226,8 @@ def test_a_maintainer_of_one_project_cannot_decide_anothers(project, bot_api, tm
     theirs.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "o-maint",
                                                                    ["other"]))
     ours = APIClient()
-    ours.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "d-maint",
-                                                                 ["debian-linux"]))
+    ours.credentials(HTTP_AUTHORIZATION="Token " + create_token(
+        "maintainer", "d-maint", ["debian-linux"], ("Dee Maint", "d@example.org")))
     sid = post(bot_api, make_outdir(tmp_path)).json()["id"]
     pid = Patch.objects.filter(series_id=sid).first().id
     rsp = theirs.patch(f"/api/1.2/patches/{pid}/", {"state": "accepted"}, format="json")
