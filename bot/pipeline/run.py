@@ -279,9 +279,13 @@ def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _skip("disabled in the configuration")
     kernel = build.get("kernel") or json.loads(
         (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
+    base = json.loads((ctx.run_dir / "build" / "build.json").read_text()).get("base_kernel")
     rec = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
-                                         dax=ctx.cfg.checks.dax))
-    result = _from_result(rec["verdict"], rec.get("reason"))
+                                         dax=ctx.cfg.checks.dax,
+                                         base_kernel=Path(base) if base else None,
+                                         history=ctx.data_dir))
+    result = _from_result(rec["status"] if rec.get("attribution") else rec["verdict"],
+                          rec.get("reason"))
     if result["status"] is Status.ERROR:   # QEMU could not run: retried like any error
         result["error"] = rec.get("reason") or "the boot could not be judged"
     return result
@@ -353,6 +357,14 @@ def _message_id(mail: Path) -> str | None:
     return message_id(mail) if mail.exists() else None
 
 
+def _attribution_text(boot_json: Path) -> str:
+    """The cover's word on failed boot checks: the series' fault or the tree's."""
+    from bot.boot.attribution import cover_text
+
+    text = cover_text(json.loads(boot_json.read_text())) if boot_json.is_file() else ""
+    return "\n\n" + text if text else ""
+
+
 def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
     the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
@@ -378,6 +390,7 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
                                   ctx.job.id)
         blurb = report["cover"]["blurb"]
+        blurb += _attribution_text(ctx.run_dir / "boot" / "boot.json")
         if prev is not None:
             blurb += "\n\n" + regen.changes_text(prev, report, regen.site_delta(prev.report,
                                                                                report))
