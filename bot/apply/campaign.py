@@ -19,6 +19,10 @@ from bot.errors import UserError
 BASE_CLASSES = {"definition": "the predicate itself", "declaration": "the predicate itself",
                 "unknown": "surrounding code does not say which question it asks"}
 
+# what a step is: a fix changes behaviour (stable takes it); a cleanup claims no
+# functional change (the build's NFC check proves it)
+STEP_KINDS = ("fix", "cleanup")
+
 
 @dataclass(frozen=True)
 class Step:
@@ -35,6 +39,11 @@ class Step:
     untouched_note: str = ""   # why a use of this step's classes may stay (else: "missed")
     provides: tuple[str, ...] = ()   # helpers the step adds: must be declared where used
     link: bool = True
+    kind: str = "cleanup"   # STEP_KINDS: required in the manifest, no default there
+
+    @property
+    def is_fix(self) -> bool:
+        return self.kind == "fix"
 
     @property
     def label(self) -> str:
@@ -141,13 +150,17 @@ def _phrases(manifest: Path, raw: object) -> dict[str, list[dict]]:
 
 def _step(folder: Path, index: int, raw: dict, classes: dict[str, str]) -> Step:
     where = f"{folder / 'manifest.toml'}: step {index}"
-    for key in ("name", "subject", "classes"):
+    for key in ("name", "kind", "subject", "classes"):
         if key not in raw:
             raise UserError(f"{where}: missing key {key!r}: add it to the step")
     bad = [c for c in raw["classes"] if c not in classes]
     if bad:
         raise UserError(f"{where}: unknown class {bad[0]!r}: use one of {', '.join(classes)}"
                         " (declare a campaign's classes in its [classes] table)")
+    kind = raw["kind"]
+    if kind not in STEP_KINDS:
+        raise UserError(f"{where}: kind = {kind!r}: use one of {', '.join(map(repr, STEP_KINDS))}"
+                        " (\"fix\" changes behaviour, \"cleanup\" claims no functional change)")
     cocci = _file(folder, raw["cocci"], f"step {index}") if raw.get("cocci") else None
     if cocci is None and not raw.get("skip_if_fact"):
         raise UserError(f"{where}: a step without a semantic patch needs skip_if_fact and reasons")
@@ -158,7 +171,7 @@ def _step(folder: Path, index: int, raw: dict, classes: dict[str, str]) -> Step:
         otherwise_reason=raw.get("otherwise_reason", "").strip(),
         unchanged_reason=raw.get("unchanged_reason", "").strip(),
         untouched_note=" ".join(raw.get("untouched_note", "").split()),
-        link=bool(raw.get("link", True)), provides=tuple(raw.get("provides", [])))
+        link=bool(raw.get("link", True)), provides=tuple(raw.get("provides", [])), kind=kind)
 
 
 def _file(folder: Path, name: str, what: str) -> Path:

@@ -71,12 +71,14 @@ class Step:
 
 
 def manifest_claims(manifest: Path | None) -> list[tuple[str, str, bool]]:
-    """(subject, semantic patch file name, nfc) of the campaign's steps that set `nfc`."""
+    """(subject, semantic patch file name, nfc) of the campaign's steps that say: `nfc`, or
+    else the step's `kind` (a "cleanup" claims no functional change, a "fix" does not)."""
     if manifest is None or not manifest.is_file():
         return []
     data = tomllib.loads(manifest.read_text())
-    return [(str(s.get("subject", "")), Path(str(s.get("cocci") or "")).name, bool(s["nfc"]))
-            for s in data.get("step", []) if isinstance(s, dict) and "nfc" in s]
+    return [(str(s.get("subject", "")), Path(str(s.get("cocci") or "")).name,
+             bool(s["nfc"]) if "nfc" in s else s["kind"] == "cleanup")
+            for s in data.get("step", []) if isinstance(s, dict) and ("nfc" in s or "kind" in s)]
 
 
 def _claim(claims: list[tuple[str, str, bool]], subject: str, body: str) -> tuple[bool, str]:

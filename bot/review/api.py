@@ -24,8 +24,8 @@ from rest_framework.views import APIView
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import ingest
 from bot.review import serializers as ser
+from bot.review import service
 from bot.review.api_errors import Conflict
 from bot.review.auth import IsBotOrMaintainer, IsMaintainer, require_maintainer_of
 from bot.review.models import (
@@ -238,8 +238,8 @@ class SeriesCreate(APIView):
     @extend_schema(request=ser.SeriesCreateSerializer, responses={200: ser.SeriesSerializer,
                                                                  201: ser.SeriesSerializer})
     def post(self, request: Request) -> Response:
-        parsed = ingest.parse_request(request.data)
-        series, created = ingest.create_series(parsed, request.user)
+        parsed = service.parse_request(request.data)
+        series, created = service.create_series(parsed, request.user)
         body = ser.SeriesSerializer(series_queryset().get(pk=series.pk),
                                     context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -253,7 +253,7 @@ class SeriesSupersede(APIView):
     @extend_schema(request=None, responses={200: ser.SeriesSerializer})
     def post(self, request: Request, pk: int) -> Response:
         series = get_object_or_404(Series, pk=pk)
-        ingest.supersede(series, request.user)
+        service.supersede(series, request.user)
         return Response(ser.SeriesSerializer(series_queryset().get(pk=pk),
                                              context={"request": request}).data)
 
@@ -268,7 +268,7 @@ class CampaignAbsorbed(APIView):
     def post(self, request: Request, project: str, campaign: str) -> Response:
         proj = get_object_or_404(Project, link_name=project)
         data = request.data if isinstance(request.data, dict) else {}
-        changed = ingest.absorbed(proj, campaign, request.user, data.get("release", ""),
+        changed = service.absorbed(proj, campaign, request.user, data.get("release", ""),
                                   data.get("comment", ""))
         return Response({"series": changed})
 
@@ -287,7 +287,7 @@ class SeriesState(APIView):
         if not isinstance(state, str) or not isinstance(comment, str):
             raise UserError("state and comment must be strings, e.g. "
                             '{"state": "accepted", "comment": "Thanks"}')
-        ingest.set_state(series, state, request.user, comment)
+        service.set_state(series, state, request.user, comment)
         return Response(ser.SeriesSerializer(series_queryset().get(pk=pk),
                                              context={"request": request}).data)
 
@@ -307,8 +307,8 @@ class SeriesComments(generics.ListAPIView):
                                                                   201: ser.CommentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         series = get_object_or_404(Series, pk=pk)
-        comment, created = ingest.comment_once(series, request.user,
-                                               ingest.validate_comment(request.data))
+        comment, created = service.comment_once(series, request.user,
+                                               service.validate_comment(request.data))
         return Response(ser.CommentSerializer(comment, context={"request": request}).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -329,8 +329,8 @@ class SeriesChecks(generics.ListAPIView):
                                                                 201: ser.CheckSerializer})
     def post(self, request: Request, pk: int) -> Response:
         series = get_object_or_404(Series, pk=pk)
-        check, created = ingest.add_check(series, None, request.user,
-                                          ingest.validate_check(request.data))
+        check, created = service.add_check(series, None, request.user,
+                                          service.validate_check(request.data))
         return Response(ser.CheckSerializer(check, context={"request": request}).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -364,8 +364,8 @@ class PatchChecks(generics.ListAPIView):
     @extend_schema(request=ser.CheckCreateSerializer, responses={201: ser.CheckSerializer})
     def post(self, request: Request, patch_id: int) -> Response:
         patch = get_object_or_404(Patch, pk=patch_id)
-        check, _ = ingest.add_check(patch.series, patch, request.user,
-                                    ingest.validate_check(request.data))
+        check, _ = service.add_check(patch.series, patch, request.user,
+                                    service.validate_check(request.data))
         return Response(ser.CheckSerializer(check, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -441,7 +441,7 @@ class PatchDetail(generics.RetrieveUpdateAPIView):
         data = ser.PatchUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        ingest.storable(dict(fields), "patch update")
+        service.storable(dict(fields), "patch update")
         state = None
         if "state" in fields:
             state = State.objects.filter(Q(slug=fields["state"]) | Q(name=fields["state"])).first()
@@ -450,9 +450,9 @@ class PatchDetail(generics.RetrieveUpdateAPIView):
         delegate = _delegate(fields["delegate"]) if "delegate" in fields else None
         with transaction.atomic():
             if state is not None:
-                ingest.set_patch_state(patch, state, request.user)
+                service.set_patch_state(patch, state, request.user)
             if "delegate" in fields:
-                ingest.set_delegate(patch, delegate, request.user)
+                service.set_delegate(patch, delegate, request.user)
             for name in ("archived", "commit_ref", "pull_url"):
                 if name in fields:
                     setattr(patch, name, fields[name])
@@ -569,7 +569,7 @@ class BundleList(Filtered, generics.ListCreateAPIView):
         data = ser.BundleCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        ingest.storable(fields["name"], "bundle name")
+        service.storable(fields["name"], "bundle name")
         project, patches = _bundle_patches(fields["patches"])
         if Bundle.objects.filter(owner=request.user, name=fields["name"]).exists():
             raise Conflict(f"you already have a bundle named {fields['name']!r}")
@@ -607,7 +607,7 @@ class BundleDetail(generics.RetrieveUpdateAPIView):
                 bundle.project, patches = _bundle_patches(fields["patches"])
                 _set_bundle_patches(bundle, patches)
             if "name" in fields:
-                ingest.storable(fields["name"], "bundle name")
+                service.storable(fields["name"], "bundle name")
                 if Bundle.objects.filter(owner=request.user, name=fields["name"]) \
                         .exclude(pk=bundle.pk).exists():
                     raise Conflict(f"you already have a bundle named {fields['name']!r}")

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import ingest
+from bot.review import service
 from bot.review.auth import maintains
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
@@ -209,10 +209,10 @@ def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     comment = request.POST.get("comment", "")
     try:
         if action in ACTIONS:
-            ingest.set_state(s, ACTIONS[action], request.user, comment)
+            service.set_state(s, ACTIONS[action], request.user, comment)
             messages.success(request, f"series is now {State.objects.get(slug=ACTIONS[action])}")
         elif action == "comment" and comment.strip():
-            ingest.add_comment(s, request.user, comment)
+            service.add_comment(s, request.user, comment)
         else:
             raise UserError(f"unknown action {action!r}")
     except UserError as exc:
@@ -241,7 +241,7 @@ def patch_action(request: HttpRequest, pk: int) -> HttpResponse:
         if who and user is None:
             messages.error(request, f"{who!r} is not a maintainer this patch can go to")
         else:
-            ingest.set_delegate(p, user, request.user)
+            service.set_delegate(p, user, request.user)
             messages.success(request, f"patch {p.number} delegated to {who or 'nobody'}")
     elif action in ("archive", "unarchive"):
         p.archived = action == "archive"

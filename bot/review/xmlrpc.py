@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import ingest
+from bot.review import service
 from bot.review.auth import maintains, role_of
 from bot.review.login import client_address, locked
 from bot.review.models import Check, LoginFailure, Patch, Person, Project, State
@@ -139,7 +139,7 @@ class Api:
                 value = bool(value)
             else:
                 value = _text(value)
-                ingest.storable(value, key)
+                service.storable(value, key)
             qs = qs.filter(**{PATCH_FILTERS[key]: value})
         return [patch_dict(p) for p in _limit(qs, filters.get("max_count", 0))]
 
@@ -181,7 +181,7 @@ class Api:
             state = State.objects.filter(pk=_id(params["state"], "state")).first()
             if state is None:
                 raise Fault(1, f"no state {params['state']}")
-            ingest.set_patch_state(patch, state, self.user)
+            service.set_patch_state(patch, state, self.user)
         if "commit_ref" in params:
             ref = _text(params["commit_ref"])
             if len(ref) > 255:
@@ -246,10 +246,10 @@ class Api:
             raise Fault(1, f"no patch {patch_id}")
         if role_of(self.user) not in ("bot", "maintainer"):
             raise Fault(1, "check_create needs the basic-auth login of a bot or maintainer")
-        fields = ingest.validate_check({"context": context, "state": state,
+        fields = service.validate_check({"context": context, "state": state,
                                         "target_url": target_url or None,
                                         "description": description or None})
-        ingest.add_check(patch.series, patch, self.user, fields)
+        service.add_check(patch.series, patch, self.user, fields)
         return True
 
 

@@ -192,6 +192,23 @@ def test_campaign_manifest_errors(tmp_path: Path):
     (root / "x" / "manifest.toml").write_text("name = [\n")
     with pytest.raises(campaign.UserError, match="fix the manifest's TOML"):
         campaign.load("x", root)
+    (root / "x" / "a.cocci").write_text("@@\n@@\n")
+    step = 'name = "a"\ncocci = "a.cocci"\nsubject = "s"\nclasses = []\n'
+    head = "name = 'x'\ntitle = 't'\nrequires = 'r'\nclassifier = 'a.cocci'\n[[step]]\n"
+    (root / "x" / "manifest.toml").write_text(head + step)
+    with pytest.raises(campaign.UserError, match="missing key 'kind'"):
+        campaign.load("x", root)
+    (root / "x" / "manifest.toml").write_text(head + step + 'kind = "typo"\n')
+    with pytest.raises(campaign.UserError, match="kind = 'typo': use one of 'fix', 'cleanup'"):
+        campaign.load("x", root)
+    (root / "x" / "manifest.toml").write_text(head + step + 'kind = "fix"\n')
+    assert campaign.load("x", root).steps[0].is_fix
+
+
+def test_step_kinds_of_the_campaigns():
+    kinds = {s.name: s.kind for s in campaign.load("kvm-refcounted-pfn").steps}
+    assert kinds == {"refcounted-pfn": "cleanup", "ad-trackable-pfn": "cleanup",
+                     "zone-device": "fix"}
 
 
 def test_line_map_through_hunks():

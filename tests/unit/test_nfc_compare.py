@@ -82,7 +82,9 @@ def test_claim_from_manifest_overrides_message(tmp_path: Path):
     manifest = tmp_path / "manifest.toml"
     manifest.write_text('[[step]]\nsubject = "A"\ncocci = "01-a.cocci"\nnfc = true\n'
                         '[[step]]\nsubject = "B"\ncocci = "02-b.cocci"\nnfc = false\n'
-                        '[[step]]\nsubject = "C"\n')
+                        '[[step]]\nsubject = "C"\n'
+                        '[[step]]\nsubject = "E"\nkind = "fix"\n'
+                        '[[step]]\nsubject = "F"\nkind = "cleanup"\n')
     claims = nfc.manifest_claims(manifest)
     assert nfc._claim(claims, "A", "A\n\nbody") == (True, "manifest")
     # a rendered subject still matches by the semantic patch the message names
@@ -90,6 +92,9 @@ def test_claim_from_manifest_overrides_message(tmp_path: Path):
     assert nfc._claim(claims, "B", "B\n\nNo functional change.") == (False, "manifest")
     assert nfc._claim(claims, "D", "D\n\nNo functional change intended.") == (True, "message")
     assert nfc._claim(claims, "C", "C\n\nFixes a leak.") == (False, "")
+    # a step's kind says it when `nfc` does not: a fix claims nothing, a cleanup claims NFC
+    assert nfc._claim(claims, "E", "E\n\nNo functional change.") == (False, "manifest")
+    assert nfc._claim(claims, "F", "F\n\nbody") == (True, "manifest")
 
 
 def test_objects_touching_reads_kbuild_dependency_lists(tmp_path: Path):
