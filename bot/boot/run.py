@@ -292,14 +292,18 @@ def attribute(opts: Options, record: dict[str, Any]) -> None:
         return
     progress("boot", f"patched kernel failed {', '.join(attribution.failed(record))}: "
                      "booting the base kernel the same way")
-    base = boot(Options(kernel=opts.base_kernel, out=opts.out / "base", accel=record["accel"],
-                        deadline=opts.deadline, append=opts.append, smoke=opts.smoke,
-                        guest_cmd=opts.guest_cmd, memory_mb=opts.memory_mb, dax=opts.dax))
+    try:
+        base = boot(Options(kernel=opts.base_kernel, out=opts.out / "base",
+                            accel=record["accel"], deadline=opts.deadline, append=opts.append,
+                            smoke=opts.smoke, guest_cmd=opts.guest_cmd,
+                            memory_mb=opts.memory_mb, dax=opts.dax))
+    except InfraError as exc:      # the base could not be booted: judged "unknown", said why
+        base = {"verdict": "infra-error", "reason": str(exc)}
     if opts.history is not None:
         history.record(opts.history, base, kernel="base")
     att = attribution.attribute(record, base)
     record["attribution"] = att
-    record["durations"]["base"] = base["durations"].get("total")
+    record["durations"]["base"] = base.get("durations", {}).get("total")
     record["status"] = Status.FAIL if att["caused_by_series"] else Status.PASS
     record["reason"] += f" ({att['summary']})"
     progress("boot", f"attribution: {att['summary']}")

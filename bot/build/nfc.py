@@ -515,16 +515,18 @@ class Proof:
         return self.out / f"{k:02d}-{self.states[k][:12]}"
 
     def needed(self, k: int) -> list[str]:
+        """The objects state k is compiled for: those of the step that made it and of the next
+        (every step's, claiming or not: compiling each state is also the bisect check)."""
         objs: set[str] = set()
-        if k >= 1 and self.steps[k - 1].claims:
+        if k >= 1:
             objs |= set(self.steps[k - 1].objects)
-        if k < len(self.steps) and self.steps[k].claims:
+        if k < len(self.steps):
             objs |= set(self.steps[k].objects)
         return sorted(objs)
 
     def after_base(self, src: Path, obj: Path) -> None:
-        """The base O= dir is complete: find each claiming step's objects, keep the base's."""
-        for step in self.claimed:
+        """The base O= dir is complete: find each step's objects, keep the base's."""
+        for step in self.steps:
             step.targets = objects_touching(obj, src, step.files)
             step.objects = list(step.targets)
             compiled = {o.rsplit(".", 1)[0] for o in step.objects}
@@ -548,6 +550,21 @@ class Proof:
             self.broken[k] = f"the objects do not compile at {self.states[k][:12]} (see {log})"
         snapshot(obj, self.needed(k), self.state_dir(k))
         return res
+
+    def bisect(self) -> dict[str, Any]:
+        """Whether every prefix of the series compiles (0-day's bisectability), from the states
+        compiled between steps (the top is the patched build): per patch, and the first patch
+        after which the objects the series touches do not compile."""
+        rows = []
+        for k, step in enumerate(self.steps, start=1):
+            why = self.broken.get(k) if k < len(self.steps) else None
+            checked = k == len(self.steps) or bool(self.needed(k))
+            rows.append({"patch": k, "commit": step.commit, "subject": step.subject,
+                         "compiles": why is None, "checked": checked,
+                         "reason": why or ("its objects compile" if checked else
+                                           "it touches no object this config compiles")})
+        first = next((r for r in rows if not r["compiles"]), None)
+        return {"status": "fail" if first else "pass", "first_broken": first, "patches": rows}
 
     def compare(self) -> dict[str, Any]:
         records = []

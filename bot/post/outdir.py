@@ -106,6 +106,10 @@ def _build(d: Path) -> dict[str, Any]:
     warnings = build.get("new_warnings") or []
     state = check_state(status, warnings=bool(warnings))
     desc = f"build {status}, {len(warnings)} new warning(s)"
+    broken = (build.get("bisect") or {}).get("first_broken")
+    if broken:
+        desc += (f"; not bisectable: after patch {broken['patch']} ({broken['subject']}) the "
+                 "objects the series touches do not compile")
     if build.get("reproducer"):
         desc += f"; reproduce: {build['reproducer']}"
     return {"context": "build", "state": state, "description": desc[:2000],
