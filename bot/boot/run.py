@@ -20,6 +20,9 @@ OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends
     attempts        every QEMU run: accel, cpu, seconds, verdict, reason
     kernel, initramfs, deadline, reproducer (the final QEMU command line)
     retries         QEMU runs beyond the first (stalls, infra retries, a failed KVM probe)
+    fix_first       with --fix-kernel (patch 1 alone of a fix-first series): its boot with
+                    the DAX check (OUTDIR/fix-first/): status, verdict, reason, dax, kernel;
+                    a fix that does not boot and pass DAX alone fails the boot
     history         with a data dir: each check's runs, passes, fails, stalls, retries on this
                     host over its last boots, this one included (bot/boot/history.py)
     attribution     when the patched kernel failed a check and --base-kernel was given: the
@@ -57,6 +60,7 @@ from bot.status import SCHEMA, Status
 
 EXIT_BY_VERDICT = {"pass": EXIT_OK, "fail": EXIT_FAILED, "infra-error": EXIT_INFRA}
 CONSOLE, VERDICT, QEMU_LOG = "console.log", "verdict.log", "qemu.log"
+FIX_DIR = "fix-first"          # where patch 1 alone of a fix-first series is booted
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Options:
     dax: bool = True        # the in-guest DAX check (guest/kvm-dax.c)
     base_kernel: Path | None = None   # the base's image: booted when the patched one fails
     history: Path | None = None       # the data dir: each check's history here (history.py)
+    fix_kernel: Path | None = None    # patch 1 alone of a fix-first series: booted with DAX
 
 
 @dataclass
@@ -274,11 +279,40 @@ def boot(opts: Options) -> dict[str, Any]:
     jsonfile.write(opts.out / "boot.json", record)
     if opts.base_kernel is not None and attribution.failed(record):
         attribute(opts, record)
+    if opts.fix_kernel is not None:
+        fix_first(opts, record)
     if opts.history is not None:
         history.record(opts.history, record)
         record["history"] = history.summary(opts.history)
     jsonfile.write(opts.out / "boot.json", record)
     return record
+
+
+def fix_first(opts: Options, record: dict[str, Any]) -> None:
+    """Boot patch 1 alone of a fix-first series with the DAX check (OUTDIR/fix-first/): the fix
+    must boot and pass it on its own, or the series fails (a bisect would land on it)."""
+    assert opts.fix_kernel is not None
+    progress("boot", f"booting patch 1 alone ({opts.fix_kernel}) with the DAX check")
+    try:
+        fix = boot(Options(kernel=opts.fix_kernel, out=opts.out / FIX_DIR,
+                           accel=record["accel"] or opts.accel, deadline=opts.deadline,
+                           append=opts.append, smoke=opts.smoke, guest_cmd=opts.guest_cmd,
+                           memory_mb=opts.memory_mb, dax=True))
+    except InfraError as exc:
+        fix = {"verdict": "infra-error", "reason": str(exc)}
+    if opts.history is not None and "attempts" in fix:
+        history.record(opts.history, fix, kernel="fix-first")
+    dax = fix.get("dax") or {"status": "skipped", "reason": fix["reason"]}
+    ok = fix["verdict"] == "pass" and dax.get("status") == "pass"
+    record["fix_first"] = {"status": Status.PASS if ok else Status.FAIL,
+                           "verdict": fix["verdict"], "reason": fix["reason"], "dax": dax,
+                           "kernel": str(opts.fix_kernel)}
+    record["durations"]["fix_first"] = fix.get("durations", {}).get("total")
+    if not ok:
+        record["status"] = Status.FAIL
+        record["reason"] += (f"; patch 1 alone (the fix): boot {fix['verdict']}, dax "
+                             f"{dax.get('status')}: {dax.get('reason') or fix['reason']}")
+    progress("boot", f"patch 1 alone: boot {fix['verdict']}, dax {dax.get('status')}")
 
 
 def attribute(opts: Options, record: dict[str, Any]) -> None:
@@ -312,6 +346,8 @@ def attribute(opts: Options, record: dict[str, Any]) -> None:
 def exit_code(record: dict[str, Any]) -> int:
     """The boot's exit status; a failed DAX check fails a boot that passed; failures the base
     kernel has too do not fail it (attribution)."""
+    if Status.of((record.get("fix_first") or {}).get("status", "PASS")) is Status.FAIL:
+        return EXIT_FAILED
     att = record.get("attribution")
     if att and not att["caused_by_series"]:
         return EXIT_OK

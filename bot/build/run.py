@@ -7,6 +7,10 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
     reason          one line: why that status
     kernel          path of the patched bzImage (null unless it was built)
     base_kernel     path of the base bzImage (booted when the patched kernel fails a check)
+    fix_first       null, or for a fix-first series (its first step's manifest kind is "fix",
+                    two patches or more): patch 1 alone built between the base and the
+                    patched build (OUTDIR/fix-first/): commit, subject, status, kernel (the
+                    boot stage boots it with the DAX check)
     tree, base, rev the tree and the two commits (40-hex)
     fragment        the config fragment merged on top of tinyconfig
     config_hash     sha256 of the patched build's final .config
@@ -142,7 +146,7 @@ class Build:
 def initial_record(opts: Options, base: str, rev: str) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "status": Status.RUNNING, "reason": "running", "kernel": None,
-        "base_kernel": None, "incremental": False, "retries": 0,
+        "base_kernel": None, "fix_first": None, "incremental": False, "retries": 0,
         "tree": str(opts.tree), "base": base, "rev": rev,
         "fragment": str(opts.fragment.resolve()), "config_hash": None, "toolchain": None,
         "durations": {}, "ccache": {}, "builds": {}, "new_warnings": [], "coverage": [],
@@ -171,9 +175,9 @@ def check_fragment(b: Build) -> None:
                         "they depend on, see `make menuconfig` help)")
 
 
-def run_build(b: Build, which: str) -> bool:
+def run_build(b: Build, which: str, commit: str | None = None) -> bool:
     spec = b.spec(which)
-    commit = b.base if which == "base" else b.rev
+    commit = commit or (b.base if which == "base" else b.rev)
     progress("build", f"{which}: building {commit[:12]} in {spec.build_dir}")
     history = b.paths.src.parent / HISTORY
     counter = ObjectCounter(spec.output_dir / ledger.COMPILED, which, last_build(history, which))
@@ -202,6 +206,7 @@ def run_build(b: Build, which: str) -> bool:
     return status == "PASS"
 
 
+FIX = "fix-first"               # the build (and output dir) of patch 1 alone
 HISTORY = "last-build.json"     # per tree, in its work dir: what each build last compiled
 
 
@@ -339,10 +344,35 @@ def _prove(b: Build) -> None:
     b.record["nfc"] = b.proof.compare()
 
 
+def first_fix(b: Build) -> nfc.Step | None:
+    """Patch 1 of a fix-first series (its manifest step has kind "fix") of two or more patches
+    (a series of one is the fix alone: the patched build is it)."""
+    steps = b.proof.steps if b.proof else nfc.series_steps(b.opts.tree, b.base, b.rev,
+                                                           b.opts.manifest)
+    return steps[0] if len(steps) > 1 and steps[0].kind == "fix" else None
+
+
+def build_fix_first(b: Build, fix: nfc.Step) -> bool:
+    """Patch 1 alone, built in the same O= dir (between the base and the patched build: make
+    recompiles what the fix changed, then the patched build what the rest changed); its
+    bzImage is what the boot stage boots with the DAX check (build.json fix_first)."""
+    srctree.checkout(b.opts.tree, b.paths.src, fix.commit)
+    ok = run_build(b, FIX, fix.commit)
+    b.record["fix_first"] = {
+        "commit": fix.commit, "subject": fix.subject, "status": b.record["builds"][FIX]["status"],
+        "kernel": str((b.opts.out / FIX / "bzImage").resolve()) if ok else None}
+    b.save()
+    return ok
+
+
 def verdict(b: Build) -> dict[str, Any]:
     if not build_base(b):
         return b.finish("FAIL", "the base build failed: the tree does not build with this "
                         f"config (see {b.record['builds']['base']['log']})")
+    fix = first_fix(b)
+    if fix is not None and not build_fix_first(b, fix):
+        return b.finish("FAIL", f"patch 1 alone ({fix.subject}), the fix of a fix-first "
+                        f"series, does not build (see {b.record['builds'][FIX]['log']})")
     patched_ok = build_patched(b)
     new = compare_warnings(b)
     b.record["new_warnings"] = [

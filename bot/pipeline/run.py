@@ -279,13 +279,15 @@ def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _skip("disabled in the configuration")
     kernel = build.get("kernel") or json.loads(
         (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
-    base = json.loads((ctx.run_dir / "build" / "build.json").read_text()).get("base_kernel")
+    built = json.loads((ctx.run_dir / "build" / "build.json").read_text())
+    base, fix = built.get("base_kernel"), (built.get("fix_first") or {}).get("kernel")
     rec = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
                                          dax=ctx.cfg.checks.dax,
                                          base_kernel=Path(base) if base else None,
-                                         history=ctx.data_dir))
-    result = _from_result(rec["status"] if rec.get("attribution") else rec["verdict"],
-                          rec.get("reason"))
+                                         history=ctx.data_dir,
+                                         fix_kernel=Path(fix) if fix else None))
+    judged = rec.get("attribution") or rec.get("fix_first")   # status is the series' result
+    result = _from_result(rec["status"] if judged else rec["verdict"], rec.get("reason"))
     if result["status"] is Status.ERROR:   # QEMU could not run: retried like any error
         result["error"] = rec.get("reason") or "the boot could not be judged"
     return result

@@ -163,6 +163,14 @@ def _boot(d: Path) -> list[dict[str, Any]]:
                     "description": f"KVM guest on device DAX, device disabled after: "
                                    f"{dax['status']}: {dax.get('reason', '')}",
                     "log": log})
+    fix = boot.get("fix_first")
+    if isinstance(fix, dict) and _status(fix.get("status")) in (Status.PASS, Status.FAIL):
+        dax = fix.get("dax") or {}
+        out.append({"context": "fix-first", "state": check_state(fix["status"]),
+                    "description": f"patch 1 alone (the fix) booted with the DAX check: boot "
+                                   f"{fix.get('verdict')}, dax {dax.get('status')}: "
+                                   f"{dax.get('reason') or fix.get('reason', '')}",
+                    "log": _tail([p for p in [d / "fix-first" / "console.log"] if p.is_file()])})
     attributed(out, boot.get("attribution"))
     with_history(out, boot.get("history"))
     for check in out:
