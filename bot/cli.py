@@ -28,6 +28,7 @@ COMMANDS = (
     "bot.build.cli",
     "bot.boot.cli",
     "bot.post.cli",
+    "bot.drafts.cli",
     "bot.review.cli",
     "bot.pipeline.cli",
     "bot.workers.cli",

@@ -38,7 +38,7 @@ from bot.errors import CocciBotError, UserError
 from bot.pipeline.config import Config
 from bot.pipeline.store import Job
 from bot.pipeline.watch import Release
-from bot.status import SCHEMA, Status
+from bot.status import SCHEMA, Status, check_state
 
 if TYPE_CHECKING:
     from bot.post.regen import Previous
@@ -370,7 +370,7 @@ def _attribution_text(boot_json: Path) -> str:
 def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
     the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
-    from bot.drafts import send
+    from bot.drafts import send, signoff
     from bot.drafts.write import write
     from bot.post import regen
     from bot.post.client import QueueClient
@@ -389,6 +389,7 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
     else:
         report = json.loads((ctx.run_dir / "report.json").read_text())
+        signing = signoff.signing(series, report)   # UserError when nobody can sign it off
         prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
                                   ctx.job.id)
         blurb = report["cover"]["blurb"]
@@ -398,19 +399,22 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
                                                                                report))
         files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
                       version=int(series.get("version", 1)), subject=report["cover"]["subject"],
-                      blurb=blurb,
+                      blurb=blurb, signing=signing,
                       previous=(prev.report["base"], prev.report["head"]) if prev else None,
                       in_reply_to=prev.cover_message_id if prev else None)
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
+            "signed_off_by": send.header(files[0], "From"),
             "cover_message_id": send.message_id(files[0]),
             "in_reply_to": send.header(files[0], "In-Reply-To"),
             "send_email_dry_run": check}
 
 
 def stage_mail(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
-    """Send the drafts, only when bot.toml says [mail] send = true; never twice."""
-    from bot.drafts import send
+    """Send the drafts, only when bot.toml says [mail] send = true, under bot.drafts.outbox's
+    rules (kill switch, listed recipients, loops, embargo, budgets, the target tree)."""
+    from bot.drafts import outbox
+    from bot.post.client import QueueClient
 
     drafts = state["stages"].get("drafts", {})
     if Status.of(drafts.get("status")) is not Status.PASS:
@@ -422,31 +426,41 @@ def stage_mail(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return {"status": Status.FAIL, "why": "git send-email --dry-run did not pass: "
                 + drafts.get("send_email_dry_run", {}).get("detail", "not run")}
     files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
-    sent = send.send_once(ctx.run_dir, files, mail)
-    if sent["state"] == "partial":
-        _announce_sent(ctx, state, sent, files)
-    if sent["state"] != "sent":
-        return {"status": Status.FAIL, "why": sent["why"]}
-    _announce_sent(ctx, state, sent, files)
-    return {"status": Status.PASS, "message_ids": sent["message_ids"], "to": sent["to"]}
+    out = outbox.Outgoing(ctx.run_dir, files, ctx.release.repo, ctx.release.tree.name,
+                          ctx.release.base, ctx.release.tree.target)
+    result = outbox.deliver(out, mail, ctx.data_dir,
+                            lambda: QueueClient(*ctx.queue()).mail_stop())
+    _announce_mail(ctx, state, result, files)
+    return result
 
 
-def _announce_sent(ctx: Context, state: dict[str, Any], sent: dict[str, Any],
+def _announce_mail(ctx: Context, state: dict[str, Any], result: dict[str, Any],
                    files: list[Path]) -> None:
-    """What went out, on the series in the queue: a comment naming every Message-ID and the
-    recipients (the record), and a `mail` check (the at-a-glance state in lists and git-pw).
-    Both are idempotent on the queue's side: a retried stage adds neither twice."""
-    from bot.drafts import send
+    """The mail stage on the series in the queue: a `mail` check (its at-a-glance state: why it
+    waits, or what went out) and, once mails went out, a comment naming every Message-ID and
+    the recipients.  Idempotent: a check only when its text changes, the comment once."""
+    from bot.drafts import outbox, send
     from bot.post.client import QueueClient
 
+    sent = result.get("sent", [])
+    if Status.of(result["status"]) is Status.WAITING:
+        check = {"context": "mail", "state": "pending",
+                 "description": ("waiting: " + result["why"])[:250]}
+    else:
+        check = {"context": "mail", "state": check_state(result["status"]),
+                 "description": (f"sent {len(sent)} of {len(files)} mails; cover {sent[0]}"
+                                 if sent else "no mail went out: " + result.get("why", ""))[:250]}
+    if outbox.announced(ctx.run_dir, check):
+        return
     url, token = ctx.queue()
     client, series_id = QueueClient(url, token), state["stages"]["post"]["series_id"]
-    client.post_series_comment(series_id, send.summary(sent, files))
-    ids = sent.get("sent", sent["message_ids"])
-    client.post_series_check(series_id, {
-        "context": "mail", "state": "success" if sent["state"] == "sent" else "fail",
-        "description": f"sent {len(ids)} of {len(sent['message_ids'])} mails; cover {ids[0]}"
-                       if ids else "no mail went out"})
+    if sent:
+        record = {"state": result["mail_state"], "message_ids": result["message_ids"],
+                  "sent": sent, "to": result["to"], "why": result.get("why", ""),
+                  **send.timing(ctx.run_dir)}
+        client.post_series_comment(series_id, send.summary(record, files))
+    client.post_series_check(series_id, check)
+    outbox.mark_announced(ctx.run_dir, check)
 
 
 STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {

@@ -46,6 +46,11 @@ class QueueClient:
     def post_patch_check(self, patch_id: int, check: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", f"/api/1.2/patches/{patch_id}/checks/", check).json()
 
+    def mail_stop(self) -> dict[str, Any]:
+        """The queue's mail stop switch: {"stopped", "by", "at", "reason"} (bot.drafts)."""
+        data: dict[str, Any] = self._request("GET", "/api/cocci/mail-stop/", None).json()
+        return data
+
     def series(self, series_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/1.2/series/{series_id}/", None).json()
 

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import service
+from bot.review import approval, service
+from bot.review.api.bundles import visible_bundles
 from bot.review.auth import maintains
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
@@ -140,6 +141,8 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         .exclude(category="check-created", patch__isnull=False, check_run__patch__isnull=True)
         .select_related("actor", "previous_state", "current_state"),
         "can_review": maintains(request.user, s.project),
+        "cannot_approve": approval.why_not(request.user) if request.user.is_authenticated
+        else None,
         "delegates": _delegates(s.project),
     })
 
@@ -268,8 +271,6 @@ def check_log(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def bundle(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    from bot.review.api import visible_bundles
-
     b = get_object_or_404(visible_bundles(request.user), owner__username=owner, name=name)
     patches = list(b.patches.select_related("state", "series", "submitter")
                    .order_by("bundlepatch"))

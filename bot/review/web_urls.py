@@ -8,6 +8,7 @@ from bot.review import (
     web,
 )
 from bot.review.login import ThrottledLoginView
+from bot.review.mailstop import page as mail_page
 
 app_name = "review"
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("patch/<id:pk>/action/", web.patch_action, name="patch-action"),
     path("checks/<id:pk>/log/", web.check_log, name="check-log"),
     path("bundle/<str:owner>/<str:name>/", web.bundle, name="bundle"),
+    path("mail/", mail_page, name="mail"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

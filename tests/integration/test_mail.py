@@ -14,8 +14,9 @@ import requests
 from bot_setup import free_port, git
 
 from bot.drafts import send
+from bot.drafts.ledger import Ledger
 from bot.errors import InfraError, UserError
-from bot.pipeline.config import Config, Mail, Tree
+from bot.pipeline.config import Config, Mail, MailList, Tree
 from bot.status import Status
 
 
@@ -45,6 +46,8 @@ def patch_id(text: str | bytes) -> str:
 
 
 def mail_cfg(port: int, **kw) -> Mail:
+    """Sending to 127.0.0.1:port, to anyone @example.org, at once (no embargo)."""
+    kw.setdefault("lists", (MailList(address="*@example.org", embargo_hours=0),))
     return Mail(send=True, host="127.0.0.1", port=port, tls="none", **kw)
 
 
@@ -55,7 +58,8 @@ def test_dry_run_then_one_send_that_parses_back_threaded(smtp, drafts, tmp_path)
     assert check["to"] == ["m@example.org", "list@example.org"]
     assert inbox.messages == []   # a dry run sends nothing
     run_dir = tmp_path / "run"
-    record = send.send_once(run_dir, drafts, mail_cfg(port))
+    ledger = Ledger(tmp_path / "data")
+    record = send.send_once(run_dir, drafts, mail_cfg(port), ledger)
     assert record["state"] == "sent"
     assert len(inbox.messages) == 3
     got = [email.message_from_bytes(m[2], policy=default_policy) for m in inbox.messages]
@@ -70,7 +74,7 @@ def test_dry_run_then_one_send_that_parses_back_threaded(smtp, drafts, tmp_path)
         [patch_id(d.read_text()) for d in drafts[1:]]
     assert all(patch_id(d.read_text()) for d in drafts[1:])
     # never twice
-    again = send.send_once(run_dir, drafts, mail_cfg(port))
+    again = send.send_once(run_dir, drafts, mail_cfg(port), ledger)
     assert again["state"] == "sent" and len(inbox.messages) == 3
 
 
@@ -80,15 +84,17 @@ def test_a_send_begun_by_a_killed_bot_is_not_made_again(smtp, drafts, tmp_path):
     # what a bot killed inside git send-email leaves: the intent, no result
     (run_dir / send.MAIL_JSON).write_text('{"schema": 1, "state": "sending", "started": 0, '
                                           '"message_ids": ["<a@b>"], "to": []}')
-    record = send.send_once(run_dir, drafts, mail_cfg(port))
+    record = send.send_once(run_dir, drafts, mail_cfg(port), Ledger(tmp_path / "data"))
     assert record["state"] == "sending" and "not sent again" in record["why"]
     assert inbox.messages == []
 
 
 def test_an_unreachable_server_sends_nothing_and_may_be_retried(drafts, tmp_path):
-    with pytest.raises(InfraError, match="sent nothing"):
-        send.send_once(tmp_path / "run", drafts, mail_cfg(free_port()))
+    ledger = Ledger(tmp_path / "data")
+    with pytest.raises(InfraError, match="did not send 0000-cover-letter.patch"):
+        send.send_once(tmp_path / "run", drafts, mail_cfg(free_port()), ledger)
     assert not (tmp_path / "run" / send.MAIL_JSON).exists()
+    assert ledger.since(0) == []   # nothing counted against the budgets, nothing blocked
 
 
 def test_password_comes_from_the_environment_only(monkeypatch):
