@@ -66,12 +66,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_filters",
     "bot.review.apps.ReviewConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "bot.review.middleware.RequestGuardMiddleware",
+    "bot.review.middleware.api_vary",
     "bot.review.conditional.ResponseCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -92,6 +94,7 @@ TEMPLATES = [{
         "django.template.context_processors.request",
         "django.contrib.auth.context_processors.auth",
         "django.contrib.messages.context_processors.messages",
+        "bot.review.web.nav",
     ]},
 }]
 
@@ -140,9 +143,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bot.review.pagination.LinkHeaderPagination",
     "PAGE_SIZE": defaults.REVIEW_PAGE_SIZE,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["bot.review.api.versions.VersionedJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "bot.review.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
