@@ -29,7 +29,6 @@ import email.utils
 import json
 import os
 import re
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,6 +43,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "review"))
+
+from review_load import free_port  # noqa: E402  (bench/, beside this file)
 
 from bot import proc  # noqa: E402
 from bot.errors import UserError  # noqa: E402
@@ -121,12 +122,6 @@ def write_mbox(series: list[dict[str, Any]], path: Path) -> None:
 
 
 # -- the two servers -----------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def wait_ready(url: str, server: Any, log: Path) -> None:
     deadline = time.monotonic() + 60

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from bot.review import contract, service
 from bot.review import serializers as ser
-from bot.review.api import filters
+from bot.review.api import filters, prefetch
 from bot.review.auth import IsMaintainer, require_maintainer_of
 from bot.review.models import Comment, Cover, Patch
 
@@ -23,7 +23,8 @@ UPDATABLE = ("archived", "commit_ref", "pull_url")
 
 def patch_queryset() -> QuerySet:
     return Patch.objects.select_related("project", "submitter", "state", "delegate", "series") \
-        .prefetch_related("checks", "series__checks", "project__maintainers").defer("mbox")
+        .prefetch_related(prefetch.check_states("checks"), prefetch.check_states("series__checks"),
+                          "project__maintainers").defer("mbox")
 
 
 class PatchList(generics.ListAPIView):

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from bot.review import contract, service
 from bot.review import serializers as ser
-from bot.review.api import filters
+from bot.review.api import filters, prefetch
 from bot.review.auth import IsBotOrMaintainer, IsMaintainer, require_maintainer_of
 from bot.review.models import Project, Series
 
@@ -25,7 +25,8 @@ from bot.review.models import Project, Series
 def series_queryset() -> QuerySet:
     return (Series.objects.select_related("project", "submitter", "state", "previous", "cover",
                                           "approved_by")
-            .prefetch_related("patches", "checks", "project__maintainers"))
+            .prefetch_related(prefetch.patch_summaries("patches"), prefetch.check_states("checks"),
+                              "project__maintainers"))
 
 
 def rendered(request: Request, pk: int, code: int = status.HTTP_200_OK) -> Response:
