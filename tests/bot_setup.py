@@ -66,7 +66,7 @@ def bot_toml(path: Path, tree: Path | None = None, *, url: str | None = None,
     """Write `path`: one git tree `name` (a local `tree`, or `url`) following `tags` (from
     `since`), [checks] build/boot, then only what is asked for: [queue] at `queue` with its
     token in $`token_env` (none: the embedded queue), [mail] sending to 127.0.0.1:`mail_port`
-    without TLS, [workers] with the keys given. Returns `path`."""
+    without TLS to anyone ("*@*") at once, [workers] with the keys given. Returns `path`."""
     if (tree is None) == (url is None):
         raise ValueError("bot_toml: give the tree's path or its url, not both")
     parts = [_table("[[tree]]", {"name": name, "source": "git", "path": tree, "url": url,
@@ -77,6 +77,7 @@ def bot_toml(path: Path, tree: Path | None = None, *, url: str | None = None,
     if mail_port is not None:
         parts.append(_table("[mail]", {"send": True, "host": "127.0.0.1", "port": mail_port,
                                        "tls": "none"}))
+        parts.append(_table("[[mail.list]]", {"address": "*@*", "embargo_hours": 0}))
     if workers is not None:
         parts.append(_table("[workers]", workers))
     path.write_text("\n".join(parts))
@@ -121,9 +122,14 @@ def queue_series(data: Path) -> list[dict]:
         return requests.get(f"{url}/api/1.2/series/", timeout=30).json()
 
 
-def maintainer_token(data: Path) -> str:
-    """A new API token of maintainer `alice` in the embedded queue's database."""
-    return subprocess.run([*BOT, "serve", "--create-token", "maintainer", "alice",
+MAINTAINER = ("Alice Maintainer", "alice@example.org")   # whom `alice` signs off as
+
+
+def maintainer_token(data: Path, *identity: str) -> str:
+    """A new API token of maintainer `alice` in the embedded queue's database, with the real
+    name and e-mail a sign-off needs (`identity` replaces those options: () for none)."""
+    person = list(identity) if identity else ["--name", MAINTAINER[0], "--email", MAINTAINER[1]]
+    return subprocess.run([*BOT, "serve", "--create-token", "maintainer", "alice", *person,
                            "--data-dir", str(data)], check=True, capture_output=True,
                           text=True, timeout=120).stdout.split()[-1]
 

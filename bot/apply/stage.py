@@ -44,7 +44,7 @@ class Options:
     rev: str = "HEAD"
     jobs: int = defaults.SPATCH_JOBS
     file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
-    # (name, email) from the configuration; None: the operator's git identity (identity.py)
+    # (name, email) from the configuration; None: the bot authors it, unsigned (identity.py)
     ident: tuple[str, str] | None = None
     campaigns_root: Path | None = None
     tree_name: str | None = None
@@ -87,7 +87,7 @@ def apply(opts: Options) -> dict:
     spatch_version = cocci.version()
     tree = git.toplevel(opts.tree)
     base = git.resolve(tree, opts.rev)
-    ident = identity.resolve(tree, opts.ident)
+    ident = identity.resolve(opts.ident, camp.name)
     ident_source = identity.source(opts.ident)
     opts = Options(**{**opts.__dict__, "ident": ident})
     _check_out_dir(opts.out, tree)
@@ -141,7 +141,8 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
                                                           _tool_line(camp, doc, spatch_version, opts))}
             patches = series.format_patch(wt, base, opts.out / "series", camp.title,
                                           doc["cover"]["blurb"], opts.ident.env())
-            doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out)
+            doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out,
+                                               signed=opts.ident.signs)
         return _finish(opts, doc, start, patches)
 
 
@@ -149,6 +150,11 @@ def tree_name(tree: Path) -> str:
     """The project name a tree goes by: its directory name without .git, made a valid name
     (bot.names: "Linux-Stable.git" -> "linux-stable")."""
     return names.suggest(tree.name)
+
+
+def branch_name(campaign: str, base: str) -> str:
+    """The bot's branch for a campaign on a base: the only branch apply writes."""
+    return f"cocci-bot/{campaign}/{base[:12]}"
 
 
 def dedupe_key(*parts: str) -> str:
@@ -210,7 +216,7 @@ def _unparsed(hits: list[tuple[str, int, str]], token: str, sites: list[report.S
 def _worktree(tree: Path, base: str, camp: Campaign, files: list[str],
               data_dir: Path) -> Iterator[tuple[Path, str]]:
     """A sparse worktree of `base` on the bot's branch, removed afterwards (the branch stays)."""
-    branch = f"cocci-bot/{camp.name}/{base[:12]}"
+    branch = branch_name(camp.name, base)
     parent = data_dir / "worktrees"
     parent.mkdir(parents=True, exist_ok=True)
     wt = Path(tempfile.mkdtemp(prefix=f"{camp.name}-{base[:12]}-", dir=parent))

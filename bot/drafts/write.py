@@ -10,15 +10,22 @@ import shutil
 from pathlib import Path
 
 from bot import git
-from bot.drafts import maintainers
+from bot.drafts import maintainers, send
+from bot.drafts.signoff import Signing, sign
 
 
 def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject: str, blurb: str,
-          previous: tuple[str, str] | None = None,
+          signing: Signing, previous: tuple[str, str] | None = None,
           in_reply_to: str | None = None) -> list[Path]:
     """Drafts of base..head in `out` (emptied first); returns the files. `previous` is the
     previous version's base..head (its range-diff goes into the cover), `in_reply_to` its
-    cover's Message-ID (the cover letter answers it: one thread for every version)."""
+    cover's Message-ID (the cover letter answers it: one thread for every version).
+    `signing`: the approving maintainer signs every patch off and sends the cover
+    (bot.drafts.signoff); the previous version is signed alike for the range-diff, so it
+    shows what changed in the code and messages, not the sign-off."""
+    head = sign(repo, base, head, signing)
+    if previous:
+        previous = (previous[0], sign(repo, previous[0], previous[1], signing))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -34,9 +41,22 @@ def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject:
     if in_reply_to:
         argv.append(f"--in-reply-to={in_reply_to}")
     argv += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
-    git.git(repo, *argv, f"{base}..{head}")
+    git.git(repo, *argv, f"{base}..{head}", env=signing.signer.env())
     files = sorted(out.glob("*.patch"))
+    unique_cover_id(files, f"v{version}.{head[:12]}")
     cover = files[0]
     cover.write_text(cover.read_text().replace("*** SUBJECT HERE ***", subject)
                      .replace("*** BLURB HERE ***", blurb))
     return files
+
+
+def unique_cover_id(files: list[Path], tag: str) -> None:
+    """format-patch names a cover letter <cover.SECONDS.git.COMMITTER>: two series drafted in
+    the same second would share it (and the mail loop detection would refuse the second).
+    Put `tag` (version and head) into it, in the cover and in the patches that answer it."""
+    old = send.message_id(files[0]) or ""
+    if not old.startswith("<cover."):
+        return
+    new = old.replace("<cover.", f"<cover.{tag}.", 1)
+    for f in files:
+        f.write_text(f.read_text().replace(old, new))

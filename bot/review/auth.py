@@ -8,9 +8,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from rest_framework import authentication, exceptions, permissions
 
+from bot.apply import identity
 from bot.errors import UserError
+from bot.review.login import LOCKED, client_address, failed, locked, succeeded
 from bot.review.models import ApiToken, Project, Role
 
 
@@ -35,19 +38,17 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, userid, password, request=None):
-        from bot.review.login import client_address, locked
-        from bot.review.models import LoginFailure
-
         request = request or self._request
         address = client_address(request)
-        if locked(str(userid)[:150], address):
-            raise exceptions.AuthenticationFailed("too many failed logins for this account or "
-                                                  "address: try again later")
+        if locked(str(userid), address):
+            raise exceptions.AuthenticationFailed(LOCKED)
         try:
-            return super().authenticate_credentials(userid, password, request)
+            found = super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:
-            LoginFailure.objects.create(username=str(userid)[:150], address=address)
+            failed(str(userid), address, "basic-auth")
             raise
+        succeeded(str(userid), address)
+        return found
 
 
 def role_of(user) -> str | None:
@@ -72,6 +73,27 @@ def maintains(user, project) -> bool:
         return True
     mine = user.project_set.all()
     return not mine.exists() or mine.filter(pk=project.pk).exists()
+
+
+def maintains_any(user) -> bool:
+    return is_maintainer(user)
+
+
+def maintained_projects(user) -> QuerySet:
+    """The projects `user` decides for (see `maintains`)."""
+    if not is_maintainer(user):
+        return Project.objects.none()
+    mine = user.project_set.all()
+    return Project.objects.all() if user.is_superuser or not mine.exists() else mine
+
+
+def maintainers_of(project) -> QuerySet:
+    """The accounts `maintains` lets decide for `project`: its own maintainers, maintainers
+    listed for no project, superusers."""
+    deciders = Q(review_role__role="maintainer") | Q(is_superuser=True)
+    return (get_user_model().objects.filter(deciders)
+            .filter(Q(project=project) | Q(project__isnull=True) | Q(is_superuser=True))
+            .distinct().order_by("id"))
 
 
 def require_maintainer_of(user, project) -> None:
@@ -101,13 +123,36 @@ class IsMaintainer(permissions.BasePermission):
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+# Patchwork's schema (first_name maxLength 30) and Django's user model (last_name 150)
+FIRST_NAME_MAX, LAST_NAME_MAX = 30, 150
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A real name as Django keeps it: (all but the last word, the last word), which
+    get_full_name() joins back with one space; a one-word name is all first name."""
+    first, _, last = name.rpartition(" ")
+    return (first, last) if first else (last, "")
+
+
 @transaction.atomic
-def create_token(role: str, username: str, projects: list[str] | None = None) -> str:
+def create_token(role: str, username: str, projects: list[str] | None = None,
+                 person: tuple[str, str] | None = None) -> str:
     """Create the account if needed (with `role`), store a new token's digest, return the token.
-    An existing account keeps its role: a new token never turns a bot into a maintainer."""
+    An existing account keeps its role: a new token never turns a bot into a maintainer.
+    `person` (real name, e-mail) is set on the account (new or not): whom it signs off as."""
     if not ACCOUNT_NAME.match(username):
         raise UserError(f"account name {username!r}: use 1-64 letters, digits, '.', '_' or '-', "
                         "starting with a letter or digit")
+    ident = None
+    if person is not None:
+        ident = identity.check(*person, "--name/--email",
+                               "pass --name 'Your Name' --email you@example.org (an address "
+                               "you read mail at: it goes into your Signed-off-by)")
+        first, last = split_name(ident.name)
+        if len(first) > FIRST_NAME_MAX or len(last) > LAST_NAME_MAX:
+            raise UserError(f"--name {ident.name!r} is too long for the account (at most "
+                            f"{FIRST_NAME_MAX} characters before the last space, "
+                            f"{LAST_NAME_MAX} after it)")
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
@@ -117,6 +162,10 @@ def create_token(role: str, username: str, projects: list[str] | None = None) ->
         raise UserError(f"account {username!r} is a {current} account: a {role} token needs "
                         "another account name (roles are not changed by new tokens)")
     Role.objects.update_or_create(user=user, defaults={"role": role})
+    if ident is not None:
+        user.first_name, user.last_name = split_name(ident.name)
+        user.email = ident.email
+        user.save(update_fields=["first_name", "last_name", "email"])
     for link_name in projects or []:
         project = Project.objects.filter(link_name=link_name).first()
         if project is None:
@@ -132,6 +181,27 @@ def list_tokens() -> list[dict[str, Any]]:
     return [{"id": t.id, "username": t.user.username, "role": role_of(t.user) or "-",
              "created": t.created.strftime("%Y-%m-%d %H:%M"), "prefix": t.digest[:8]}
             for t in ApiToken.objects.select_related("user").order_by("id")]
+
+
+def own_tokens(user) -> list[dict[str, Any]]:
+    """`user`'s tokens as the profile page lists them (never the token: only its digest is
+    stored)."""
+    return [{"id": t.id, "created": t.created.strftime("%Y-%m-%d %H:%M"),
+             "prefix": t.digest[:8]} for t in ApiToken.objects.filter(user=user).order_by("id")]
+
+
+def make_own_token(user) -> str:
+    """A new token for a signed-in account with a role (its role unchanged)."""
+    role = role_of(user)
+    if role is None:
+        raise UserError("this account has no role: ask the queue's operator for one")
+    return create_token(role, user.username)
+
+
+def revoke_own_token(user, token_id: int) -> None:
+    deleted, _ = ApiToken.objects.filter(user=user, id=token_id).delete()
+    if not deleted:
+        raise UserError(f"you have no token {token_id}")
 
 
 def revoke_token(which: str) -> str:

@@ -87,6 +87,13 @@ class Series(models.Model):
     range_diff = models.TextField(blank=True, default="")
     site_delta = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    # who accepted it (set while the state is accepted): the drafts carry their Signed-off-by,
+    # with the name and e-mail their account had then
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approver_name = models.CharField(max_length=255, blank=True, default="")
+    approver_email = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -252,3 +259,14 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     address = models.CharField(max_length=64, db_index=True)
     date = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class MailStop(models.Model):
+    """The queue's mail stop switch (one row): while stopped, the bot sends no mail at all.
+    Pulled and lifted by an admin maintainer on the Mail page or over the API; the bot reads
+    it before every message (bot.drafts.killswitch)."""
+
+    stopped = models.BooleanField(default=False)
+    by = models.CharField(max_length=150, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True, default="")
