@@ -88,8 +88,10 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_TODO_STATES = ("new", "under-review")   # series waiting for a maintainer's decision
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
-REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
+REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
+REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
@@ -134,6 +136,12 @@ WORKER_VISIBILITY_TIMEOUT = 3 * TIMEOUT_BUILD
 WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routing in bot/workers
 WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
 WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
+# a worker running a stage beats in the job store every HEARTBEAT_INTERVAL s; a RUNNING job whose
+# last beat is older than HEARTBEAT_STALE s lost its worker: a live worker (checking every
+# HEARTBEAT_RESCUE s) queues the job's stage again, once (docs/operations.md)
+HEARTBEAT_INTERVAL = 10
+HEARTBEAT_STALE = 60
+HEARTBEAT_RESCUE = 15
 WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
 
 # --- watching, regeneration and mail (bot/pipeline/watch.py, bot/drafts) --------------------
@@ -141,3 +149,7 @@ TIMEOUT_FETCH = 3600                   # one `git fetch` of a watched remote (a 
 WATCH_APT_UPDATE_EVERY = 3600          # seconds between `apt-get update`s for releases globs
 TIMEOUT_RANGE_DIFF = 300               # git range-diff of two series
 TIMEOUT_SEND_EMAIL = 600               # git send-email (dry run or a real send) of one series
+MAIL_WINDOW = 24 * 3600                # the budgets count the messages of the last 24 hours
+MAIL_DAILY_LIMIT = 20                  # [mail] daily_limit: messages a day, every list together
+MAIL_LIST_DAILY_LIMIT = 10             # [[mail.list]] daily_limit: messages a day to one list
+MAIL_EMBARGO_HOURS = 24.0              # [[mail.list]] embargo_hours: approval to first send

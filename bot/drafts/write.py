@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from bot import git
-from bot.drafts import maintainers
+from bot.drafts import maintainers, send
 from bot.drafts.signoff import Signing, sign
 
 
@@ -43,7 +43,20 @@ def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject:
     argv += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
     git.git(repo, *argv, f"{base}..{head}", env=signing.signer.env())
     files = sorted(out.glob("*.patch"))
+    unique_cover_id(files, f"v{version}.{head[:12]}")
     cover = files[0]
     cover.write_text(cover.read_text().replace("*** SUBJECT HERE ***", subject)
                      .replace("*** BLURB HERE ***", blurb))
     return files
+
+
+def unique_cover_id(files: list[Path], tag: str) -> None:
+    """format-patch names a cover letter <cover.SECONDS.git.COMMITTER>: two series drafted in
+    the same second would share it (and the mail loop detection would refuse the second).
+    Put `tag` (version and head) into it, in the cover and in the patches that answer it."""
+    old = send.message_id(files[0]) or ""
+    if not old.startswith("<cover."):
+        return
+    new = old.replace("<cover.", f"<cover.{tag}.", 1)
+    for f in files:
+        f.write_text(f.read_text().replace(old, new))

@@ -9,10 +9,9 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from bot import defaults
 from bot.review import approval
+from bot.review.auth import maintainers_of
 from bot.review.models import (
-    CHECK_STATES,
     Bundle,
     Check,
     Comment,
@@ -138,7 +137,7 @@ def _date(d) -> str:
 class ProjectSerializer(Embedded):
     def to_representation(self, p: Project) -> dict[str, Any]:
         out = project_embedded(p, self.context)
-        out["maintainers"] = [user_embedded(u, self.context) for u in p.maintainers.all()]
+        out["maintainers"] = [user_embedded(u, self.context) for u in maintainers_of(p)]
         out["subject_match"] = ""
         return out
 
@@ -243,22 +242,6 @@ class BundleSerializer(Embedded):
                 "mbox": _abs(ctx, "bundle-mbox", b.owner.username, b.name)}
 
 
-class BundleCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=50)
-    patches = serializers.ListField(child=serializers.IntegerField(
-        min_value=1, max_value=defaults.REVIEW_MAX_ID), min_length=1,
-        max_length=defaults.REVIEW_MAX_PATCHES)
-    public = serializers.BooleanField(required=False, default=False)
-
-
-class BundleUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=50, required=False)
-    patches = serializers.ListField(child=serializers.IntegerField(
-        min_value=1, max_value=defaults.REVIEW_MAX_ID), min_length=1,
-        max_length=defaults.REVIEW_MAX_PATCHES, required=False)
-    public = serializers.BooleanField(required=False)
-
-
 class CheckSerializer(Embedded):
     def to_representation(self, c: Check) -> dict[str, Any]:
         ctx = self.context
@@ -282,62 +265,6 @@ class CommentSerializer(Embedded):
                 "submitter": {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id),
                               "name": u.get_full_name() or u.username, **user_email(u)},
                 "content": c.content, "headers": {}}
-
-
-# --- request bodies (validation happens in the views; these describe them in the schema) ---
-
-class CheckCreateSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=CHECK_STATES)
-    target_url = serializers.URLField(max_length=200, required=False, allow_null=True)
-    context = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", max_length=255, required=False)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    log = serializers.CharField(required=False, allow_blank=True,
-                                help_text="cocci-bot extra: the check's log (kept as its tail)")
-
-
-class StrictCharField(serializers.CharField):
-    """A string and only a string: DRF's CharField would store 5 as "5" and 1.5 as "1.5"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}")
-        return super().to_internal_value(data)
-
-
-class PatchUpdateSerializer(serializers.Serializer):
-    state = StrictCharField(required=False, max_length=100)
-    archived = serializers.BooleanField(required=False)
-    commit_ref = StrictCharField(required=False, allow_null=True, max_length=255)
-    pull_url = StrictCharField(required=False, allow_null=True, max_length=255)
-    delegate = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                        max_value=defaults.REVIEW_MAX_ID)
-
-
-class SeriesCreateSerializer(serializers.Serializer):
-    project = serializers.CharField(help_text="the project's link name (one per watched tree)")
-    report = serializers.JSONField(help_text="report.json written by `cocci-bot apply`")
-    cover = serializers.CharField(required=False, allow_blank=True,
-                                  help_text="0000-cover-letter.patch")
-    patches = serializers.ListField(child=serializers.CharField())
-    dedupe_key = serializers.CharField(required=False)
-    range_diff = serializers.CharField(required=False, allow_blank=True,
-                                       help_text="`git range-diff` against the previous version")
-    site_delta = serializers.JSONField(required=False, help_text='{"appeared": [...], '
-                                       '"vanished": [...], "changed": [...]} call sites')
-
-
-class AbsorbedSerializer(serializers.Serializer):
-    release = serializers.CharField(help_text="the release that carries the fix upstream")
-    comment = serializers.CharField(required=False, allow_blank=True)
-
-
-class CommentCreateSerializer(serializers.Serializer):
-    content = serializers.CharField(help_text="the comment's text (plain text, shown as is)")
-
-
-class SeriesStateSerializer(serializers.Serializer):
-    state = serializers.CharField()
-    comment = serializers.CharField(required=False, allow_blank=True)
 
 
 class EventSerializer(Embedded):

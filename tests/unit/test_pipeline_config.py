@@ -41,7 +41,7 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
     # a typo in a key no longer runs the default silently
     ("[[tree]]\nname='x'\ncampaign=['kvm-refcounted-pfn']\n",
      "[[tree]] 1 ('x') campaign: unknown key: 'campaign': did you mean 'campaigns'? remove it "
-     "or use one of branches, campaigns, name, path, releases, since, source, tags, url"),
+     "or use one of branches, campaigns, name, path, releases, since, source, tags, target, url"),
     # "false" is a string, not a boolean
     ("[[tree]]\nname='x'\n[checks]\nbuild = 'false'\n",
      "[checks] build: must be true or false (no quotes), got 'false'"),
@@ -64,6 +64,24 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
     ("[[tree]]\nname='x'\n[workers]\nbroker='amqp://h'\n",
      "[workers] broker: 'amqp://h' is not a Redis URL"),
     ("checks = 3\n[[tree]]\nname='x'\n", "[checks]: must be a table ([checks]), got 3"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='kvm list'\n",
+     "[mail] list[0] address: 'kvm list' is not an address: use e.g. \"kvm@vger.kernel.org\""),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\nembargo=1\n",
+     "[mail] list[0] embargo: unknown key: 'embargo': did you mean 'embargo_hours'?"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\nreplies='me'\n",
+     "[mail] list[0] replies: 'me' is not one of 'all' or 'author'"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\ndaily_limit=-1\n",
+     "[mail] list[0] daily_limit: Input should be greater than or equal to 0"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\n[[mail.list]]\naddress='A@b'\n",
+     "[mail]: two [[mail.list]] entries say address = 'a@b': keep one"),
+    ("[[tree]]\nname='x'\n[mail]\ndaily_limit='5'\n",
+     "[mail] daily_limit: must be a whole number (no quotes), got '5'"),
+    ("[[tree]]\nname='x'\nsource='git'\npath='/r'\ntarget={url='/srv/next', branch='next'}\n",
+     "[[tree]] 1 ('x') target url: '/srv/next' is not a git URL"),
+    ("[[tree]]\nname='x'\nsource='git'\npath='/r'\ntarget={url='file:///n', branch='a b'}\n",
+     "[[tree]] 1 ('x') target branch: 'a b' is not a branch name"),
+    ("[[tree]]\nname='x'\nsource='git'\npath='/r'\ntarget={url='file:///n'}\n",
+     "[[tree]] 1 ('x') target branch: missing: add branch = ..."),
     ("[[tree]]\nname='x'\n[identity]\nemail='nobody'\n",
      "[identity] email: 'nobody' is not an address anyone reads"),
     ("[[tree]]\nname='x'\n[identity]\nname='B'\nemail='bot@host.localdomain'\n",
@@ -110,11 +128,20 @@ def test_example_config_loads_and_documents_every_key():
     assert (cfg.mail.send, cfg.mail.port, cfg.mail.tls, cfg.mail.from_) == (
         False, 587, "starttls", "cocci-bot <cocci-bot@example.org>")
     assert cfg.workers is not None and cfg.source == example
+    assert cfg.mail.daily_limit == 20 and [(e.address, e.daily_limit, e.embargo_hours,
+                                            e.replies) for e in cfg.mail.lists] == [
+        ("kvm@vger.kernel.org", 8, 24.0, "all"), ("*@example.org", 10, 0.0, "author")]
+    assert stable.target is not None and (stable.target.url, stable.target.branch) == (
+        "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git",
+        "linux-5.10.y")
     assert (cfg.workers.broker, cfg.workers.database, str(cfg.workers.run_dir)) == (
         "redis://127.0.0.1:6379/0", "postgres://cocci@127.0.0.1/cocci", "/srv/cocci-bot/runs")
     assert cfg.ident == ("cocci-bot", "cocci-bot@example.org")
     text = example.read_text()
     for section, model in config._SECTIONS.items():   # every key is shown in the example
+        for key, field in model.model_fields.items():
+            assert f"{field.alias or key} = " in text, f"examples/bot.toml lacks {section}.{key}"
+    for section, model in config._NESTED.items():
         for key, field in model.model_fields.items():
             assert f"{field.alias or key} = " in text, f"examples/bot.toml lacks {section}.{key}"
 
