@@ -88,6 +88,7 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_TODO_STATES = ("new", "under-review")   # series waiting for a maintainer's decision
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
 REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...

@@ -8,8 +8,10 @@ the series' `mail` check in the queue), and the next run asks again; a loop (a M
 patch sent before) and a send cut by a kill -9 are FAIL: never sent, whatever happens next.
 Everything is decided under the data dir's send lock, so two bots cannot spend one budget.
 
-The embargo counts from the first time the mail stage saw the series accepted
-(RUN_DIR/mail-wait.json, written then): never earlier than the maintainer's decision.
+The embargo counts from the approval's date in the queue (its series JSON: approved_by.date),
+or, from a queue that does not say, from the first time the mail stage saw the series
+accepted (RUN_DIR/mail-wait.json).  The series must still be accepted when the mail goes:
+a maintainer who changes their mind during the embargo stops it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +45,13 @@ class Outgoing:
 
 
 def deliver(out: Outgoing, mail: Any, data_dir: Path,
-            queue_switch: Callable[[], dict[str, Any]] | None) -> dict[str, Any]:
-    """The mail stage's result: PASS (sent), WAITING (why and until when), FAIL (never)."""
-    approved_at = _approved_at(out.run_dir)
+            queue_switch: Callable[[], dict[str, Any]] | None,
+            approved_at: float | None = None) -> dict[str, Any]:
+    """The mail stage's result: PASS (sent), WAITING (why and until when), FAIL (never).
+    `approved_at`: when the queue says the series was accepted (None: the first time this
+    stage saw it accepted)."""
+    first_seen = _approved_at(out.run_dir)
+    approved_at = first_seen if approved_at is None else approved_at
     try:
         with send_lock(data_dir), Ledger(data_dir) as ledger:
             return _deliver(out, mail, data_dir, queue_switch, ledger, approved_at)
@@ -90,6 +97,27 @@ def _result(record: dict[str, Any]) -> dict[str, Any]:
     if state == "held":
         return {"status": Status.WAITING, "why": record["why"], **base}
     return {"status": Status.FAIL, "why": record["why"], **base}
+
+
+def approval(series: dict[str, Any], decided_against: tuple[str, ...]
+             ) -> tuple[float | None, dict[str, Any] | None]:
+    """From the queue's series JSON: when it was accepted (None when the queue does not say),
+    and the stage's result when the approval was withdrawn since the drafts were written
+    (a state in `decided_against`: SKIPPED, never sent; back to new or under review:
+    WAITING)."""
+    decision = series.get("state", "new")
+    if decision != "accepted":
+        why = (f"series is {decision!r} in the queue: its approval was withdrawn after the "
+               "drafts were written")
+        if decision in decided_against:
+            return None, {"status": Status.SKIPPED, "why": why + "; nothing is sent"}
+        return None, {"status": Status.WAITING, "why": why + "; mail waits until it is "
+                      "accepted again"}
+    date = (series.get("approved_by") or {}).get("date")
+    try:
+        return datetime.fromisoformat(str(date)).replace(tzinfo=UTC).timestamp(), None
+    except ValueError:   # an older queue: no approval date
+        return None, None
 
 
 def _waiting(hold: policy.Hold) -> dict[str, Any]:

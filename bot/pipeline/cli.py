@@ -129,14 +129,19 @@ def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def status(args: argparse.Namespace) -> int:
+    from bot.boot import history
     from bot.pipeline import config, report, store  # (as in _loop)
 
     where = store.location(config.load(args.config), args.data_dir)
     jobs = report.jobs(where)
+    checks = history.summary(args.data_dir)
     if args.json:
         sys.stdout.write(json.dumps({"schema": SCHEMA, "data_dir": str(args.data_dir),
-                                     "store": store.describe(where), "jobs": jobs},
-                                    indent=2) + "\n")
+                                     "store": store.describe(where), "jobs": jobs,
+                                     "check_history": checks}, indent=2) + "\n")
     else:
         sys.stdout.write(report.render(jobs, where) + "\n")
+        if checks:
+            sys.stdout.write(f"checks on this host (last {history.LAST} boots): "
+                             f"{history.text(checks)}\n")
     return EXIT_OK

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot import progress
 from bot.errors import CocciBotError
 from bot.pipeline import record
+from bot.pipeline.record import StageResult
 from bot.pipeline.scheduler import STAGES
 from bot.pipeline.store import Job, Store, describe
 from bot.status import Status
@@ -45,7 +47,14 @@ def job_record(job: Job) -> dict[str, Any]:
         "drafts": getattr(drafts, "drafts", None)
         if drafts is not None and drafts.status is Status.PASS else None,
         "run_dir": str(job.run_dir),
+        "progress": running_progress(job, stages),
     }
+
+
+def running_progress(job: Job, stages: dict[str, StageResult]) -> str | None:
+    """The latest progress line of the job's running stage (bot/progress.py), if it has one."""
+    running = [s for s in STAGES if s in stages and stages[s].status is Status.RUNNING]
+    return progress.read(job.run_dir / running[0] / progress.FILE) if running else None
 
 
 def render(records: list[dict[str, Any]], store: str | Path) -> str:
@@ -56,6 +65,8 @@ def render(records: list[dict[str, Any]], store: str | Path) -> str:
         stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items()) or "not started"
         lines.append(f"job {r['job']}: {r['tree']} {r['release']} {r['campaign']}: "
                      f"{r['status']} ({stages})")
+        if r.get("progress"):
+            lines.append(f"    now: {r['progress']}")
         if r["reason"]:
             lines.append(f"    why: {r['reason']}")
         if r["next_try"]:

@@ -35,6 +35,7 @@ from bot import defaults, git, locking
 from bot.apply import stage as apply_stage
 from bot.boot import accel
 from bot.boot import run as boot_run
+from bot.boot.attribution import cover_text
 from bot.build import run as build_run
 from bot.drafts import outbox, send, signoff
 from bot.drafts.write import write as write_drafts
@@ -260,9 +261,15 @@ def stage_build(ctx: Context, rec: RunRecord) -> dict[str, Any]:
 def stage_boot(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     kernel = getattr(rec.stage("build"), "kernel", None) or json.loads(
         (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
+    built = json.loads((ctx.run_dir / "build" / "build.json").read_text())
+    base, fix = built.get("base_kernel"), (built.get("fix_first") or {}).get("kernel")
     out = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
-                                         dax=ctx.cfg.checks.dax))
-    result = _from_result(out["verdict"], out.get("reason"))
+                                         dax=ctx.cfg.checks.dax,
+                                         base_kernel=Path(base) if base else None,
+                                         history=ctx.data_dir,
+                                         fix_kernel=Path(fix) if fix else None))
+    judged = out.get("attribution") or out.get("fix_first")   # status is the series' result
+    result = _from_result(out["status"] if judged else out["verdict"], out.get("reason"))
     if result["status"] is Status.ERROR:   # QEMU could not run: retried like any error
         result["error"] = out.get("reason") or "the boot could not be judged"
     return result
@@ -324,6 +331,12 @@ def _message_id(mail: Path) -> str | None:
     return send.message_id(mail) if mail.exists() else None
 
 
+def _attribution_text(boot_json: Path) -> str:
+    """The cover's word on failed boot checks: the series' fault or the tree's."""
+    text = cover_text(json.loads(boot_json.read_text())) if boot_json.is_file() else ""
+    return "\n\n" + text if text else ""
+
+
 def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
     the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
@@ -343,6 +356,7 @@ def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
         signing = signoff.signing(series, report)   # UserError when nobody can sign it off
         prev = previous(ctx)
         blurb = report["cover"]["blurb"]
+        blurb += _attribution_text(ctx.run_dir / "boot" / "boot.json")
         if prev is not None:
             blurb += "\n\n" + regen.changes_text(prev, report, regen.site_delta(prev.report,
                                                                                report))
@@ -372,10 +386,15 @@ def stage_mail(ctx: Context, rec: RunRecord) -> dict[str, Any]:
         return {"status": Status.FAIL, "why": "git send-email --dry-run did not pass: "
                 + dry.get("detail", "not run")}
     files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
+    client = QueueClient(*ctx.queue())
+    post_rec = rec.post
+    assert post_rec is not None and post_rec.series_id is not None   # the scheduler says so
+    approved_at, withdrawn = outbox.approval(client.get_series(post_rec.series_id),
+                                             DECIDED_AGAINST)
     out = outbox.Outgoing(ctx.run_dir, files, ctx.release.repo, ctx.release.tree.name,
                           ctx.release.base, ctx.release.tree.target)
-    result = outbox.deliver(out, ctx.cfg.mail, ctx.data_dir,
-                            lambda: QueueClient(*ctx.queue()).mail_stop())
+    result = withdrawn or outbox.deliver(out, ctx.cfg.mail, ctx.data_dir, client.mail_stop,
+                                         approved_at)
     _announce_mail(ctx, rec, result, files)
     return result
 

@@ -124,7 +124,27 @@ def _post_drafts(url: str, token: str, repo: Path, drafts: list[Path]) -> dict:
         "patches": [d.read_text() for d in drafts[1:]],
         "report": {"campaign": "mail-test", "base": base, "steps": [], "sites": []}})
     assert created
+    accept_as_maintainer(url, series["id"])
     return series
+
+
+def queue_with_project(live_server) -> tuple[str, str]:
+    """The live queue with project small-linux: (url, a bot token)."""
+    from bot.review.auth import create_token
+    from bot.review.models import Project
+
+    Project.objects.create(link_name="small-linux", name="small-linux",
+                           list_id="small-linux.cocci-bot", list_email="l@cocci-bot.invalid")
+    return live_server.url, create_token("bot", "cocci")
+
+
+def accept_as_maintainer(url: str, series_id: int) -> None:
+    """A maintainer with a name and an e-mail (whom the drafts are signed off by) accepts."""
+    from bot_setup import MAINTAINER, set_state
+
+    from bot.review.auth import create_token
+
+    set_state(url, create_token("maintainer", "alice", person=MAINTAINER), series_id)
 
 
 def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: list[Path],
@@ -152,13 +172,8 @@ def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: lis
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_mail_stage_comments_the_sent_message_ids_on_the_series(smtp, drafts, tmp_path,
                                                                      live_server):
-    from bot.review.auth import create_token
-    from bot.review.models import Project
-
     port, inbox = smtp
-    Project.objects.create(link_name="small-linux", name="small-linux",
-                           list_id="small-linux.cocci-bot", list_email="l@cocci-bot.invalid")
-    token, url = create_token("bot", "cocci"), live_server.url
+    url, token = queue_with_project(live_server)
     series = _post_drafts(url, token, tmp_path / "repo", drafts)
     result = _mail_stage(url, token, tmp_path / "run", series["id"], drafts, port)
     assert result["status"] is Status.PASS and len(inbox.messages) == 3, result

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from bot_setup import git, smtp_server
+from test_mail import accept_as_maintainer, queue_with_project
 
 from bot.drafts import killswitch, outbox, send
 from bot.drafts.ledger import Ledger
@@ -466,12 +467,9 @@ def test_admin_stops_mail_on_the_queue_page_and_the_stage_waits_saying_why(
     from bot.pipeline import report
     from bot.pipeline.run import run_one_stage
     from bot.review.auth import create_token
-    from bot.review.models import Project
 
     port, inbox = smtp
-    Project.objects.create(link_name="small-linux", name="small-linux",
-                           list_id="small-linux.cocci-bot", list_email="l@cocci-bot.invalid")
-    token, url = create_token("bot", "cocci"), live_server.url
+    url, token = queue_with_project(live_server)
     create_token("maintainer", "maint")
     create_token("maintainer", "boss")
     from bot.review.mailstop import make_admin
@@ -480,13 +478,10 @@ def test_admin_stops_mail_on_the_queue_page_and_the_stage_waits_saying_why(
     users = get_user_model().objects
     commit_series(repo, "one", [(1, "long x1;")])
     files = drafts(repo, "one", tmp_path / "run" / "drafts")
-    from bot.post.client import QueueClient
 
-    series, _ = QueueClient(url, token).post_series({
-        "project": "small-linux", "cover": files[0].read_text(),
-        "patches": [f.read_text() for f in files[1:]],
-        "report": {"campaign": "mail-test", "base": git(repo, "rev-parse", "base").strip(),
-                   "steps": [], "sites": []}})
+
+    series = post_series(url, token, repo, files, "mail-test")
+    accept_as_maintainer(url, series["id"])
     # a maintainer who is no admin cannot stop mail; the page says who can
     client.force_login(users.get(username="maint"))
     assert "Only an admin maintainer" in client.get("/mail/").content.decode()
@@ -532,7 +527,18 @@ def test_admin_stops_mail_on_the_queue_page_and_the_stage_waits_saying_why(
     assert [(c["context"], c["state"]) for c in checks][-1] == ("mail", "success")
 
 
-def mail_context(url: str, token: str, run_dir: Path, port: int):
+def post_series(url: str, token: str, repo: Path, files: list[Path], campaign: str) -> dict:
+    from bot.post.client import QueueClient
+
+    series, _ = QueueClient(url, token).post_series({
+        "project": "small-linux", "cover": files[0].read_text(),
+        "patches": [f.read_text() for f in files[1:]],
+        "report": {"campaign": campaign, "base": git(repo, "rev-parse", "base").strip(),
+                   "steps": [], "sites": []}})
+    return series
+
+
+def mail_context(url: str, token: str, run_dir: Path, port: int, mail: Mail | None = None):
     from bot.pipeline.config import Config, Tree
     from bot.pipeline.run import Context
     from bot.pipeline.store import Job
@@ -542,7 +548,7 @@ def mail_context(url: str, token: str, run_dir: Path, port: int):
     job = Job(1, "mail-test-key", tree.name, "v1", "0" * 40, "mail-test", Status.WAITING,
               run_dir, None)
     return Context(job, TreeRelease(tree, run_dir.parent / "repo", "v1", "0" * 40), "mail-test",
-                   Config(tree=(tree,), mail=mail_cfg(port)), run_dir.parent / "data",
+                   Config(tree=(tree,), mail=mail or mail_cfg(port)), run_dir.parent / "data",
                    lambda: (url, token))
 
 
@@ -556,3 +562,49 @@ def write_run_json(ctx, series_id: int, files: list[Path]) -> None:
                   "drafts": record.result("drafts", {"status": "PASS",
                                                      "send_email_dry_run": send.dry_run(files)})}
     record.write(ctx.run_dir, rec)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_embargo_runs_from_the_queues_approval_which_can_be_withdrawn(smtp, repo, tmp_path,
+                                                                      live_server):
+    import datetime
+
+    from bot_setup import MAINTAINER, set_state
+
+    from bot.pipeline.run import run_one_stage
+    from bot.review.auth import create_token
+    from bot.review.models import Series
+
+    port, inbox = smtp
+    url, token = queue_with_project(live_server)
+    commit_series(repo, "one", [(1, "long x1;")])
+    files = drafts(repo, "one", tmp_path / "run" / "drafts")
+    series = post_series(url, token, repo, files, "mail-test")
+    accept_as_maintainer(url, series["id"])
+    approved = Series.objects.get(pk=series["id"]).approved_at.timestamp()
+    ctx = mail_context(url, token, tmp_path / "run", port,
+                       mail_cfg(port, MailList(address="*@example.org", embargo_hours=2)))
+    write_run_json(ctx, series["id"], files)
+    res = run_one_stage(ctx, "mail")
+    assert res["status"] == Status.WAITING and res["until"] == pytest.approx(approved + 7200)
+    # the maintainer changes their mind during the embargo: nothing goes out
+    maintainer = create_token("maintainer", "alice", person=MAINTAINER)
+    set_state(url, maintainer, series["id"], "under-review")
+    res = run_one_stage(ctx, "mail")
+    assert res["status"] == Status.WAITING and "approval was withdrawn" in res["why"], res
+    # accepted again, the embargo long over (the queue's date, moved back): it goes
+    accept_as_maintainer(url, series["id"])
+    Series.objects.filter(pk=series["id"]).update(
+        approved_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=3))
+    assert run_one_stage(ctx, "mail")["status"] == Status.PASS and len(inbox.messages) == 2
+    # rejected after the drafts, before any mail: never sent
+    commit_series(repo, "two", [(2, "long x2;")])
+    more = drafts(repo, "two", tmp_path / "run2" / "drafts")
+    other = post_series(url, token, repo, more, "mail-test2")
+    accept_as_maintainer(url, other["id"])
+    set_state(url, maintainer, other["id"], "rejected")
+    ctx2 = mail_context(url, token, tmp_path / "run2", port)
+    write_run_json(ctx2, other["id"], more)
+    res = run_one_stage(ctx2, "mail")
+    assert res["status"] == Status.SKIPPED and "nothing is sent" in res["why"]
+    assert len(inbox.messages) == 2

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("review", "0004_patchwork_clients")]
+    dependencies = [("review", "0005_series_approval")]
     operations = [
         migrations.CreateModel(
             name="MailStop",
