@@ -88,6 +88,13 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_WEBHOOK_TIMEOUT = 10            # seconds a hook's receiver has to answer one POST
+REVIEW_WEBHOOK_ATTEMPTS = 10           # tries per event before it is given up (and logged)
+REVIEW_WEBHOOK_BACKOFF = 1.0           # seconds before the first retry, doubling ...
+REVIEW_WEBHOOK_BACKOFF_MAX = 300.0     # ... up to this
+REVIEW_WEBHOOK_POLL = 1.0              # seconds between looks for new events
+REVIEW_WEBHOOK_BATCH = 100             # events read at a time
+REVIEW_MAX_BULK = 500                  # series one bulk decision may change
 REVIEW_TODO_STATES = ("new", "under-review")   # series waiting for a maintainer's decision
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...

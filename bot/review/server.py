@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -42,11 +43,18 @@ def check_port(host: str, port: int) -> None:
                              "pick another --port or stop what uses it") from exc
 
 
-def serve(host: str, port: int, workers: int, threads: int) -> int:
-    """Serve until SIGINT/SIGTERM; returns gunicorn's exit status."""
+def serve(host: str, port: int, workers: int, threads: int, hooks: list | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; returns gunicorn's exit status. Webhooks are delivered by
+    threads of this (the master) process, never by a request."""
+    from django.conf import settings
     from django.db import connections
 
+    from bot.review import webhooks
+
     check_port(host, port)
+    directory = Path(settings.DATA_DIR) / "webhooks"
+    deliverer = webhooks.start(hooks or [], directory,
+                               settings.BASE_URL or f"http://{host}:{port}")
 
     connections.close_all()  # workers fork: never share the master's connection
     log.info("serve: http://%s:%d/ (%d workers x %d threads)", host, port, workers, threads)
@@ -62,4 +70,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> int:
         _App(options).run()
     except SystemExit as exc:  # gunicorn's arbiter ends with sys.exit
         return int(exc.code or 0)
+    finally:
+        if deliverer is not None:
+            deliverer.terminate()
+            deliverer.join(5)
     return 0
