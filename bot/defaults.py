@@ -78,6 +78,7 @@ REVIEW_SQLITE_BUSY_TIMEOUT = 20        # seconds a SQLite writer waits for the l
 REVIEW_MAX_POST_BYTES = 8 * 1024 * 1024    # one series creation request, all patches included
 REVIEW_MAX_PATCHES = 500               # patches in one series
 REVIEW_MAX_LOG_BYTES = 512 * 1024      # a check's log kept by the queue (tail)
+REVIEW_CACHE_ENTRIES = 2000            # rendered anonymous reads kept per worker process
 REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
 REVIEW_MAX_PAGE_SIZE = 250
 REVIEW_STORE_ATTEMPTS = 3             # storing a series that races another post

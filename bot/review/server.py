@@ -14,6 +14,8 @@ from bot import defaults
 from bot.errors import InfraError
 
 log = logging.getLogger(__name__)
+# settings older gunicorns lack; without them the option means nothing there
+OPTIONAL = frozenset({"control_socket_disable"})
 
 
 class _App(BaseApplication):
@@ -23,7 +25,8 @@ class _App(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings or key not in OPTIONAL:
+                self.cfg.set(key, value)
 
     def load(self):
         from bot.review.wsgi import application
@@ -61,7 +64,10 @@ def serve(host: str, port: int, workers: int, threads: int, hooks: list | None =
     options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                "worker_class": "gthread", "timeout": defaults.REVIEW_REQUEST_TIMEOUT,
                "graceful_timeout": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning",
-               "proc_name": "cocci-bot-review", "backlog": 512}
+               "proc_name": "cocci-bot-review", "backlog": 512,
+               # recent gunicorns (27 here) open ~/.gunicorn/gunicorn.ctl: two queues of one
+               # account (tests, a staging copy) would share it
+               "control_socket_disable": True}
     if os.environ.get("COCCI_REVIEW_TRUSTED_PROXY") != "1":
         # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default: only a configured
         # proxy may say the scheme (Django's settings follow the same switch)
