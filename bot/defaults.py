@@ -88,6 +88,7 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_TODO_STATES = ("new", "under-review")   # series waiting for a maintainer's decision
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
 REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
@@ -135,6 +136,12 @@ WORKER_VISIBILITY_TIMEOUT = 3 * TIMEOUT_BUILD
 WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routing in bot/workers
 WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
 WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
+# a worker running a stage beats in the job store every HEARTBEAT_INTERVAL s; a RUNNING job whose
+# last beat is older than HEARTBEAT_STALE s lost its worker: a live worker (checking every
+# HEARTBEAT_RESCUE s) queues the job's stage again, once (docs/operations.md)
+HEARTBEAT_INTERVAL = 10
+HEARTBEAT_STALE = 60
+HEARTBEAT_RESCUE = 15
 WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
 
 # --- watching, regeneration and mail (bot/pipeline/watch.py, bot/drafts) --------------------

@@ -20,6 +20,7 @@ changes one), "ran:STEP" / "changed:STEP" (a step ran / committed, so far in the
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -87,8 +88,6 @@ def _phrase(camp: Campaign, name: str, facts: Facts) -> str:
 def wrap(text: str) -> str:
     """Re-wrap prose paragraphs at 72 columns; keep lines that look like code or lists,
     re-wrapping each "- " list item on its own with a hanging indent."""
-    import textwrap
-
     out = []
     for para in text.strip().split("\n\n"):
         lines = para.splitlines()
@@ -103,8 +102,6 @@ def wrap(text: str) -> str:
 
 
 def _wrap_list(lines: list[str]) -> str:
-    import textwrap
-
     items: list[str] = []
     for line in lines:
         if line.startswith("- "):

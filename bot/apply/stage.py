@@ -5,8 +5,8 @@ One run, in order:
   2. a sparse worktree of the base commit on the bot's own branch
      cocci-bot/<campaign>/<short-base>, holding only the files that mention the
      campaign's token (git grep on the base commit) — the user's checkout is never touched;
-  3. each step: spatch in place (prefiltered, parallel, per-file timeout), one commit;
-     the first step also prints the classifier's per-site report of the base tree;
+  3. the classifier's per-site report of the base tree (its tree facts may skip a step);
+     then each step: spatch in place (prefiltered, parallel, per-file timeout), one commit;
   4. idempotence: every step again on the result must change nothing;
   5. git format-patch with a cover letter; report.json replaced atomically.
 """
@@ -152,6 +152,11 @@ def tree_name(tree: Path) -> str:
     return names.suggest(tree.name)
 
 
+def branch_name(campaign: str, base: str) -> str:
+    """The bot's branch for a campaign on a base: the only branch apply writes."""
+    return f"cocci-bot/{campaign}/{base[:12]}"
+
+
 def dedupe_key(*parts: str) -> str:
     """Same base, campaign content and tool versions: the same job, never posted twice."""
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
@@ -211,7 +216,7 @@ def _unparsed(hits: list[tuple[str, int, str]], token: str, sites: list[report.S
 def _worktree(tree: Path, base: str, camp: Campaign, files: list[str],
               data_dir: Path) -> Iterator[tuple[Path, str]]:
     """A sparse worktree of `base` on the bot's branch, removed afterwards (the branch stays)."""
-    branch = f"cocci-bot/{camp.name}/{base[:12]}"
+    branch = branch_name(camp.name, base)
     parent = data_dir / "worktrees"
     parent.mkdir(parents=True, exist_ok=True)
     wt = Path(tempfile.mkdtemp(prefix=f"{camp.name}-{base[:12]}-", dir=parent))
@@ -231,11 +236,15 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
     results: list[StepResult] = []
     facts = messages.Facts()
     tracker = report.Tracker([])
-    problems: dict[str, str] = {}
+    # the classifier's report of the base tree, before any step: its facts decide which
+    # steps run (the first step may be the one a tree fact skips)
+    base_run = _spatch(camp, camp.classifier, wt, ("report",), opts, in_place=False)
+    problems: dict[str, str] = dict(base_run.file_problems)
+    facts.sites = tracker.sites = _sites(camp, base_run.records)
+    facts.tree = report.facts_from_records(base_run.records)
     for step in camp.steps:
         res = StepResult(step)
         results.append(res)
-        first = len(results) == 1
         if _skipped(camp, step, facts):
             res.skipped = messages.skip_reason(camp, step, facts) if step.cocci else \
                 messages.wrap(step.otherwise_reason)
@@ -243,13 +252,8 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
             continue
         assert step.cocci is not None
         pre = git.out(wt, "rev-parse", "HEAD")
-        # the first step also prints the classifier's report of the base tree
-        modes = ("patch", "report") if first else ("patch",)
-        run = _spatch(camp, step.cocci, wt, modes, opts, in_place=True)
+        run = _spatch(camp, step.cocci, wt, ("patch",), opts, in_place=True)
         problems.update(run.file_problems)
-        if first:
-            facts.sites = tracker.sites = _sites(camp, run.records)
-            facts.tree = report.facts_from_records(run.records)
         facts.steps.add(f"ran:{step.name}")
         hidden = _invisible(step, wt)
         if hidden:
@@ -299,8 +303,9 @@ def _invisible(step: Step, wt: Path) -> str:
 
 
 def _skipped(camp: Campaign, step: Step, facts: messages.Facts) -> bool:
-    """A step does not run when its skip fact holds on this tree, or it has no semantic patch."""
-    return step.cocci is None or bool(step.skip_if_fact and facts.holds(step.skip_if_fact))
+    """A step does not run when one of its skip facts holds on this tree, or it has no
+    semantic patch."""
+    return step.cocci is None or any(facts.holds(f) for f in step.skip_if_fact)
 
 
 def _spatch(camp: Campaign, sp_file: Path, wt: Path, modes: tuple[str, ...], opts: Options,
@@ -340,9 +345,14 @@ def _idempotence(camp: Campaign, results: list[StepResult], wt: Path,
 def _judge(site: report.Site, results: list[StepResult], classes: dict[str, str]) -> None:
     owner = next((r for r in results if site.cls in r.step.classes), None)
     if site.outcome == "transformed":
-        if owner is None or owner.step.label != site.step:
-            site.note = f"changed by {site.step}, which does not convert {site.cls} uses"
+        # an earlier step may touch the use too (a fix guarding it), as long as the
+        # step that converts its class is one of the steps that changed it
+        if owner is None or owner.step.label not in site.changed_by:
+            site.note = (f"changed by {', '.join(site.changed_by)}, which does not convert "
+                         f"{site.cls} uses")
             site.outcome = "missed"
+        else:
+            site.step = owner.step.label
         return
     if owner is None:
         site.note = classes.get(site.cls, "")

@@ -15,6 +15,7 @@ GIT_CONFIG_* variables, never on a command line.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -223,8 +224,6 @@ def timing(run_dir: Path) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    import json
-
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:

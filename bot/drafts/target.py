@@ -24,6 +24,7 @@ from typing import Any
 
 from bot import defaults, git
 from bot.drafts.policy import Hold
+from bot.drafts.send import header
 from bot.review.patchid import patch_id
 
 _DIFF_FILE = re.compile(r"^diff --git a/(\S+) b/", re.M)
@@ -116,6 +117,4 @@ def _applies(repo: Path, head: str, patches: list[Path], name: str) -> Hold | No
 
 
 def _subject(f: Path) -> str:
-    from bot.drafts.send import header
-
     return header(f, "Subject") or f.name

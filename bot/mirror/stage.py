@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import defaults, proc
+from bot import progress as live
 from bot.errors import InfraError
 from bot.log import progress
 from bot.mirror import apt, repo
@@ -131,6 +132,18 @@ def store_tree(gitdir: Path, root: Path, index: Path, files: int, label: str) ->
     return tree
 
 
+def size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def downloaded(cache: Path) -> int:
+    """Bytes apt has fetched so far into the cache's download dirs (apt.download)."""
+    return sum(size(f) for d in cache.glob(".download-*") for f in d.rglob("*"))
+
+
 def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
     offer = art.offer
     start = time.monotonic()
@@ -139,7 +152,10 @@ def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
         progress("mirror", f"download {offer} (cached)")
     else:
         progress("mirror", f"download {offer} {art.filename} ({art.size / 1e6:.0f} MB) ...")
-        path = apt.download(art, cache)
+        with live.ticking("mirror", lambda: f"download {art.filename}: "
+                          f"{downloaded(cache) / 1e6:.0f} of {art.size / 1e6:.0f} MB, "
+                          f"{live.elapsed(time.monotonic() - start)}"):
+            path = apt.download(art, cache)
         timing.download = time.monotonic() - start
         progress("mirror", f"download {offer} done in {timing.download:.0f} s")
     return path
@@ -155,13 +171,18 @@ def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
     try:
         progress("mirror", f"unpack {offer} ...")
         start = time.monotonic()
-        root, member = unpack(art, path, work)
+        with live.ticking("mirror", lambda: f"unpack {offer}: {count_files(work)} files, "
+                          f"{live.elapsed(time.monotonic() - start)}"):
+            root, member = unpack(art, path, work)
         files = count_files(root)
         timing.unpack = time.monotonic() - start
         progress("mirror", f"unpack {offer}: {files} files in {timing.unpack:.0f} s")
         progress("mirror", f"import {offer} ...")
         start = time.monotonic()
-        tree = store_tree(gitdir, root, work / "index", files, str(offer))
+        with live.ticking("mirror", lambda: f"import {offer}: {files} files into git, index "
+                          f"{size(work / 'index') / 1e6:.0f} MB, "
+                          f"{live.elapsed(time.monotonic() - start)}"):
+            tree = store_tree(gitdir, root, work / "index", files, str(offer))
         stored = files
         rel = repo.Release(offer.upstream, tree,
                            repo.message(offer.upstream, offer.package, offer.version,

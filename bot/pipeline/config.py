@@ -36,7 +36,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot import defaults, names
-from bot.errors import UserError
+from bot.apply.identity import usable_email
+from bot.errors import ConfigError
 
 DEFAULT_RELEASE = "5.10.223"
 GIT_URL_SCHEMES = ("https://", "http://", "git://", "ssh://", "file://")
@@ -171,8 +172,6 @@ class Identity(_Section):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        from bot.apply.identity import usable_email
-
         if value is not None and not usable_email(value):
             raise ValueError(f"{value!r} is not an address anyone reads (it signs the series "
                              "off: use a real one, or leave [identity] out)")
@@ -325,20 +324,20 @@ def load(path: Path | None) -> Config:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
-        raise UserError(f"config file {path} does not exist: pass an existing bot.toml "
+        raise ConfigError(f"config file {path} does not exist: pass an existing bot.toml "
                         "or leave --config out for the embedded defaults "
                         "(examples/bot.toml shows every key)") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: {exc}: fix the TOML") from exc
+        raise ConfigError(f"{path}: {exc}: fix the TOML") from exc
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
     if "tree" not in data:
-        raise UserError(f"{path}: no [[tree]]: add at least one tree to watch "
+        raise ConfigError(f"{path}: no [[tree]]: add at least one tree to watch "
                         "(see examples/bot.toml)")
     try:
         return Config.model_validate(data).model_copy(update={"source": path})
     except ValidationError as exc:
-        raise UserError(explain(path, data, exc)) from None
+        raise ConfigError(explain(path, data, exc)) from None
 
 
 def explain(path: Path, data: dict[str, Any], exc: ValidationError) -> str:

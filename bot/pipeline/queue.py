@@ -23,7 +23,7 @@ from pathlib import Path
 import requests
 
 from bot import defaults, proc
-from bot.errors import InfraError, UserError
+from bot.errors import InfraError, QueueUnreachable, UserError
 from bot.pipeline.config import Config
 
 log = logging.getLogger("bot.run")
@@ -109,7 +109,7 @@ def token_accepted(url: str, token: str) -> bool:
         rsp = requests.get(f"{url}/api/1.2/projects/", timeout=defaults.TIMEOUT_HTTP,
                            headers={"Authorization": f"Token {token}"})
     except requests.RequestException as exc:
-        raise InfraError(f"the review queue at {url} did not answer: {exc}") from exc
+        raise QueueUnreachable(f"the review queue at {url} did not answer: {exc}") from exc
     return rsp.status_code not in (401, 403)
 
 

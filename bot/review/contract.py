@@ -265,6 +265,23 @@ class PatchUpdateRequest(serializers.Serializer):
         return user
 
 
+# --- projects (Patchwork's PATCH /projects/N/, by the project's maintainers) ----------------------
+
+class ProjectUpdateRequest(serializers.Serializer):
+    """The links a maintainer may change, as in Patchwork (names and list ids are the
+    operator's: `serve --create-project`); other fields are ignored, as Patchwork's read-only
+    ones."""
+
+    web_url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
+    scm_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    webscm_url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            storable(dict(data), "project update")
+        return super().to_internal_value(data)
+
+
 # --- bundles ------------------------------------------------------------------------------------
 
 class BundleName(StrictCharField):

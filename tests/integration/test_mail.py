@@ -150,9 +150,10 @@ def accept_as_maintainer(url: str, series_id: int) -> None:
 def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: list[Path],
                 port: int):
     """The pipeline's mail stage for a job whose series is posted and drafts written."""
+    from bot.pipeline.record import RunRecord
     from bot.pipeline.run import Context, stage_mail
     from bot.pipeline.store import Job
-    from bot.pipeline.watch import Release
+    from bot.pipeline.watch import TreeRelease as Release
 
     tree = Tree(name="small-linux", source="git", path=run_dir.parent / "repo")
     job = Job(1, "mail-test-key", tree.name, "v1", "0" * 40, "mail-test", Status.RUNNING,
@@ -160,10 +161,12 @@ def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: lis
     ctx = Context(job, Release(tree, run_dir.parent / "repo", "v1", "0" * 40), "mail-test",
                   Config(tree=(tree,), mail=mail_cfg(port)), run_dir.parent / "data",
                   lambda: (url, token))
-    state = {"stages": {"post": {"status": Status.PASS, "series_id": series_id},
+    rec = RunRecord(job=1, tree=tree.name, tag="v1", base="0" * 40, repo=str(tree.path),
+                    campaign="mail-test", stages={
+                        "post": {"status": Status.PASS, "series_id": series_id},
                         "drafts": {"status": Status.PASS,
-                                   "send_email_dry_run": send.dry_run(drafts)}}}
-    return stage_mail(ctx, state)
+                                   "send_email_dry_run": send.dry_run(drafts)}})
+    return stage_mail(ctx, rec)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

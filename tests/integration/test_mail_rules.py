@@ -506,8 +506,8 @@ def test_admin_stops_mail_on_the_queue_page_and_the_stage_waits_saying_why(
     ctx = mail_context(url, token, tmp_path / "run", port)
     write_run_json(ctx, series["id"], files)
     result = run_one_stage(ctx, "mail")   # as `cocci-bot run` does: recorded in run.json
-    assert result["status"] == Status.WAITING and inbox.messages == [], result
-    assert result["why"].startswith("mail is stopped (review queue; an admin lifts it on the "
+    assert result.status == Status.WAITING and inbox.messages == [], result
+    assert (result.why or "").startswith("mail is stopped (review queue; an admin lifts it on the "
                                     "queue's Mail page) by boss at ")
     checks = requests.get(f"{url}/api/1.2/series/{series['id']}/checks/", timeout=30).json()
     assert [(c["context"], c["state"]) for c in checks] == [("mail", "pending")]
@@ -516,13 +516,13 @@ def test_admin_stops_mail_on_the_queue_page_and_the_stage_waits_saying_why(
     text = report.render([report.job_record(ctx.job)], tmp_path / "store.sqlite3")
     assert "    why: mail is stopped (review queue; an admin lifts it" in text, text
     # asked again while still stopped: the same check is not posted twice
-    assert run_one_stage(ctx, "mail")["status"] == Status.WAITING
+    assert run_one_stage(ctx, "mail").status == Status.WAITING
     assert len(requests.get(f"{url}/api/1.2/series/{series['id']}/checks/",
                             timeout=30).json()) == 1
 
     client.post("/mail/", {"action": "resume"})
     result = run_one_stage(ctx, "mail")
-    assert result["status"] == Status.PASS and len(inbox.messages) == 2
+    assert result.status == Status.PASS and len(inbox.messages) == 2
     checks = requests.get(f"{url}/api/1.2/series/{series['id']}/checks/", timeout=30).json()
     assert [(c["context"], c["state"]) for c in checks][-1] == ("mail", "success")
 
@@ -542,24 +542,26 @@ def mail_context(url: str, token: str, run_dir: Path, port: int, mail: Mail | No
     from bot.pipeline.config import Config, Tree
     from bot.pipeline.run import Context
     from bot.pipeline.store import Job
-    from bot.pipeline.watch import Release
+    from bot.pipeline.watch import TreeRelease
 
     tree = Tree(name="small-linux", source="git", path=run_dir.parent / "repo")
     job = Job(1, "mail-test-key", tree.name, "v1", "0" * 40, "mail-test", Status.WAITING,
               run_dir, None)
-    return Context(job, Release(tree, run_dir.parent / "repo", "v1", "0" * 40), "mail-test",
+    return Context(job, TreeRelease(tree, run_dir.parent / "repo", "v1", "0" * 40), "mail-test",
                    Config(tree=(tree,), mail=mail or mail_cfg(port)), run_dir.parent / "data",
                    lambda: (url, token))
 
 
 def write_run_json(ctx, series_id: int, files: list[Path]) -> None:
     """run.json of a job whose series is posted and whose drafts are written."""
-    from bot.pipeline.run import load_state
+    from bot.pipeline import record
+    from bot.pipeline.run import new_record
 
-    state = load_state(ctx)
-    state["stages"] = {"post": {"status": "PASS", "series_id": series_id},
-                       "drafts": {"status": "PASS", "send_email_dry_run": send.dry_run(files)}}
-    (ctx.run_dir / "run.json").write_text(json.dumps(state))
+    rec = new_record(ctx)
+    rec.stages = {"post": record.result("post", {"status": "PASS", "series_id": series_id}),
+                  "drafts": record.result("drafts", {"status": "PASS",
+                                                     "send_email_dry_run": send.dry_run(files)})}
+    record.write(ctx.run_dir, rec)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

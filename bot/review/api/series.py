@@ -22,7 +22,8 @@ from bot.review.models import Project, Series
 
 
 def series_queryset() -> QuerySet:
-    return (Series.objects.select_related("project", "submitter", "state", "previous", "cover")
+    return (Series.objects.select_related("project", "submitter", "state", "previous", "cover",
+                                          "approved_by")
             .prefetch_related("patches", "checks", "project__maintainers"))
 
 

@@ -1,7 +1,0 @@
-// Not the file that defines kvm_is_reserved_pfn(): the static helper would not
-// be visible here, so the guard is left alone (and reported).
-static void vendor_mark_dirty(kvm_pfn_t pfn)
-{
-	if (!kvm_is_reserved_pfn(pfn) && !kvm_is_zone_device_pfn(pfn))
-		SetPageDirty(pfn_to_page(pfn));
-}
