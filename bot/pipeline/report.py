@@ -54,7 +54,7 @@ def running_progress(job: Job, stages: dict[str, Any]) -> str | None:
     from bot import progress
 
     running = [s for s in STAGES if s in stages
-               and Status.of(stages[s]["status"]) is Status.RUNNING]
+               and stages[s].status is Status.RUNNING]
     return progress.read(job.run_dir / running[0] / progress.FILE) if running else None
 
 
