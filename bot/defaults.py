@@ -101,9 +101,6 @@ REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and projec
 REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
 REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
-# review states in which a newer version supersedes a series (a decided one keeps its state)
-REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
-                      "deferred")
 # --- build and boot stages ---------------------------------------------------------------
 BUILD_JOBS = max(1, os.cpu_count() or 1)    # make -j for kernel builds
 BUILD_ARCH = "x86_64"
