@@ -27,7 +27,7 @@ from bot.mirror.versions import parse_request
 from bot.pipeline import record, runner, scheduler, watch
 from bot.pipeline import run as pipeline
 from bot.pipeline.config import Config, Tree
-from bot.pipeline.queue import Queue
+from bot.pipeline.queue import ReviewQueue
 from bot.pipeline.record import StageResult
 from bot.pipeline.store import Job, Store, describe, location
 from bot.status import Status
@@ -107,7 +107,7 @@ def _run(w: Worker, job: Job, stage: str) -> tuple[str, StageResult]:
     """Run `stage`, then the stages that follow it here: those of the same queue (drafts after
     post) and those the scheduler calls light (a skip to record, an absorbed series to mark),
     so a job never waits for a queue no worker serves just to record a skip."""
-    with Queue(w.cfg, w.data_dir) as queue:
+    with ReviewQueue(w.cfg, w.data_dir) as queue:
         release = resolve_release(w, job)
         ctx = pipeline.Context(job, release, job.campaign, w.cfg, w.data_dir, queue)
         while True:
