@@ -109,9 +109,9 @@ def embedded_queue(data: Path) -> Iterator[str]:
     """The embedded review queue of data dir `data` (its database as the runs left it), up
     for the block; yields its URL."""
     from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
+    from bot.pipeline.queue import ReviewQueue
 
-    with Queue(Config(), data) as q:
+    with ReviewQueue(Config(), data) as q:
         url, _bot_token = q()
         yield url
 

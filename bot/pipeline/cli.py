@@ -23,7 +23,7 @@ from bot.status import SCHEMA
 
 if TYPE_CHECKING:
     from bot.pipeline.config import Config
-    from bot.pipeline.queue import Queue
+    from bot.pipeline.queue import ReviewQueue
 
 log = logging.getLogger("bot.run")
 
@@ -66,13 +66,13 @@ def _loop(cfg: Config, args: argparse.Namespace) -> int:
     # a subcommand loads its library when it runs: `cocci-bot --help` and the other
     # subcommands never import the stages
     from bot.pipeline import reaper, runner
-    from bot.pipeline.queue import Queue
+    from bot.pipeline.queue import ReviewQueue
 
     reaper.mark(args.data_dir)   # before the first program starts: they all inherit it
     with contextlib.ExitStack() as stack:
         queue = None
         if cfg.workers is None and args.watch is not None:
-            queue = stack.enter_context(Queue(cfg, args.data_dir))   # series URLs stay live
+            queue = stack.enter_context(ReviewQueue(cfg, args.data_dir))   # series URLs stay live
             _start_queue(cfg, args.data_dir, queue)
         executor = runner.executor(cfg, args.data_dir, stack, queue)
         if args.watch is None:
@@ -90,7 +90,7 @@ def _loop(cfg: Config, args: argparse.Namespace) -> int:
             time.sleep(args.watch)
 
 
-def _start_queue(cfg: Config, data_dir: Path, queue: Queue) -> None:
+def _start_queue(cfg: Config, data_dir: Path, queue: ReviewQueue) -> None:
     """`run --watch` inline: the embedded queue up from the start (else when a job posts)."""
     from bot.pipeline import reaper  # (as in _loop)
 

@@ -29,14 +29,18 @@ from bot.pipeline.config import Config
 log = logging.getLogger("bot.run")
 
 
-class Queue:
+class ReviewQueue:
+    """The pipeline's handle on the review queue: [queue] url with its token, or the embedded
+    queue started on first use and stopped when the block ends. (bot.toml's [queue] section is
+    config.Queue; this is the service.)"""
+
     def __init__(self, cfg: Config, data_dir: Path):
         self.cfg = cfg
         self.data_dir = data_dir
         self._stack = contextlib.ExitStack()
         self._got: tuple[str, str] | None = None
 
-    def __enter__(self) -> Queue:
+    def __enter__(self) -> ReviewQueue:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,7 +31,7 @@ from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError, JobBusy, UserError
 from bot.pipeline import executors, reaper, scheduler, watch
 from bot.pipeline.config import Config
 from bot.pipeline.executors import Executor, Line
-from bot.pipeline.queue import Queue
+from bot.pipeline.queue import ReviewQueue
 from bot.pipeline.record import RunRecord
 from bot.pipeline.run import Context, run_job
 from bot.pipeline.store import Job, Store, location
@@ -58,11 +58,11 @@ def backoff(attempts: int) -> float:
 
 
 def executor(cfg: Config, data_dir: Path, stack: contextlib.ExitStack,
-             queue: Queue | None = None) -> Executor:
+             queue: ReviewQueue | None = None) -> Executor:
     """The executor bot.toml asks for: the workers' with [workers], else inline (with the
     embedded queue, or `queue`, living as long as `stack`)."""
     if cfg.workers is None:
-        return Inline(cfg, data_dir, queue or stack.enter_context(Queue(cfg, data_dir)))
+        return Inline(cfg, data_dir, queue or stack.enter_context(ReviewQueue(cfg, data_dir)))
     return executors.make("workers", cfg, data_dir)
 
 
@@ -72,7 +72,7 @@ class Inline:
 
     cfg: Config
     data_dir: Path
-    queue: Queue
+    queue: ReviewQueue
     held_elsewhere: bool = False
 
     def __post_init__(self) -> None:

@@ -56,6 +56,4 @@ def send(app: Any, job_id: int, stage: str) -> None:
 
 def _stage_task(self: Any, job_id: int, stage: str) -> str:
     assert WORKER is not None, "the stage task runs inside `cocci-bot worker`"
-    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    return stages.run_stage(WORKER, job_id, stage, redelivered=redelivered,
-                            send=lambda j, s: send(self.app, j, s))
+    return stages.run_stage(WORKER, job_id, stage, send=lambda j, s: send(self.app, j, s))

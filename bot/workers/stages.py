@@ -27,7 +27,7 @@ from bot.mirror.versions import parse_request
 from bot.pipeline import record, runner, scheduler, watch
 from bot.pipeline import run as pipeline
 from bot.pipeline.config import Config, Tree
-from bot.pipeline.queue import Queue
+from bot.pipeline.queue import ReviewQueue
 from bot.pipeline.record import StageResult
 from bot.pipeline.store import Job, Store, describe, location
 from bot.status import Status
@@ -58,7 +58,7 @@ def run_root(cfg: Config, data_dir: Path) -> Path:
     return (cfg.workers.run_dir if cfg.workers else None) or data_dir / "runs"
 
 
-def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Send) -> str:
+def run_stage(w: Worker, job_id: int, stage: str, *, send: Send) -> str:
     """Run `stage` of job `job_id` if it is the job's next one; returns what happened."""
     store = Store(w.store_location)
     job = store.get(job_id)
@@ -68,7 +68,7 @@ def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Se
     with locks.held(w.store_location, f"job:{job.id}"):
         now = scheduler.next_stage(record.read(job.run_dir))
         if now != stage:
-            return _not_next(store, job, stage, now, redelivered, send)
+            return _not_next(store, job, stage, now, send)
         with heartbeat.beating(store, job.id):   # stopped beats: a live worker retries
             return _run_and_queue(w, store, job, stage, send)
 
@@ -88,16 +88,13 @@ def _run_and_queue(w: Worker, store: Store, job: Job, stage: str, send: Send) ->
     return f"{stage} {result.status}"
 
 
-def _not_next(store: Store, job: Job, stage: str, now: str | None, redelivered: bool,
-              send: Send) -> str:
-    """A copy of a stage already recorded: nothing to do, unless its worker died before
-    queuing the next stage (or recording the job's outcome): then this copy does that."""
-    order = scheduler.STAGES
-    if redelivered and now is not None and order.index(now) > order.index(stage):
-        log.info("worker: job %d %s was recorded before a worker died; queuing %s", job.id,
-                 stage, now)
-        send(job.id, now)
-    elif redelivered and now is None:
+def _not_next(store: Store, job: Job, stage: str, now: str | None, send: Send) -> str:
+    """A copy of a stage already recorded (a redelivered message, or one a live worker queued
+    again for a dead one): nothing runs. A job with every stage recorded gets its outcome
+    recorded in the store (its worker may have died before that); a worker that died before
+    queuing the next stage is the heartbeat's (bot/workers/heartbeat.py), so a copy never
+    queues a stage again itself (that ran WAITING drafts twice)."""
+    if now is None:
         _after(store, job, StageResult(status=Status.SKIPPED), send)
     log.info("worker: job %d %s already done (next: %s): nothing to do", job.id, stage, now)
     return f"{stage} already done"
@@ -107,7 +104,7 @@ def _run(w: Worker, job: Job, stage: str) -> tuple[str, StageResult]:
     """Run `stage`, then the stages that follow it here: those of the same queue (drafts after
     post) and those the scheduler calls light (a skip to record, an absorbed series to mark),
     so a job never waits for a queue no worker serves just to record a skip."""
-    with Queue(w.cfg, w.data_dir) as queue:
+    with ReviewQueue(w.cfg, w.data_dir) as queue:
         release = resolve_release(w, job)
         ctx = pipeline.Context(job, release, job.campaign, w.cfg, w.data_dir, queue)
         while True:

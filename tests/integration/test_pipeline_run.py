@@ -244,7 +244,7 @@ def test_embedded_queue_whose_port_was_taken_moves_to_another(tmp_path: Path, mo
 
     monkeypatch.setattr(queue_mod, "free_port", racy)
     try:
-        with queue_mod.Queue(Config(), tmp_path / "data") as q:
+        with queue_mod.ReviewQueue(Config(), tmp_path / "data") as q:
             url, token = q()
             assert not url.endswith(f":{taken}") and len(calls) == 2
             assert queue_mod.token_accepted(url, token)
