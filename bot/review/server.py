@@ -47,8 +47,8 @@ def check_port(host: str, port: int) -> None:
 
 
 def serve(host: str, port: int, workers: int, threads: int, hooks: list | None = None) -> int:
-    """Serve until SIGINT/SIGTERM; returns gunicorn's exit status. Webhooks are delivered by
-    threads of this (the master) process, never by a request."""
+    """Serve until SIGINT/SIGTERM; returns gunicorn's exit status. Webhooks are delivered by a
+    process of their own (webhooks.start), never by a request."""
     from django.conf import settings
     from django.db import connections
 
