@@ -78,6 +78,7 @@ REVIEW_SQLITE_BUSY_TIMEOUT = 20        # seconds a SQLite writer waits for the l
 REVIEW_MAX_POST_BYTES = 8 * 1024 * 1024    # one series creation request, all patches included
 REVIEW_MAX_PATCHES = 500               # patches in one series
 REVIEW_MAX_LOG_BYTES = 512 * 1024      # a check's log kept by the queue (tail)
+REVIEW_CACHE_ENTRIES = 2000            # rendered anonymous reads kept per worker process
 REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
 REVIEW_MAX_PAGE_SIZE = 250
 REVIEW_STORE_ATTEMPTS = 3             # storing a series that races another post
@@ -88,14 +89,18 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_WEBHOOK_TIMEOUT = 10            # seconds a hook's receiver has to answer one POST
+REVIEW_WEBHOOK_ATTEMPTS = 10           # tries per event before it is given up (and logged)
+REVIEW_WEBHOOK_BACKOFF = 1.0           # seconds before the first retry, doubling ...
+REVIEW_WEBHOOK_BACKOFF_MAX = 300.0     # ... up to this
+REVIEW_WEBHOOK_POLL = 1.0              # seconds between looks for new events
+REVIEW_WEBHOOK_BATCH = 100             # events read at a time
+REVIEW_MAX_BULK = 500                  # series one bulk decision may change
 REVIEW_TODO_STATES = ("new", "under-review")   # series waiting for a maintainer's decision
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
 REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
-# review states in which a newer version supersedes a series (a decided one keeps its state)
-REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
-                      "deferred")
 # --- build and boot stages ---------------------------------------------------------------
 BUILD_JOBS = max(1, os.cpu_count() or 1)    # make -j for kernel builds
 BUILD_ARCH = "x86_64"

@@ -72,11 +72,10 @@ def _deliver(out: Outgoing, mail: Any, data_dir: Path,
     if looped is not None:
         return _result(looped)
     to = send.addresses(out.files)
-    begun = ledger.of_run(out.run_dir)
-    left = len(out.files) - len([m for m in begun if m.state == "sent"])
+    begun = ledger.of_run(out.run_dir)   # a series resumed: its budget was spent at its start
     now = time.time()
     hold = (policy.uncovered(mail, to) or policy.embargo(mail, to, approved_at, now)
-            or (None if begun else policy.budget(mail, ledger, to, left, now)))
+            or (None if begun else policy.budget(mail, ledger, to, len(out.files), now)))
     if hold is None and not begun and out.target is not None:
         hold = target.check(out.repo, out.tree, out.target, out.base, out.files)
     if hold is not None:

@@ -10,11 +10,12 @@ version-ordered chain (see bot.mirror.repo for how an older release is inserted)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,14 +162,38 @@ def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
     return path
 
 
-def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
-                   timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
-    offer = art.offer
+@contextlib.contextmanager
+def work_dir(tmp_root: Path) -> Iterator[Path]:
+    """A scratch folder under `tmp_root` for one release's unpacked tree (stale ones of killed
+    runs swept, the free space checked), removed when the block ends."""
     tmp_root.mkdir(parents=True, exist_ok=True)
     sweep(tmp_root)
     require_space(tmp_root)
     work = Path(tempfile.mkdtemp(prefix=f"mirror-{os.getpid()}-", dir=tmp_root))
     try:
+        yield work
+    finally:
+        repo.remove_tree(work)
+
+
+def place(gitdir: Path, rel: repo.Release, what: str, files: int,
+          begin: float) -> tuple[repo.Release, list[repo.Release]]:
+    """Commit and tag the imported release in version order, pack, and say so."""
+    placed, moved = repo.add_release(gitdir, rel)
+    repo.pack(gitdir)
+    assert placed.commit is not None
+    progress("mirror", f"import {what} -> {placed.version.tag} {placed.commit[:12]} "
+             f"({files} files) in {time.monotonic() - begin:.0f} s")
+    if moved:
+        progress("mirror", "re-parented " + ", ".join(r.version.tag for r in moved)
+                 + f" onto {placed.version.tag} (trees unchanged)")
+    return placed, moved
+
+
+def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
+                   timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
+    offer = art.offer
+    with work_dir(tmp_root) as work:
         progress("mirror", f"unpack {offer} ...")
         start = time.monotonic()
         with live.ticking("mirror", lambda: f"unpack {offer}: {count_files(work)} files, "
@@ -183,23 +208,13 @@ def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
                           f"{size(work / 'index') / 1e6:.0f} MB, "
                           f"{live.elapsed(time.monotonic() - start)}"):
             tree = store_tree(gitdir, root, work / "index", files, str(offer))
-        stored = files
         rel = repo.Release(offer.upstream, tree,
                            repo.message(offer.upstream, offer.package, offer.version,
                                         art.filename, art.sha256, member),
                            repo.makefile_date(root))
-    finally:
-        repo.remove_tree(work)
-    placed, moved = repo.add_release(gitdir, rel)
-    repo.pack(gitdir)
+    placed = place(gitdir, rel, str(offer), files, start)
     timing.import_ = time.monotonic() - start
-    assert placed.commit is not None
-    progress("mirror", f"import {offer} -> {placed.version.tag} {placed.commit[:12]} "
-             f"({stored} files) in {timing.import_:.0f} s")
-    if moved:
-        progress("mirror", "re-parented " + ", ".join(r.version.tag for r in moved)
-                 + f" onto {placed.version.tag} (trees unchanged)")
-    return placed, moved
+    return placed
 
 
 # --- the whole run --------------------------------------------------------------------------------

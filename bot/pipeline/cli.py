@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from bot.pipeline import config  # (as in _loop)
 
     cfg = config.load(args.config)
-    cfg = cfg.with_overrides(build=cfg.build and not args.no_build,
-                             boot=cfg.boot and not (args.no_boot or args.no_build),
+    cfg = cfg.with_overrides(build=cfg.checks.build and not args.no_build,
+                             boot=cfg.checks.boot and not (args.no_boot or args.no_build),
                              queue_url=args.queue)
     if args.watch is not None and args.watch <= 0:
         raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
@@ -94,7 +94,7 @@ def _start_queue(cfg: Config, data_dir: Path, queue: Queue) -> None:
     """`run --watch` inline: the embedded queue up from the start (else when a job posts)."""
     from bot.pipeline import reaper  # (as in _loop)
 
-    if cfg.queue_url:
+    if cfg.queue.url:
         return
     reaper.reap(data_dir)   # a killed bot's queue would hold the port
     try:

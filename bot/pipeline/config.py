@@ -28,7 +28,6 @@ queue.  examples/bot.toml documents every key.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -134,15 +133,6 @@ class Tree(_Section):
                              "source = \"git\"")
         return self
 
-    @property
-    def release_glob(self) -> str | None:
-        """releases as a glob over what apt offers ("5.10.*"), or None for a list."""
-        return self.releases if isinstance(self.releases, str) else None
-
-    def wants_release(self, version: str) -> bool:
-        if isinstance(self.releases, str):
-            return fnmatch.fnmatchcase(version, self.releases)
-        return version in self.releases
 
 
 class Checks(_Section):
@@ -283,23 +273,6 @@ class Config(_Section):
                                  "name")
             seen.add(tree.name)
         return self
-
-    # the names the pipeline used before the sections (kept: several readers)
-    @property
-    def build(self) -> bool:
-        return self.checks.build
-
-    @property
-    def boot(self) -> bool:
-        return self.checks.boot
-
-    @property
-    def queue_url(self) -> str:
-        return self.queue.url
-
-    @property
-    def token_env(self) -> str:
-        return self.queue.token_env
 
     @property
     def ident(self) -> tuple[str, str] | None:

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot import progress
 from bot.errors import CocciBotError
 from bot.pipeline import record
+from bot.pipeline.record import StageResult
 from bot.pipeline.scheduler import STAGES
 from bot.pipeline.store import Job, Store, describe
 from bot.status import Status
@@ -49,12 +51,9 @@ def job_record(job: Job) -> dict[str, Any]:
     }
 
 
-def running_progress(job: Job, stages: dict[str, Any]) -> str | None:
+def running_progress(job: Job, stages: dict[str, StageResult]) -> str | None:
     """The latest progress line of the job's running stage (bot/progress.py), if it has one."""
-    from bot import progress
-
-    running = [s for s in STAGES if s in stages
-               and Status.of(stages[s]["status"]) is Status.RUNNING]
+    running = [s for s in STAGES if s in stages and stages[s].status is Status.RUNNING]
     return progress.read(job.run_dir / running[0] / progress.FILE) if running else None
 
 

@@ -43,9 +43,6 @@ class QueueClient:
         return self._request("POST", f"/api/cocci/series/{series_id}/comments/",
                              {"content": content}).json()
 
-    def post_patch_check(self, patch_id: int, check: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", f"/api/1.2/patches/{patch_id}/checks/", check).json()
-
     def mail_stop(self) -> dict[str, Any]:
         """The queue's mail stop switch: {"stopped", "by", "at", "reason"} (bot.drafts)."""
         data: dict[str, Any] = self._request("GET", "/api/cocci/mail-stop/", None).json()

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults
+from bot.boot import history
+from bot.boot.attribution import CONTEXTS
 from bot.build.nfc import table
 from bot.errors import UserError
 from bot.status import Status, check_state
@@ -179,22 +181,17 @@ def _boot(d: Path) -> list[dict[str, Any]]:
 
 def with_history(checks: list[dict[str, Any]], rows: Any) -> None:
     """Each boot check says its history on the bot's host (bot/boot/history.py)."""
-    from bot.boot.attribution import CONTEXTS
-    from bot.boot.history import text
-
     if not isinstance(rows, dict):
         return
     for check in checks:
         mine = {k: v for k, v in rows.items() if CONTEXTS.get(k) == check["context"]}
         if mine:
-            check["description"] += f" [this host's last boots: {text(mine)}]"
+            check["description"] += f" [this host's last boots: {history.text(mine)}]"
 
 
 def attributed(checks: list[dict[str, Any]], att: Any) -> None:
     """Failed checks say whose fault they are (bot/boot/attribution.py): one the base kernel
     fails too is a warning (it does not block the series), one the series caused stays fail."""
-    from bot.boot.attribution import CONTEXTS
-
     if not isinstance(att, dict):
         return
     for name, verdict in (att.get("checks") or {}).items():

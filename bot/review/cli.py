@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--create-project", metavar="NAME",
                    help="create the project NAME (a watched tree) if needed and exit")
     p.add_argument("--scm-url", default="", help="with --create-project: the tree's git URL")
+    p.add_argument("--webhook", metavar="URL", action="append", default=[],
+                   help="POST a signed JSON event to URL when a series is created, superseded "
+                        "or changes state, or a check is added (repeatable; the HMAC secret "
+                        "comes from COCCI_REVIEW_WEBHOOK_SECRET)")
     p.set_defaults(func=run)
 
 
@@ -219,6 +223,9 @@ def _create_project(name: str, scm_url: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # after setup_django: these import the models
+    from bot.review import webhooks
     from bot.review.server import serve
 
-    return serve(args.host, args.port, args.workers, args.threads)
+    hooks = webhooks.hooks(args.webhook, os.environ.get("COCCI_REVIEW_WEBHOOK_SECRET", ""))
+    return serve(args.host, args.port, args.workers, args.threads, hooks)

@@ -212,6 +212,17 @@ class SeriesStateRequest(Request):
         return value or ""
 
 
+class BulkStateRequest(SeriesStateRequest):
+    """One decision for N series (one request, as a maintainer's list selection)."""
+
+    shape = ('expected a JSON object, e.g. {"series": [12, 13], "state": "accepted", '
+             '"comment": "Thanks"}')
+    series = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=defaults.REVIEW_MAX_ID),
+        min_length=1, max_length=defaults.REVIEW_MAX_BULK,
+        help_text=f"the series' ids (at most {defaults.REVIEW_MAX_BULK})")
+
+
 class AbsorbedRequest(Request):
     what = "absorbed"
     shape = 'expected a JSON object, e.g. {"release": "v6.12"}'

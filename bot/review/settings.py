@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "bot.review.middleware.RequestGuardMiddleware",
     "bot.review.middleware.api_vary",
+    "bot.review.conditional.ResponseCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +99,13 @@ TEMPLATES = [{
 }]
 
 DATABASES = {"default": _database()}
+# "responses": rendered anonymous reads, per worker process (bot.review.conditional)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "responses": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                  "LOCATION": "cocci-review-responses", "TIMEOUT": None,
+                  "OPTIONS": {"MAX_ENTRIES": defaults.REVIEW_CACHE_ENTRIES}},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True

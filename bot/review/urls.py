@@ -53,6 +53,8 @@ urlpatterns = [
          name="api-cocci-series-supersede"),
     path("api/cocci/projects/<slug:project>/campaigns/<str:campaign>/absorbed/",
          series.CampaignAbsorbed.as_view(), name="api-cocci-campaign-absorbed"),
+    path("api/cocci/series/state/", series.SeriesBulkState.as_view(),
+         name="api-cocci-series-bulk-state"),
     path("api/cocci/series/<id:pk>/state/", series.SeriesState.as_view(),
          name="api-cocci-series-state"),
     path("api/cocci/series/<id:pk>/comments/", series.SeriesComments.as_view(),

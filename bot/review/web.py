@@ -139,7 +139,8 @@ def todo_of(user) -> QuerySet:
 def todo(request: HttpRequest) -> HttpResponse:
     """A maintainer's to-do list: the series waiting for their decision, oldest first."""
     ctx = _page(request, todo_of(request.user), {})
-    return render(request, "review/todo.html", {**ctx, "rows": _rows(ctx["page"])})
+    return render(request, "review/todo.html", {**ctx, "rows": _rows(ctx["page"]),
+                                                "can_decide": True})
 
 
 def queue(request: HttpRequest) -> HttpResponse:
@@ -148,6 +149,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     ctx = _page(request, qs, terms)
     return render(request, "review/queue.html", {
         **ctx, "rows": _rows(ctx["page"]), "projects": Project.objects.all(),
+        "can_decide": maintains_any(request.user),
         "states": State.objects.all(),
         "delegates": get_user_model().objects.filter(review_role__role="maintainer")
         .order_by("username")})
@@ -273,6 +275,35 @@ def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     except UserError as exc:
         messages.error(request, str(exc))
     return redirect(reverse("review:series", args=[pk]))
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """A maintainer's decision for the series ticked in a list: all of them or none (each
+    must be in a project they maintain), each logged as if decided alone."""
+    action = request.POST.get("action", "")
+    ids = [i for i in request.POST.getlist("series") if i.isascii() and i.isdigit()][
+        :defaults.REVIEW_MAX_BULK]
+    chosen = list(Series.objects.select_related("project", "state").filter(id__in=ids))
+    back = redirect(_back(request))
+    if action not in ACTIONS or not chosen:
+        messages.error(request, "tick one or more series, then choose a decision")
+        return back
+    refused = [s.id for s in chosen if not maintains(request.user, s.project)]
+    if refused:
+        messages.error(request, "you are not a maintainer of the project of series "
+                       f"{', '.join(map(str, refused))}: nothing was changed")
+        return back
+    service.set_states(chosen, ACTIONS[action], request.user)
+    messages.success(request, f"{len(chosen)} series: {ACTIONS[action]}")
+    return back
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a list's form came from (one of our pages), else the queue."""
+    back = str(request.POST.get("next", ""))
+    return back if back.startswith("/") and not back.startswith("//") else reverse("review:queue")
 
 
 def _delegates(project: Project) -> QuerySet:

@@ -29,6 +29,7 @@ urlpatterns = [
     path("checks/<id:pk>/log/", web.check_log, name="check-log"),
     path("bundle/<str:owner>/<str:name>/", web.bundle, name="bundle"),
     path("todo/", web.todo, name="todo"),
+    path("series/bulk/", web.bulk_action, name="bulk-action"),
     path("profile/", web.profile, name="profile"),
     path("mail/", mail_page, name="mail"),
     path("login/", ThrottledLoginView.as_view(), name="login"),

@@ -27,7 +27,7 @@ def load(path: Path) -> config.Config:
     if cfg.workers is None:
         raise UserError(f"{path} has no [workers] section: add [workers] broker = "
                         "\"redis://127.0.0.1:6379/0\" (without it `cocci-bot run` runs inline)")
-    if not cfg.queue_url:
+    if not cfg.queue.url:
         raise UserError(f"{path}: workers post to one shared review queue: set [queue] url "
                         "(the embedded queue lives in one data dir)")
     return cfg

@@ -273,3 +273,24 @@ def test_profile_makes_and_revokes_the_accounts_own_tokens(project, maintainer_b
     other.credentials(HTTP_AUTHORIZATION=f"Token {others}")
     assert other.get("/api/1.2/users/").status_code == 200         # another's token untouched
     assert Client().get("/profile/").status_code == 302
+
+
+def test_bulk_decision_from_the_list(project, bot_api, maintainer_browser, tmp_path):
+    a = post_series(bot_api, make_outdir(tmp_path))
+    b = post_series(bot_api, make_crafted_outdir(tmp_path))
+    assert 'name="series"' not in Client().get("/").content.decode()   # readers: no boxes
+    page = maintainer_browser.get("/")
+    html = page.content.decode()
+    assert f'<input type="checkbox" name="series" value="{a}"' in html
+    csrf = str(page.context["csrf_token"])
+    assert maintainer_browser.post("/series/bulk/", {"series": [a, b], "action": "reject"}
+                                   ).status_code == 403                # CSRF
+    done = maintainer_browser.post("/series/bulk/", {
+        "series": [a, b], "action": "reject", "next": "/?q=KVM",
+        "csrfmiddlewaretoken": csrf})
+    assert (done.status_code, done["Location"]) == (302, "/?q=KVM")
+    assert {Series.objects.get(pk=s).state.slug for s in (a, b)} == {"rejected"}
+    assert Event.objects.filter(category="series-state-changed", actor__username="maint"
+                                ).count() == 2
+    anon = Client().post("/series/bulk/", {"series": [a], "action": "accept"})
+    assert anon.status_code == 302 and "/login/" in anon["Location"]

@@ -138,3 +138,16 @@ def test_a_broken_run_record_names_the_fix(tmp_path: Path):
     (tmp_path / "run.json").write_text('{"job": "x"}')
     with pytest.raises(UserError, match="is not a run record .*remove the job's run dir"):
         record.read(tmp_path)
+
+
+def test_status_shows_the_running_stages_progress_from_the_record(tmp_path: Path):
+    from bot.pipeline import report
+
+    store = Store(tmp_path / "s.sqlite3")
+    job = store.job("k", tree="t", tag="v1", base="b" * 40, campaign="c", runs=tmp_path / "r")
+    record.write(job.run_dir, run(apply=APPLIED, build=st("RUNNING")))
+    (job.run_dir / "build").mkdir()
+    (job.run_dir / "build" / "progress.json").write_text(json.dumps({"line": "make 41%"}))
+    got = report.job_record(job)
+    assert got["progress"] == "make 41%"
+    assert got["stages"] == {"apply": Status.PASS, "build": Status.RUNNING}
