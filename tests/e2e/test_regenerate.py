@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 import requests
-from bot_setup import auth, bot_toml, embedded_queue, git, maintainer_token, run_json, set_state
+from bot_setup import (
+    MAINTAINER,
+    auth,
+    bot_toml,
+    embedded_queue,
+    git,
+    maintainer_token,
+    run_json,
+    set_state,
+)
 from bot_setup import run as bot_run
 
 
@@ -83,11 +92,24 @@ def test_watch_regenerate_and_mail(tmp_path: Path, upstream: Path, debian_mirror
     assert all(str(m["In-Reply-To"]) == mail["message_ids"][0] for m in got[1:])
     assert [patch_id(m[2].decode()) for m in inbox.messages[1:]] == \
         [patch_id(f.read_text()) for f in files[1:]]
+    # sent by, authored by and signed off by the maintainer who accepted (the bot authored
+    # the posted series at an .invalid address: none of it goes out)
+    alice = f"{MAINTAINER[0]} <{MAINTAINER[1]}>"
+    assert {str(m["From"]) for m in got} == {alice}
+    assert {m[0] for m in inbox.messages} == {MAINTAINER[1]}
+    for m in got[1:]:
+        body = m.get_body().get_content().replace("\r\n", "\n").split("\n---\n", 1)[0]
+        body = body.rstrip()
+        assert body.endswith(f"Signed-off-by: {alice}") and body.count("Signed-off-by:") == 1
+    # (v1's cover, which v2 answers, was made by the bot: its Message-ID may name the bot's
+    # domain, but no address or name of the bot is in any mail)
+    assert not any(b"<kvm-refcounted-pfn@cocci-bot.invalid>" in m[2]
+                   or b"cocci-bot (kvm-refcounted-pfn campaign)" in m[2] for m in inbox.messages)
     # once: a further run sends nothing
     assert run(cfg, data) == 0
     assert len(inbox.messages) == len(files)
     # the queue's series page shows the bot's range-diff: the same pairs as the drafts' (their
     # commits differ only by the approver's sign-off, so compare a line without its shas)
     rdiff_line = next(ln for ln in cover.splitlines() if ln.startswith("1:  "))
-    marker, subject = rdiff_line.split(None, 4)[2], rdiff_line.split(None, 4)[4]
+    marker, subject = rdiff_line.split(None, 5)[2], rdiff_line.split(None, 5)[5]
     assert marker in "=!" and html.escape(subject) in page, (rdiff_line, page)
