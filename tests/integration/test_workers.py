@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import workers_infra as infra
-from bot_setup import BOT, ROOT, bot_toml, git, set_state
+from bot_setup import BOT, MAINTAINER, ROOT, bot_toml, git, set_state
 
 from bot import cli
 
@@ -179,10 +179,11 @@ def test_a_tree_given_by_url_is_fetched_by_each_worker_host(tmp_path: Path, rele
 
 
 def maintainer(queue_data: Path, database: str) -> str:
-    """A maintainer's API token in the PostgreSQL review queue."""
+    """A maintainer's API token in the PostgreSQL review queue (with the name and e-mail the
+    drafts' Signed-off-by needs)."""
     return subprocess.run(
-        [*BOT, "serve", "--create-token", "maintainer", "alice", "--data-dir",
-         str(queue_data)], check=True, capture_output=True, text=True, timeout=300,
+        [*BOT, "serve", "--create-token", "maintainer", "alice", "--name", MAINTAINER[0],
+         "--email", MAINTAINER[1], "--data-dir", str(queue_data)], check=True, capture_output=True, text=True, timeout=300,
         env={**os.environ, "DATABASE_URL": database}, cwd=ROOT).stdout.split()[-1]
 
 
