@@ -159,6 +159,8 @@ def job_status(state: dict[str, Any]) -> tuple[Status, str | None]:
     failed = [s for s in STAGES if Status.of(stages[s]["status"]) is Status.FAIL]
     if failed:
         return Status.FAIL, f"{failed[0]}: {stages[failed[0]].get('why') or 'failed'}"
+    if stages.get("post", {}).get("policy"):     # the tree's `post` setting kept it back
+        return Status.SKIPPED, f"post: {stages['post']['why']}"
     return Status.PASS, None
 
 
@@ -205,7 +207,8 @@ def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     remove_stale_worktrees(ctx)
     doc = apply(Options(tree=ctx.release.repo, campaign=ctx.campaign, out=ctx.run_dir,
                         data_dir=ctx.data_dir, rev=ctx.release.base,
-                        tree_name=ctx.release.tree.name, ident=ctx.cfg.ident))
+                        tree_name=ctx.release.tree.name, ident=ctx.cfg.ident,
+                        tree_kind=ctx.release.tree.tree_kind))
     missed = sum(1 for s in doc.get("sites", []) if s.get("outcome") == "missed")
     why = None if doc["idempotent"] else "a second spatch run still changes the tree"
     result = _from_result(doc["status"], why or (f"{missed} site(s) missed" if missed else None))
@@ -300,6 +303,11 @@ def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         return _absorbed(ctx, state, prev)
     extra: dict[str, Any] = {}
     report = json.loads((ctx.run_dir / "report.json").read_text())
+    if ctx.release.tree.post == "fixes" and report.get("series_kind") == "cleanup":
+        why = (f"a cleanup-only series (it fixes nothing on this {report.get('tree_kind')} "
+               f"tree) and [[tree]] post = \"fixes\"; read it in {ctx.run_dir / 'series'}")
+        log.info("run: %s %s post SKIPPED: %s", ctx.release.tree.name, ctx.release.tag, why)
+        return {"status": Status.SKIPPED, "why": why, "policy": True}
     if prev is not None:
         extra = regen_payload(ctx, prev, report)
     url, token = ctx.queue()

@@ -137,3 +137,30 @@ def test_a_worker_rebuilds_the_context_from_run_json(tmp_path: Path):
     other = store.job("k2", tree="t", tag="v1", base="c" * 40, campaign="c", runs=tmp_path / "r")
     with pytest.raises(UserError, match="has no readable run.json"):
         context_of(other, cfg, tmp_path, lambda: ("", ""))
+
+
+def test_a_series_the_tree_does_not_want_posted_ends_the_job_skipped(tmp_path: Path):
+    """[[tree]] post = "fixes": a cleanup-only series is not posted; the job is SKIPPED
+    with the reason, and the series stays in the run directory to read."""
+    import json
+    from types import SimpleNamespace
+
+    from bot.pipeline import config
+    from bot.pipeline.run import stage_post
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "report.json").write_text(json.dumps(
+        {"series_kind": "cleanup", "tree_kind": "stable"}))
+    tree = config.Tree(name="debian-linux", post="fixes")
+    assert tree.tree_kind == "stable" and config.Tree(name="x").post == "all"
+    ctx = SimpleNamespace(release=SimpleNamespace(tree=tree, tag="v5.10.223"),
+                          run_dir=tmp_path / "run", data_dir=tmp_path, campaign="c",
+                          job=SimpleNamespace(id=1))
+    state = _state(apply="PASS", build="PASS", boot="PASS")
+    state["stages"]["apply"]["head"] = "abc"
+    post = stage_post(ctx, state)   # type: ignore[arg-type]
+    assert post["status"] is Status.SKIPPED and "cleanup-only" in post["why"]
+    assert str(tmp_path / "run" / "series") in post["why"]
+    state["stages"] |= {"post": post, "drafts": {"status": "SKIPPED", "why": "n"},
+                        "mail": {"status": "SKIPPED", "why": "n"}}
+    assert job_status(state) == (Status.SKIPPED, f"post: {post['why']}")
