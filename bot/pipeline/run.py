@@ -365,7 +365,7 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
     the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
     from bot.drafts import send
-    from bot.drafts.write import write
+    from bot.drafts.write import frame, write
     from bot.post import regen
     from bot.post.client import QueueClient
 
@@ -393,7 +393,9 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
                       version=int(series.get("version", 1)), subject=report["cover"]["subject"],
                       blurb=blurb,
                       previous=(prev.report["base"], prev.report["head"]) if prev else None,
-                      in_reply_to=prev.cover_message_id if prev else None)
+                      in_reply_to=prev.cover_message_id if prev else None,
+                      subject_prefix=report.get("subject_prefix", "PATCH"))
+        frame(files, report, ctx.run_dir, post.get("series_url"))
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
             "cover_message_id": send.message_id(files[0]),
