@@ -47,7 +47,8 @@ MIRROR_MIN_FREE_BYTES = 3 * 10**9  # an unpacked kernel release is ~1.1 GB, its 
 BOT_NAME = "cocci-bot"          # the bot's account name in the review queue
 # The mirror's release commits are data, never mailed: a fixed identity keeps a release's commit
 # id the same on every machine. `.invalid` (RFC 2606) says plainly it is no one's address. The
-# series' author and Signed-off-by come from configuration or git (bot/apply/identity.py).
+# series' author is the configured identity or the bot (same `.invalid` rule); its Signed-off-by
+# the configured identity's and the approving maintainer's (bot/apply/identity.py).
 MIRROR_IDENT = ("cocci-bot mirror", "mirror@cocci-bot.invalid")
 
 
@@ -88,7 +89,8 @@ REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
-REVIEW_LOGIN_FAILURES = 5              # failed web logins per account or address ...
+REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
+REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
 # review states in which a newer version supersedes a series (a decided one keeps its state)
 REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",

@@ -5,6 +5,7 @@
 #   1. debootstrap minbase bookworm
 #   2. ./deploy/setup.sh                       (as the README says, as root)
 #   3. .venv/bin/cocci-bot run                 (mirror a Debian 5.10 release, apply, build, boot, post)
+#      with no git identity anywhere (checked first), as on any fresh host: no step before it
 #   4. ./deploy/test.sh -m "not slow"          (set-up again, ruff, mypy, the fast tests)
 # Usage (root, on a Debian host with network to deb.debian.org and PyPI):
 #   deploy/check-fresh-host.sh [--work DIR] [--branch BRANCH] [--keep] [--skip-run] [--skip-tests]
@@ -36,10 +37,6 @@ done
 root="$work/root"
 logs="$work/logs"
 timings="$logs/timings.txt"
-
-# The chroot's operator identity, set as the README tells an operator without one to do.
-OP_NAME="Fresh Host Check"
-OP_EMAIL="fresh-host-check@example.org"
 
 mounts_under() { awk -v d="$1" '$2 == d || index($2, d "/") == 1 {f=1} END {exit !f}' /proc/self/mounts; }
 
@@ -94,7 +91,7 @@ step() {  # step NAME COMMAND...: run, log, time; abort on failure
     tail -n 25 "$logs/$name.log" >&2
     [ "$first_failure" != 0 ] || first_failure=$rc
     # nothing runs without the set-up; a failed run or test step does not stop the others
-    case "$name" in debootstrap|enter|setup|identity) exit "$rc" ;; esac
+    case "$name" in debootstrap|enter|setup) exit "$rc" ;; esac
   fi
 }
 
@@ -150,9 +147,13 @@ echo "branch $branch ($(git -C "$here" rev-parse --short "$branch")), $(date -u 
 step debootstrap prepare
 step enter enter
 step setup in_chroot "./deploy/setup.sh"
-step identity in_chroot "git config --global user.name '$OP_NAME' && git config --global user.email '$OP_EMAIL'"
 if [ "$run_pipeline" = 1 ]; then
-  step run in_chroot ".venv/bin/cocci-bot run"
+  # the README's first command needs no git identity: prove the chroot has none, then run it
+  step run in_chroot "if git -c user.useConfigOnly=true var GIT_AUTHOR_IDENT; then
+      echo 'check-fresh-host: the chroot has a git identity; this check is for a host without one' >&2
+      exit 2
+    fi
+    .venv/bin/cocci-bot run"
 fi
 if [ "$run_tests" = 1 ]; then
   step tests in_chroot "./deploy/test.sh -m 'not slow' -q -p no:cacheprovider"

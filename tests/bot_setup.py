@@ -121,9 +121,14 @@ def queue_series(data: Path) -> list[dict]:
         return requests.get(f"{url}/api/1.2/series/", timeout=30).json()
 
 
-def maintainer_token(data: Path) -> str:
-    """A new API token of maintainer `alice` in the embedded queue's database."""
-    return subprocess.run([*BOT, "serve", "--create-token", "maintainer", "alice",
+MAINTAINER = ("Alice Maintainer", "alice@example.org")   # whom `alice` signs off as
+
+
+def maintainer_token(data: Path, *identity: str) -> str:
+    """A new API token of maintainer `alice` in the embedded queue's database, with the real
+    name and e-mail a sign-off needs (`identity` replaces those options: () for none)."""
+    person = list(identity) if identity else ["--name", MAINTAINER[0], "--email", MAINTAINER[1]]
+    return subprocess.run([*BOT, "serve", "--create-token", "maintainer", "alice", *person,
                            "--data-dir", str(data)], check=True, capture_output=True,
                           text=True, timeout=120).stdout.split()[-1]
 

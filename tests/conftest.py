@@ -42,6 +42,15 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 @pytest.fixture
+def no_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No git identity anywhere, as on a fresh host: none of isolated_home's GIT_AUTHOR_* /
+    GIT_COMMITTER_* (nor EMAIL) in the environment, and no git config (HOME is the test's)."""
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
 def shim_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Put a fake program first on PATH: shim_path("spatch", "#!/bin/sh\\nexit 3\\n")."""
     bindir = tmp_path / "shims"

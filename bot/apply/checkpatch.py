@@ -19,7 +19,10 @@ FILES = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs
 _TOTAL = re.compile(r"^total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?", re.M)
 
 
-def run(repo: Path, base: str, patches: list[Path], out: Path) -> dict | None:
+def run(repo: Path, base: str, patches: list[Path], out: Path, *,
+        signed: bool = True) -> dict | None:
+    """`signed` False: the series carries no Signed-off-by yet (the approving maintainer's
+    is added to the drafts), so checkpatch is told not to ask for one (--no-signoff)."""
     patches = [p for p in patches if not p.name.startswith("0000-")]
     with tempfile.TemporaryDirectory(prefix="cocci-bot-checkpatch-") as tmp:
         work = Path(tmp)
@@ -29,11 +32,14 @@ def run(repo: Path, base: str, patches: list[Path], out: Path) -> dict | None:
         results, logs = [], []
         for patch in patches:
             res = proc.run(["perl", str(work / FILES[0]), "--no-tree", "--show-types",
-                            "--no-color", str(patch)], cwd=work, timeout=120, check=False)
+                            "--no-color", *([] if signed else ["--no-signoff"]), str(patch)],
+                           cwd=work, timeout=120, check=False)
             results.append({"patch": patch.name, **parse(res.stdout)})
             logs.append(f"=== {patch.name}\n{res.stdout}{res.stderr}")
     doc = {key: sum(r[key] for r in results) for key in ("errors", "warnings", "checks")}
     doc["patches"] = results
+    doc["signoff"] = ("checked" if signed else
+                      "not asked for: the approving maintainer signs the drafts off")
     (out / "checkpatch").mkdir(parents=True, exist_ok=True)
     (out / "checkpatch" / "checkpatch.log").write_text("\n".join(logs))
     jsonfile.write(out / "checkpatch" / "checkpatch.json", doc)

@@ -30,16 +30,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--file-timeout", type=int, default=defaults.TIMEOUT_SPATCH_FILE,
                    help="spatch per-file timeout in seconds")
     p.add_argument("--bot-name", default=None,
-                   help="author, committer and Signed-off-by name (with --bot-email; "
-                   "default: your git user.name)")
+                   help="the series' author, committer and first Signed-off-by (with "
+                   "--bot-email; default: the bot, 'cocci-bot (CAMPAIGN campaign)', "
+                   "signing nothing: the approving maintainer signs the drafts off)")
     p.add_argument("--bot-email", default=None,
-                   help="their e-mail (default: your git user.email)")
+                   help="their e-mail, an address someone reads (with --bot-name)")
     p.set_defaults(func=run)
 
 
 def _ident(args: argparse.Namespace) -> tuple[str, str] | None:
     if args.bot_name is None and args.bot_email is None:
-        return None      # the operator's git identity
+        return None      # the bot authors the series (bot.apply.identity)
     return (args.bot_name or "", args.bot_email or "")
 
 

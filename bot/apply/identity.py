@@ -1,16 +1,22 @@
-"""Who the bot's commits and mails are from: author, committer, Signed-off-by and the cover
-letter's From are one identity.
+"""Who the bot's commits are from, and who signs a series off.
 
-In order: the configuration (bot.toml `[identity]`, apply's --bot-name/--bot-email), else the
-operator's own git identity as git resolves it (GIT_AUTHOR_* environment, the tree's and the
-user's git config; never git's guess from the host name), else a user error saying how to set
-one. Never a made-up address: a Signed-off-by must name someone who reads mail.
+The series apply makes (author, committer, the cover letter's From) is authored by:
+  - the operator's configured identity (bot.toml `[identity]`, apply's --bot-name/--bot-email):
+    a real address, which also signs each commit off;
+  - else the bot itself, under a name that says what it is ("cocci-bot (kvm-refcounted-pfn
+    campaign)") and an address under `.invalid` (RFC 6761: guaranteed never to exist, so it
+    cannot be taken for a person's); nobody signs such commits off.
+Neither needs a git identity on the host: a series that only goes to the local review queue
+needs no human.
+
+The human comes in when a series goes out by mail: the maintainer who approves it in the queue
+signs it off (bot.drafts.signoff) and, when the bot authored it, becomes its author, so no
+mail is ever authored by an address nobody reads. `signer` checks the approver's identity.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import NamedTuple
 
 from bot import git
@@ -18,11 +24,15 @@ from bot.errors import UserError
 
 # what an address a person reads looks like: local part, @, a domain with a dot
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>.]+(\.[^@\s<>.]+)+$")
-_IDENT_RE = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> \d+ [+-]\d{4}$")
+# domains no mail is ever delivered to (RFC 2606/6761 and git's guesses from a host name)
+_NOWHERE = (".invalid", ".localhost", ".local", ".localdomain", ".(none)", ".example",
+            ".test")
 
-HOW_TO_SET = ("set one: [identity] name/email in bot.toml, --bot-name NAME --bot-email EMAIL, "
-              "or git config --global user.name 'Your Name' && "
-              "git config --global user.email you@example.org")
+HOW_TO_SET = ("set [identity] name/email in bot.toml or pass --bot-name NAME "
+              "--bot-email EMAIL")
+BOT_DOMAIN = "cocci-bot.invalid"
+SOURCE_CONFIG = "configuration"
+SOURCE_BOT = "bot"
 
 
 class Identity(NamedTuple):
@@ -34,39 +44,58 @@ class Identity(NamedTuple):
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
 
+    @property
+    def signs(self) -> bool:
+        """Whether this identity signs its commits off: a person's address, not the bot's."""
+        return not self.email.endswith("@" + BOT_DOMAIN)
+
     def env(self, date: str | None = None) -> dict[str, str]:
         """Author and committer for git commit / format-patch."""
         return git.bot_env(self.name, self.email, date=date)
 
 
+def bot(campaign: str) -> Identity:
+    """The bot as the author of a series nobody configured an identity for."""
+    return Identity(f"cocci-bot ({campaign} campaign)", f"{campaign}@{BOT_DOMAIN}")
+
+
+def account_fix(username: str) -> str:
+    """The command that gives a review-queue account the name and e-mail a sign-off needs
+    (it also prints a new token; the account's other tokens stay valid)."""
+    return (f"cocci-bot serve --create-token maintainer {username} --email you@example.org "
+            "--name 'Your Name'")
+
+
 def source(configured: tuple[str, str] | None) -> str:
     """Where the identity `resolve` returns for `configured` comes from (for report.json)."""
-    return "configuration" if configured is not None else "git config"
+    return SOURCE_CONFIG if configured is not None else SOURCE_BOT
 
 
-def check(name: str, email: str, source: str) -> Identity:
-    """An Identity from `source`, or a UserError naming what is wrong with it."""
-    name, email = name.strip(), email.strip()
+def usable_email(email: str) -> bool:
+    """An address someone can read mail at (not git's host-name guess, not a reserved name)."""
+    email = email.strip()
+    return bool(_EMAIL_RE.match(email)) and not email.lower().endswith(_NOWHERE)
+
+
+def check(name: str, email: str, source: str, fix: str = HOW_TO_SET) -> Identity:
+    """An Identity from `source`, or a UserError naming what is wrong with it and `fix`."""
+    name, email = " ".join(name.split()), email.strip()
     if not name or any(c in name for c in "<>\n"):
-        raise UserError(f"identity name {name!r} (from {source}) is not usable: {HOW_TO_SET}")
-    if not _EMAIL_RE.match(email) or email.endswith((".(none)", ".localdomain")):
+        raise UserError(f"identity name {name!r} (from {source}) is not usable: {fix}")
+    if not usable_email(email):
         raise UserError(f"identity e-mail {email!r} (from {source}) is not an address anyone "
-                        f"reads: {HOW_TO_SET}")
+                        f"reads: {fix}")
     return Identity(name, email)
 
 
-def resolve(tree: Path, configured: tuple[str, str] | None) -> Identity:
+def resolve(configured: tuple[str, str] | None, campaign: str) -> Identity:
     """The identity the series is made with (see the module docstring)."""
     if isinstance(configured, Identity):
         return configured
-    if configured is not None:
-        name, email = configured
-        if not (name and email):
-            raise UserError("pass both --bot-name and --bot-email (or neither, to use your "
-                            "git identity)")
-        return check(name, email, "configuration")
-    res = git.git(tree, "-c", "user.useConfigOnly=true", "var", "GIT_AUTHOR_IDENT", check=False)
-    match = _IDENT_RE.match(res.stdout.strip()) if res.ok else None
-    if match is None:
-        raise UserError(f"no identity for the series' author and Signed-off-by: {HOW_TO_SET}")
-    return check(match["name"], match["email"], "git config")
+    if configured is None:
+        return bot(campaign)
+    name, email = configured
+    if not (name and email):
+        raise UserError("pass both --bot-name and --bot-email (or neither: the bot authors "
+                        "the series and the approving maintainer signs it off)")
+    return check(name, email, SOURCE_CONFIG)

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.apply.campaign import Campaign, Step
+from bot.apply.identity import Identity
 from bot.apply.report import Site
 from bot.errors import UserError
 
@@ -143,7 +144,7 @@ def changed_block(changed: list[Site]) -> str:
     return ("Changed uses:\n" + "\n".join(rows)) if rows else ""
 
 
-def commit_message(camp: Campaign, step: Step, facts: Facts, ident: tuple[str, str],
+def commit_message(camp: Campaign, step: Step, facts: Facts, ident: Identity,
                    subject: str, trailers: list[str], upstream: str = "") -> str:
     """A step's commit: subject, the stable convention's upstream line where the step redoes
     an upstream commit, the body, how it differs from upstream, the uses it changes, then
@@ -157,7 +158,8 @@ def commit_message(camp: Campaign, step: Step, facts: Facts, ident: tuple[str, s
     if block:
         body += "\n\n" + block
     head = f"{upstream}\n\n" if upstream else ""
-    trailers = [*trailers, f"Signed-off-by: {ident[0]} <{ident[1]}>"]
+    if ident.signs:     # the bot signs nothing: the approving maintainer does, in the drafts
+        trailers = [*trailers, f"Signed-off-by: {ident}"]
     return f"{subject}\n\n{head}{body}\n\n" + "\n".join(trailers) + "\n"
 
 

@@ -44,7 +44,7 @@ class Options:
     rev: str = "HEAD"
     jobs: int = defaults.SPATCH_JOBS
     file_timeout: int = defaults.TIMEOUT_SPATCH_FILE
-    # (name, email) from the configuration; None: the operator's git identity (identity.py)
+    # (name, email) from the configuration; None: the bot authors it, unsigned (identity.py)
     ident: tuple[str, str] | None = None
     campaigns_root: Path | None = None
     tree_name: str | None = None
@@ -88,7 +88,7 @@ def apply(opts: Options) -> dict:
     spatch_version = cocci.version()
     tree = git.toplevel(opts.tree)
     base = git.resolve(tree, opts.rev)
-    ident = identity.resolve(tree, opts.ident)
+    ident = identity.resolve(opts.ident, camp.name)
     ident_source = identity.source(opts.ident)
     opts = Options(**{**opts.__dict__, "ident": ident})
     _check_out_dir(opts.out, tree)
@@ -164,7 +164,8 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
         doc["head"] = git.out(wt, "rev-parse", "HEAD")
         doc["claims"] = _claims(camp, tree, base, doc, patches, facts, frame).to_json()
         if patches:
-            doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out)
+            doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out,
+                                               signed=opts.ident.signs)
         return _finish(opts, doc, start, patches)
 
 

@@ -11,14 +11,21 @@ from pathlib import Path
 
 from bot import git
 from bot.drafts import maintainers
+from bot.drafts.signoff import Signing, sign
 
 
 def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject: str, blurb: str,
-          previous: tuple[str, str] | None = None,
+          signing: Signing, previous: tuple[str, str] | None = None,
           in_reply_to: str | None = None, subject_prefix: str = "PATCH") -> list[Path]:
     """Drafts of base..head in `out` (emptied first); returns the files. `previous` is the
     previous version's base..head (its range-diff goes into the cover), `in_reply_to` its
-    cover's Message-ID (the cover letter answers it: one thread for every version)."""
+    cover's Message-ID (the cover letter answers it: one thread for every version).
+    `signing`: the approving maintainer signs every patch off and sends the cover
+    (bot.drafts.signoff); the previous version is signed alike for the range-diff, so it
+    shows what changed in the code and messages, not the sign-off."""
+    head = sign(repo, base, head, signing)
+    if previous:
+        previous = (previous[0], sign(repo, previous[0], previous[1], signing))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -35,7 +42,7 @@ def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject:
     if in_reply_to:
         argv.append(f"--in-reply-to={in_reply_to}")
     argv += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
-    git.git(repo, *argv, f"{base}..{head}")
+    git.git(repo, *argv, f"{base}..{head}", env=signing.signer.env())
     files = sorted(out.glob("*.patch"))
     if not single:
         cover = files[0]

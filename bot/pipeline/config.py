@@ -12,8 +12,8 @@ queue.  examples/bot.toml documents every key.
     debian: releases               (a list of versions, or a glob string like "5.10.*")
     git:    path (a local repository) or url (https/git/ssh/file), tags (glob),
             branches (list of heads to follow), since (the tag to start from)
-    [identity] name, email         (the series' author; both or neither: unset, apply uses
-                                    the operator's git identity)
+    [identity] name, email         (the series' author; both or neither: unset, the bot
+                                    authors it and the approving maintainer signs off)
     [checks]   build, boot, dax, nfc
     [queue]    url, token_env
     [mail]     send (default false), host, port, tls ("starttls" | "ssl" | "none"), user,
@@ -154,15 +154,18 @@ class Identity(_Section):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
-            raise ValueError(f"{value!r} is not an e-mail address")
+        from bot.apply.identity import usable_email
+
+        if value is not None and not usable_email(value):
+            raise ValueError(f"{value!r} is not an address anyone reads (it signs the series "
+                             "off: use a real one, or leave [identity] out)")
         return value
 
     @model_validator(mode="after")
     def _both(self) -> Identity:
         if (self.name is None) != (self.email is None):
-            raise ValueError("give both name and email, or neither (then the operator's git "
-                             "identity is used)")
+            raise ValueError("give both name and email, or neither (then the bot authors the "
+                             "series and the maintainer who accepts it signs it off)")
         return self
 
 
@@ -251,7 +254,7 @@ class Config(_Section):
 
     @property
     def ident(self) -> tuple[str, str] | None:
-        """[identity] as apply takes it; None: the operator's git identity."""
+        """[identity] as apply takes it; None: the bot authors the series (apply.identity)."""
         if self.identity.name is None or self.identity.email is None:
             return None
         return (self.identity.name, self.identity.email)

@@ -364,7 +364,7 @@ def _message_id(mail: Path) -> str | None:
 def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
     the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
-    from bot.drafts import send
+    from bot.drafts import send, signoff
     from bot.drafts.write import frame, write
     from bot.post import regen
     from bot.post.client import QueueClient
@@ -383,6 +383,7 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
         files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
     else:
         report = json.loads((ctx.run_dir / "report.json").read_text())
+        signing = signoff.signing(series, report)   # UserError when nobody can sign it off
         prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
                                   ctx.job.id)
         blurb = report["cover"]["blurb"]
@@ -391,13 +392,14 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
                                                                                report))
         files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
                       version=int(series.get("version", 1)), subject=report["cover"]["subject"],
-                      blurb=blurb,
+                      blurb=blurb, signing=signing,
                       previous=(prev.report["base"], prev.report["head"]) if prev else None,
                       in_reply_to=prev.cover_message_id if prev else None,
                       subject_prefix=report.get("subject_prefix", "PATCH"))
         frame(files, report, ctx.run_dir, post.get("series_url"))
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
+            "signed_off_by": send.header(files[0], "From"),
             "cover_message_id": send.message_id(files[0]),
             "in_reply_to": send.header(files[0], "In-Reply-To"),
             "send_email_dry_run": check}

@@ -10,7 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework import authentication, exceptions, permissions
 
+from bot.apply import identity
 from bot.errors import UserError
+from bot.review.login import LOCKED, client_address, failed, locked, succeeded
 from bot.review.models import ApiToken, Project, Role
 
 
@@ -35,19 +37,17 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, userid, password, request=None):
-        from bot.review.login import client_address, locked
-        from bot.review.models import LoginFailure
-
         request = request or self._request
         address = client_address(request)
-        if locked(str(userid)[:150], address):
-            raise exceptions.AuthenticationFailed("too many failed logins for this account or "
-                                                  "address: try again later")
+        if locked(str(userid), address):
+            raise exceptions.AuthenticationFailed(LOCKED)
         try:
-            return super().authenticate_credentials(userid, password, request)
+            found = super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:
-            LoginFailure.objects.create(username=str(userid)[:150], address=address)
+            failed(str(userid), address, "basic-auth")
             raise
+        succeeded(str(userid), address)
+        return found
 
 
 def role_of(user) -> str | None:
@@ -101,13 +101,36 @@ class IsMaintainer(permissions.BasePermission):
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+# Patchwork's schema (first_name maxLength 30) and Django's user model (last_name 150)
+FIRST_NAME_MAX, LAST_NAME_MAX = 30, 150
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """A real name as Django keeps it: (all but the last word, the last word), which
+    get_full_name() joins back with one space; a one-word name is all first name."""
+    first, _, last = name.rpartition(" ")
+    return (first, last) if first else (last, "")
+
+
 @transaction.atomic
-def create_token(role: str, username: str, projects: list[str] | None = None) -> str:
+def create_token(role: str, username: str, projects: list[str] | None = None,
+                 person: tuple[str, str] | None = None) -> str:
     """Create the account if needed (with `role`), store a new token's digest, return the token.
-    An existing account keeps its role: a new token never turns a bot into a maintainer."""
+    An existing account keeps its role: a new token never turns a bot into a maintainer.
+    `person` (real name, e-mail) is set on the account (new or not): whom it signs off as."""
     if not ACCOUNT_NAME.match(username):
         raise UserError(f"account name {username!r}: use 1-64 letters, digits, '.', '_' or '-', "
                         "starting with a letter or digit")
+    ident = None
+    if person is not None:
+        ident = identity.check(*person, "--name/--email",
+                               "pass --name 'Your Name' --email you@example.org (an address "
+                               "you read mail at: it goes into your Signed-off-by)")
+        first, last = split_name(ident.name)
+        if len(first) > FIRST_NAME_MAX or len(last) > LAST_NAME_MAX:
+            raise UserError(f"--name {ident.name!r} is too long for the account (at most "
+                            f"{FIRST_NAME_MAX} characters before the last space, "
+                            f"{LAST_NAME_MAX} after it)")
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
@@ -117,6 +140,10 @@ def create_token(role: str, username: str, projects: list[str] | None = None) ->
         raise UserError(f"account {username!r} is a {current} account: a {role} token needs "
                         "another account name (roles are not changed by new tokens)")
     Role.objects.update_or_create(user=user, defaults={"role": role})
+    if ident is not None:
+        user.first_name, user.last_name = split_name(ident.name)
+        user.email = ident.email
+        user.save(update_fields=["first_name", "last_name", "email"])
     for link_name in projects or []:
         project = Project.objects.filter(link_name=link_name).first()
         if project is None:

@@ -3,6 +3,7 @@
     cocci-bot serve [--host 127.0.0.1 --port 8000]      create/upgrade the schema, then serve
     cocci-bot serve --base-url https://review.example.org --trusted-proxy   behind a proxy
     cocci-bot serve --create-token {maintainer|bot} NAME  account if needed, print a new token
+        [--email ADDRESS --name 'Real Name']              the identity a maintainer signs with
     cocci-bot serve --list-tokens                         every token: id, account, role, date
     cocci-bot serve --revoke-token ID|TOKEN               revoke one token
     cocci-bot serve --create-project NAME [--scm-url URL] a project (one per watched tree)
@@ -40,6 +41,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--maintainer-of", metavar="PROJECT", action="append", default=[],
                    help="with --create-token maintainer: the account decides for PROJECT only "
                         "(repeatable; an account listed for no project decides for all)")
+    p.add_argument("--email", default=None,
+                   help="with --create-token: the account's e-mail (also on an existing "
+                        "account); a maintainer needs one, and --name, to accept a series: "
+                        "the drafts carry their Signed-off-by")
+    p.add_argument("--name", default=None, dest="real_name", metavar="'REAL NAME'",
+                   help="with --create-token: the account holder's real name (with --email)")
     p.add_argument("--password-stdin", action="store_true",
                    help="with --create-token: read the account's web password from stdin")
     p.add_argument("--list-tokens", action="store_true",
@@ -104,6 +111,7 @@ def migrate() -> None:
 def run(args: argparse.Namespace) -> int:
     if args.create_token and args.create_token[0] not in ROLES:
         raise UserError(f"unknown role {args.create_token[0]!r}: use one of {', '.join(ROLES)}")
+    _check_person(args)
     _host_settings(args)
     setup_django(args.data_dir)
     migrate()
@@ -116,6 +124,18 @@ def run(args: argparse.Namespace) -> int:
     if args.create_project:
         return _create_project(args.create_project, args.scm_url)
     return _serve(args)
+
+
+def _check_person(args: argparse.Namespace) -> None:
+    """--email/--name: together, with --create-token maintainer (checked before any set-up)."""
+    if args.email is None and args.real_name is None:
+        return
+    if not args.create_token or args.create_token[0] != "maintainer":
+        raise UserError("--email and --name go with --create-token maintainer NAME (a "
+                        "maintainer signs off what they accept; a bot account signs nothing)")
+    if args.email is None or args.real_name is None:
+        raise UserError("--email and --name go together: a maintainer's Signed-off-by is "
+                        "'Real Name <address>'")
 
 
 def _host_settings(args: argparse.Namespace) -> None:
@@ -160,7 +180,8 @@ def _create_token(args: argparse.Namespace) -> int:
     role, name = args.create_token
     if args.maintainer_of and role != "maintainer":
         raise UserError("--maintainer-of goes with --create-token maintainer NAME")
-    token = create_token(role, name, args.maintainer_of)
+    token = create_token(role, name, args.maintainer_of,
+                         (args.real_name, args.email) if args.email is not None else None)
     if args.password_stdin:
         _set_password(name, sys.stdin.readline().rstrip("\n"))
     print(token)  # noqa: T201 - the one output operators script

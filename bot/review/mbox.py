@@ -19,7 +19,6 @@ _PREFIXES = re.compile(r"^\s*\[([^\]]*)\]\s*")
 _DIFF_START = re.compile(r"^(diff --git |--- |Index: )", re.MULTILINE)
 _SIGNATURE = re.compile(r"^-- \n.*\Z", re.MULTILINE | re.DOTALL)
 _NUMBER = re.compile(r"^(\d+)/(\d+)$")
-_VERSION = re.compile(r"^v(\d+)$", re.IGNORECASE)
 # dates every database stores (PostgreSQL and SQLite alike) with room for time zones
 MIN_YEAR, MAX_YEAR = 1900, 9000
 
@@ -123,13 +122,6 @@ def _numbering(prefixes: tuple[str, ...]) -> tuple[int | None, int | None]:
         if m := _NUMBER.match(p):
             return int(m.group(1)), int(m.group(2))
     return None, None
-
-
-def version_of(prefixes: tuple[str, ...]) -> int | None:
-    for p in prefixes:
-        if m := _VERSION.match(p):
-            return int(m.group(1))
-    return None
 
 
 def _name(prefixes: tuple[str, ...], rest: str, what: str) -> str:

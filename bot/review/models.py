@@ -87,6 +87,13 @@ class Series(models.Model):
     range_diff = models.TextField(blank=True, default="")
     site_delta = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    # who accepted it (set while the state is accepted): the drafts carry their Signed-off-by,
+    # with the name and e-mail their account had then
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approver_name = models.CharField(max_length=255, blank=True, default="")
+    approver_email = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -9,9 +9,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from bot import defaults
+from bot.review import approval
 from bot.review.models import (
-    CHECK_STATES,
     Bundle,
     Check,
     Comment,
@@ -93,20 +92,20 @@ def person_embedded(p: Person, ctx: dict[str, Any]) -> dict[str, Any]:
             "email": p.email}
 
 
-def user_email(u) -> str:
-    """The user's e-mail, or `username@localhost` when none is stored. Patchwork's schema
-    requires one (`format: email`, `minLength: 1`; Patchwork's own users register with one),
-    but ours are made from a username alone (`serve --create-token`, auth.py): an empty string
-    would break the contract git-pw and pwclient rely on (test_review_patchwork_api checks it)."""
-    return u.email or f"{u.username}@localhost"
+def user_email(u) -> dict[str, str]:
+    """{"email": the account's address}, or {} for an account without one (a bot's, or a
+    maintainer who has not set one: `serve --create-token ... --email`). Patchwork's schema
+    gives `email` `minLength: 1` but does not require the key, and its users always register
+    with an address; ours need not have one, and the API leaves out what it does not know
+    rather than make an address up."""
+    return {"email": u.email} if u.email else {}
 
 
 def user_embedded(u, ctx: dict[str, Any]) -> dict[str, Any] | None:
     if u is None:
         return None
     return {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id), "username": u.username,
-            "first_name": u.first_name, "last_name": u.last_name,
-            "email": user_email(u)}
+            "first_name": u.first_name, "last_name": u.last_name, **user_email(u)}
 
 
 def series_embedded(s: Series, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +172,7 @@ class SeriesSerializer(Embedded):
             "checks": _abs(ctx, "api-series-checks", s.id),
             "site_delta": s.site_delta,
             "report": _abs(ctx, "api-series-report", s.id),
+            "approved_by": approval.as_json(s),
         }
 
 
@@ -241,22 +241,6 @@ class BundleSerializer(Embedded):
                 "mbox": _abs(ctx, "bundle-mbox", b.owner.username, b.name)}
 
 
-class BundleCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=50)
-    patches = serializers.ListField(child=serializers.IntegerField(
-        min_value=1, max_value=defaults.REVIEW_MAX_ID), min_length=1,
-        max_length=defaults.REVIEW_MAX_PATCHES)
-    public = serializers.BooleanField(required=False, default=False)
-
-
-class BundleUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=50, required=False)
-    patches = serializers.ListField(child=serializers.IntegerField(
-        min_value=1, max_value=defaults.REVIEW_MAX_ID), min_length=1,
-        max_length=defaults.REVIEW_MAX_PATCHES, required=False)
-    public = serializers.BooleanField(required=False)
-
-
 class CheckSerializer(Embedded):
     def to_representation(self, c: Check) -> dict[str, Any]:
         ctx = self.context
@@ -278,65 +262,8 @@ class CommentSerializer(Embedded):
                 "msgid": f"<comment-{c.id}@cocci-bot>", "list_archive_url": None,
                 "date": _date(c.date), "subject": f"Re: {c.series.name}",
                 "submitter": {"id": u.id, "url": _abs(ctx, "api-user-detail", u.id),
-                              "name": u.get_full_name() or u.username,
-                              "email": user_email(u)},
+                              "name": u.get_full_name() or u.username, **user_email(u)},
                 "content": c.content, "headers": {}}
-
-
-# --- request bodies (validation happens in the views; these describe them in the schema) ---
-
-class CheckCreateSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=CHECK_STATES)
-    target_url = serializers.URLField(max_length=200, required=False, allow_null=True)
-    context = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", max_length=255, required=False)
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    log = serializers.CharField(required=False, allow_blank=True,
-                                help_text="cocci-bot extra: the check's log (kept as its tail)")
-
-
-class StrictCharField(serializers.CharField):
-    """A string and only a string: DRF's CharField would store 5 as "5" and 1.5 as "1.5"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}")
-        return super().to_internal_value(data)
-
-
-class PatchUpdateSerializer(serializers.Serializer):
-    state = StrictCharField(required=False, max_length=100)
-    archived = serializers.BooleanField(required=False)
-    commit_ref = StrictCharField(required=False, allow_null=True, max_length=255)
-    pull_url = StrictCharField(required=False, allow_null=True, max_length=255)
-    delegate = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                        max_value=defaults.REVIEW_MAX_ID)
-
-
-class SeriesCreateSerializer(serializers.Serializer):
-    project = serializers.CharField(help_text="the project's link name (one per watched tree)")
-    report = serializers.JSONField(help_text="report.json written by `cocci-bot apply`")
-    cover = serializers.CharField(required=False, allow_blank=True,
-                                  help_text="0000-cover-letter.patch")
-    patches = serializers.ListField(child=serializers.CharField())
-    dedupe_key = serializers.CharField(required=False)
-    range_diff = serializers.CharField(required=False, allow_blank=True,
-                                       help_text="`git range-diff` against the previous version")
-    site_delta = serializers.JSONField(required=False, help_text='{"appeared": [...], '
-                                       '"vanished": [...], "changed": [...]} call sites')
-
-
-class AbsorbedSerializer(serializers.Serializer):
-    release = serializers.CharField(help_text="the release that carries the fix upstream")
-    comment = serializers.CharField(required=False, allow_blank=True)
-
-
-class CommentCreateSerializer(serializers.Serializer):
-    content = serializers.CharField(help_text="the comment's text (plain text, shown as is)")
-
-
-class SeriesStateSerializer(serializers.Serializer):
-    state = serializers.CharField()
-    comment = serializers.CharField(required=False, allow_blank=True)
 
 
 class EventSerializer(Embedded):

@@ -1,20 +1,43 @@
-"""Text as maintainers must see it: control characters and bidirectional overrides (the
-"Trojan Source" trick, U+202A-U+202E and U+2066-U+2069) shown as visible markers, never
-rendered raw, so a patch cannot look different from what it does."""
+"""Text as maintainers must see it: control characters, invisible format characters and
+bidirectional controls (the "Trojan Source" trick: U+202A-U+202E, U+2066-U+2069, U+061C,
+U+200E/F...) are never rendered raw, so a patch cannot look different from what it does.
+
+One rule, three contexts: `visible` for HTML text (a marker element), `plain` for attributes
+and <title> (the same marker as text), `link` for URLs (http(s) only, percent-encoded). The
+templates pass every user-controlled string through one of them (templatetags/review_text)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
+from django.utils.encoding import iri_to_uri
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
-# C0 and C1 controls except tab and newline, DEL, zero-width/format marks that hide text, and
-# the bidirectional controls
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
-                     "\u2060-\u2064\u2066-\u2069\ufeff]")
+# C0 and C1 controls except tab and newline, and every format character (Cf: bidirectional
+# controls and marks, zero-width characters, U+061C...), plus the line/paragraph separators
+_KEEP = {"\t", "\n"}
+_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+# where such characters are (Unicode 15: planes 0 and 1, and the tags of plane 14)
+_PLANES = (*range(0x20000), *range(0xE0000, 0xE1000))
+
+
+def _hidden_class() -> str:
+    ranges: list[list[int]] = []
+    for code in _PLANES:
+        char = chr(code)
+        if char in _KEEP or unicodedata.category(char) not in _CATEGORIES:
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "")
+                   for a, b in ranges)
+
+
+_HIDDEN = re.compile(f"[{_hidden_class()}]")
 
 
 def suspicious(text: str) -> bool:
@@ -22,14 +45,14 @@ def suspicious(text: str) -> bool:
     return bool(_HIDDEN.search(text))
 
 
-def has_bidi(text: str) -> bool:
-    return any(c in BIDI for c in text)
+def marker(char: str) -> str:
+    """The visible stand-in for a hidden character: ⟦U+202E⟧."""
+    return f"\u27e6U+{ord(char):04X}\u27e7"
 
 
-def _marker(char: str) -> str:
-    code = f"U+{ord(char):04X}"
+def _marker_html(char: str) -> str:
     name = unicodedata.name(char, "control character")
-    return format_html('<span class="ctl" title="{}">\u27e6{}\u27e7</span>', name, code)
+    return format_html('<span class="ctl" title="{}">{}</span>', name, marker(char))
 
 
 def visible(text: object) -> SafeString:
@@ -38,7 +61,23 @@ def visible(text: object) -> SafeString:
     parts, last = [], 0
     for m in _HIDDEN.finditer(value):
         parts.append(escape(value[last:m.start()]))
-        parts.append(_marker(m.group()))
+        parts.append(_marker_html(m.group()))
         last = m.end()
     parts.append(escape(value[last:]))
-    return mark_safe("".join(parts))
+    return mark_safe("".join(parts))   # every part escaped above
+
+
+def plain(text: object) -> str:
+    """`text` for an attribute or a <title>: hidden characters as markers, in plain text (the
+    template's auto-escaping still applies)."""
+    value = "" if text is None else str(text)
+    return _HIDDEN.sub(lambda m: marker(m.group()), value)
+
+
+def link(url: object) -> str:
+    """A user-given URL for an href: http(s) only (else empty), every non-ASCII or control
+    character percent-encoded, so no hidden character reaches the attribute raw."""
+    value = "" if url is None else str(url)
+    if not re.match(r"^https?://", value, re.IGNORECASE):
+        return ""
+    return iri_to_uri(value)

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import ingest
+from bot.review import approval, service
+from bot.review.api.bundles import visible_bundles
 from bot.review.auth import maintains
 from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
@@ -140,6 +141,8 @@ def series(request: HttpRequest, pk: int) -> HttpResponse:
         .exclude(category="check-created", patch__isnull=False, check_run__patch__isnull=True)
         .select_related("actor", "previous_state", "current_state"),
         "can_review": maintains(request.user, s.project),
+        "cannot_approve": approval.why_not(request.user) if request.user.is_authenticated
+        else None,
         "delegates": _delegates(s.project),
     })
 
@@ -209,10 +212,10 @@ def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     comment = request.POST.get("comment", "")
     try:
         if action in ACTIONS:
-            ingest.set_state(s, ACTIONS[action], request.user, comment)
+            service.set_state(s, ACTIONS[action], request.user, comment)
             messages.success(request, f"series is now {State.objects.get(slug=ACTIONS[action])}")
         elif action == "comment" and comment.strip():
-            ingest.add_comment(s, request.user, comment)
+            service.add_comment(s, request.user, comment)
         else:
             raise UserError(f"unknown action {action!r}")
     except UserError as exc:
@@ -241,7 +244,7 @@ def patch_action(request: HttpRequest, pk: int) -> HttpResponse:
         if who and user is None:
             messages.error(request, f"{who!r} is not a maintainer this patch can go to")
         else:
-            ingest.set_delegate(p, user, request.user)
+            service.set_delegate(p, user, request.user)
             messages.success(request, f"patch {p.number} delegated to {who or 'nobody'}")
     elif action in ("archive", "unarchive"):
         p.archived = action == "archive"
@@ -268,8 +271,6 @@ def check_log(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def bundle(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    from bot.review.api import visible_bundles
-
     b = get_object_or_404(visible_bundles(request.user), owner__username=owner, name=name)
     patches = list(b.patches.select_related("state", "series", "submitter")
                    .order_by("bundlepatch"))

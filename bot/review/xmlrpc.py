@@ -18,13 +18,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from bot import defaults
 from bot.errors import UserError
-from bot.review import ingest
+from bot.review import contract, service
+from bot.review.api.checks import patch_checks
 from bot.review.auth import maintains, role_of
-from bot.review.login import client_address, locked
-from bot.review.models import Check, LoginFailure, Patch, Person, Project, State
+from bot.review.login import LOCKED, client_address, failed, locked, succeeded
+from bot.review.models import Check, Patch, Person, Project, State
+from bot.review.serializers import combined_check
 
 VERSION = [1, 3, 0]
-XMLRPC_MAX_INT = 2**31 - 1     # XML-RPC <int> is 32-bit
 
 
 def _id(value: Any, what: str) -> int:
@@ -139,7 +140,7 @@ class Api:
                 value = bool(value)
             else:
                 value = _text(value)
-                ingest.storable(value, key)
+                contract.storable(value, key)
             qs = qs.filter(**{PATCH_FILTERS[key]: value})
         return [patch_dict(p) for p in _limit(qs, filters.get("max_count", 0))]
 
@@ -181,7 +182,7 @@ class Api:
             state = State.objects.filter(pk=_id(params["state"], "state")).first()
             if state is None:
                 raise Fault(1, f"no state {params['state']}")
-            ingest.set_patch_state(patch, state, self.user)
+            service.set_patch_state(patch, state, self.user)
         if "commit_ref" in params:
             ref = _text(params["commit_ref"])
             if len(ref) > 255:
@@ -203,7 +204,6 @@ class Api:
         return state_dict(s) if s else {}
 
     def check_list(self, filters: Any = None) -> list[dict]:
-        from bot.review.api import patch_checks
 
         filters = filters if isinstance(filters, dict) else {}
         if "patch_id" in filters:
@@ -228,8 +228,6 @@ class Api:
         return check_dict(c, patch)
 
     def patch_check_get(self, patch_id: Any) -> dict:
-        from bot.review.api import patch_checks
-        from bot.review.serializers import combined_check
 
         patch = Patch.objects.filter(pk=_id(patch_id, "patch_id")).first()
         if patch is None:
@@ -246,10 +244,10 @@ class Api:
             raise Fault(1, f"no patch {patch_id}")
         if role_of(self.user) not in ("bot", "maintainer"):
             raise Fault(1, "check_create needs the basic-auth login of a bot or maintainer")
-        fields = ingest.validate_check({"context": context, "state": state,
-                                        "target_url": target_url or None,
-                                        "description": description or None})
-        ingest.add_check(patch.series, patch, self.user, fields)
+        fields = contract.validated(contract.CheckRequest, {
+            "context": context, "state": state, "target_url": target_url or None,
+            "description": description or None})
+        service.add_check(patch.series, patch, self.user, fields)
         return True
 
 
@@ -266,12 +264,13 @@ def _basic_user(request: HttpRequest):
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise UserError("malformed basic authorization header") from exc
     address = client_address(request)
-    if locked(username[:150], address):
-        raise UserError("too many failed logins for this account or address: try later")
+    if locked(username, address):
+        raise UserError(LOCKED)
     user = authenticate(request, username=username, password=password)
     if user is None:
-        LoginFailure.objects.create(username=username[:150], address=address)
+        failed(username, address, "XML-RPC")
         raise UserError("wrong user name or password")
+    succeeded(username, address)
     return user
 
 

@@ -308,12 +308,15 @@ def test_touched_objects_compile_early_5_10(applied, pristine, tmp_path):
 
 def test_drafts_address_the_tree_maintainers(applied, debian_mirror, tmp_path):
     """Drafts for the 5.10.223 series: To/Cc from that release's own get_maintainer.pl."""
+    from bot.apply.identity import Identity
+    from bot.drafts.signoff import Signing
     from bot.drafts.write import write
 
     _out, doc = applied("v5.10.223")
     files = write(debian_mirror, doc["base"], doc["head"], tmp_path / "drafts", version=2,
                   subject=doc["cover"]["subject"], blurb=doc["cover"]["blurb"],
-                  previous=(doc["base"], doc["head"]))
+                  previous=(doc["base"], doc["head"]),
+                  signing=Signing(Identity("Alice Maintainer", "alice@example.org"), None))
     cover = files[0].read_text()
     assert files[0].name.startswith("v2-0000-cover-letter")
     assert "Subject: [PATCH v2 0/1] KVM: split kvm_is_reserved_pfn()" in cover

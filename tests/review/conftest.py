@@ -42,7 +42,9 @@ def _client(role: str, name: str):
     from bot.review.auth import create_token
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(role, name)}")
+    person = (f"{name.title()} Maintainer", f"{name}@example.org") \
+        if role == "maintainer" else None
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(role, name, person=person)}")
     return client
 
 
@@ -130,6 +132,7 @@ def start_queue(data_dir: Path, *serve_args: str) -> Iterator[LiveQueue]:
                         "cocci").stdout.strip()
     q.maintainer_token = q.cli("serve", "--data-dir", str(data_dir), "--create-token",
                                "maintainer", q.maintainer, "--password-stdin",
+                               "--name", "Maint Tainer", "--email", "maint@example.org",
                                input=PASSWORD + "\n").stdout.strip()
     argv = [sys.executable, "-m", "bot", "serve", "--data-dir", str(data_dir), "--port",
             str(port), "--workers", "2", "--threads", "8", *serve_args]

@@ -10,7 +10,7 @@ from review_fixtures import make_outdir
 
 from bot import defaults
 from bot.post import outdir as od
-from bot.review.models import Comment, Event, LoginFailure, Series
+from bot.review.models import Comment, Event, Series
 
 pytestmark = pytest.mark.django_db
 
@@ -165,30 +165,53 @@ def test_tokens_never_change_a_role_and_names_are_validated(db):
         revoke_token("12345")
 
 
-def test_login_is_throttled_per_account_and_per_address(db, client, settings):
+def test_login_is_throttled_per_account_and_address_with_an_address_ceiling(db, client, settings,
+                                                                          caplog):
+    import base64
+
     from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from bot.review.auth import create_token
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-    user = get_user_model().objects.create(username="maint")
+    token = create_token("maintainer", "maint")
+    user = get_user_model().objects.get(username="maint")
     user.set_password("right")
     user.save()
+    stranger = "10.6.6.6"
     for _ in range(defaults.REVIEW_LOGIN_FAILURES):
-        assert client.post("/login/", {"username": "maint", "password": "wrong"}
-                           ).status_code == 200
-    rsp = client.post("/login/", {"username": "maint", "password": "right"})
+        assert client.post("/login/", {"username": "maint", "password": "wrong"},
+                           REMOTE_ADDR=stranger).status_code == 200
+    rsp = client.post("/login/", {"username": "maint", "password": "right"}, REMOTE_ADDR=stranger)
     assert rsp.status_code == 429 and "Too many failed logins" in rsp.content.decode()
     assert "_auth_user_id" not in client.session
-    other_address = client.post("/login/", {"username": "maint", "password": "right"},
-                                REMOTE_ADDR="10.0.0.9")
-    assert other_address.status_code == 429     # the account is locked from anywhere
-    LoginFailure.objects.update(username="someone-else")
-    assert client.post("/login/", {"username": "maint", "password": "right"}
-                       ).status_code == 429      # and this address is locked for any account
-    rsp = client.post("/login/", {"username": "maint", "password": "right"},
-                      REMOTE_ADDR="10.0.0.9")
-    assert rsp.status_code == 302 and client.session["_auth_user_id"] == str(user.id)
-    spoofed = client.post("/login/", {"username": "x", "password": "y"},
-                          HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert [r.getMessage() for r in caplog.records if "login locked" in r.getMessage()] == [
+        f"login locked: account 'maint' from {stranger} after "
+        f"{defaults.REVIEW_LOGIN_FAILURES} failed web logins, for "
+        f"{defaults.REVIEW_LOGIN_WINDOW // 60} min"]
+    basic = "Basic " + base64.b64encode(b"maint:right").decode()
+    api = APIClient(REMOTE_ADDR=stranger)
+    rsp = api.get("/api/1.2/projects/", HTTP_AUTHORIZATION=basic)
+    assert rsp.status_code == 401 and "too many failed logins" in rsp.json()["detail"]
+    # the owner, from their own address, is not locked out by the stranger; nor is their token
+    assert APIClient(REMOTE_ADDR="10.0.0.9").get(
+        "/api/1.2/users/", HTTP_AUTHORIZATION=basic).status_code == 200
+    assert api.get("/api/1.2/users/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+    owner = client.post("/login/", {"username": "maint", "password": "right"},
+                        REMOTE_ADDR="10.0.0.9")
+    assert owner.status_code == 302 and client.session["_auth_user_id"] == str(user.id)
+    client.logout()
+    # an address trying many accounts meets the per-address ceiling, for every account
+    sprayer = "10.7.7.7"
+    for n in range(defaults.REVIEW_LOGIN_ADDRESS_FAILURES):
+        client.post("/login/", {"username": f"user{n}", "password": "x"}, REMOTE_ADDR=sprayer)
+    assert client.post("/login/", {"username": "maint", "password": "right"},
+                       REMOTE_ADDR=sprayer).status_code == 429
+    assert any(f"address {sprayer} after {defaults.REVIEW_LOGIN_ADDRESS_FAILURES}" in
+               r.getMessage() for r in caplog.records)
+    spoofed = client.post("/login/", {"username": "maint", "password": "right"},
+                          REMOTE_ADDR=stranger, HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert spoofed.status_code == 429  # X-Forwarded-For is ignored without a trusted proxy
 
 
@@ -203,8 +226,8 @@ def test_a_maintainer_of_one_project_cannot_decide_anothers(project, bot_api, tm
     theirs.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "o-maint",
                                                                    ["other"]))
     ours = APIClient()
-    ours.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "d-maint",
-                                                                 ["debian-linux"]))
+    ours.credentials(HTTP_AUTHORIZATION="Token " + create_token(
+        "maintainer", "d-maint", ["debian-linux"], ("Dee Maint", "d@example.org")))
     sid = post(bot_api, make_outdir(tmp_path)).json()["id"]
     pid = Patch.objects.filter(series_id=sid).first().id
     rsp = theirs.patch(f"/api/1.2/patches/{pid}/", {"state": "accepted"}, format="json")

@@ -55,11 +55,12 @@ def pw(live_queue, posted):
                             timeout=10)
     assert comment.status_code == 200, comment.text
     return {"url": live_queue.url, "series": series, "patch": pid,
+            "auth": {"Authorization": f"Token {live_queue.maintainer_token}"},
             "cover": series["cover_letter"]["id"], "check": rsp.json()}
 
 
-def get(url: str, **params):
-    rsp = requests.get(url, params=params, timeout=10)
+def get(url: str, headers: dict[str, str] | None = None, **params):
+    rsp = requests.get(url, params=params, headers=headers, timeout=10)
     assert rsp.status_code == 200, (url, rsp.status_code, rsp.text[:300])
     return rsp
 
@@ -88,10 +89,19 @@ def get(url: str, **params):
 def test_responses_validate_against_patchworks_schema(spec, pw, path, url):
     url = url.format(series=pw["series"]["id"], patch=pw["patch"], cover=pw["cover"],
                      check=pw["check"]["id"])
-    body = get(pw["url"] + url).json()
+    signed_in = path.startswith(("/api/1.2/people", "/api/1.2/users"))
+    body = get(pw["url"] + url, headers=pw["auth"] if signed_in else None).json()
     if isinstance(body, list) and "patches/{id}/comments" not in path:  # comments: series-level
         assert body, f"{url} listed nothing: the validation would prove nothing"
     validate(spec, path, body)
+
+
+@pytest.mark.parametrize("url", ["/api/1.2/people/", "/api/1.2/people/1/", "/api/1.2/users/",
+                                 "/api/1.2/users/1/", "/api/people/?q=%40"])
+def test_people_and_users_are_not_for_strangers(pw, url):
+    """Patchwork's rule: anonymous visitors get a 403, not the addresses."""
+    rsp = requests.get(pw["url"] + url, timeout=10)
+    assert rsp.status_code == 403 and "@" not in rsp.text
 
 
 def test_schema_validation_can_fail(spec, pw):

@@ -77,7 +77,9 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
      "[workers] broker: 'amqp://h' is not a Redis URL"),
     ("checks = 3\n[[tree]]\nname='x'\n", "[checks]: must be a table ([checks]), got 3"),
     ("[[tree]]\nname='x'\n[identity]\nemail='nobody'\n",
-     "[identity] email: 'nobody' is not an e-mail address"),
+     "[identity] email: 'nobody' is not an address anyone reads"),
+    ("[[tree]]\nname='x'\n[identity]\nname='B'\nemail='bot@host.localdomain'\n",
+     "[identity] email: 'bot@host.localdomain' is not an address anyone reads"),
     ("[[tree]]\nname='x'\n[identity]\nname='Jane'\n",
      "[identity]: give both name and email, or neither"),
     ("[[tree]]\nname='x'\n[workers]\ndatabase='mysql://h/db'\n",
@@ -133,7 +135,7 @@ def test_overrides_and_old_attribute_names():
     cfg = config.load(None).with_overrides(build=False, boot=None, queue_url="http://q:1")
     assert (cfg.build, cfg.boot, cfg.queue_url, cfg.token_env) == (
         False, True, "http://q:1", "COCCI_BOT_QUEUE_TOKEN")
-    assert cfg.ident is None and cfg.workers is None   # the operator's git identity; inline
+    assert cfg.ident is None and cfg.workers is None   # the bot authors; inline
 
 
 @pytest.mark.parametrize(("name", "ok"), [

@@ -1,13 +1,12 @@
-"""Storing what the bot posts: a series with its cover and patches, checks, superseding.
+"""The review queue's service: it stores what was posted (a series with its cover and patches,
+checks, comments) and applies the state machine (review states, superseding, absorbed
+releases), logging an event for each change.
 
-All or nothing: a series is validated completely before a transaction stores it, and
-posting the same dedupe key twice returns the series already stored."""
+Requests arrive validated (bot.review.contract); a series is stored all or nothing, and posting
+the same dedupe key twice returns the series already stored."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,11 +15,11 @@ from rest_framework.exceptions import PermissionDenied
 
 from bot import defaults
 from bot.errors import InfraError, UserError
-from bot.review import mbox
+from bot.review import approval, mbox
 from bot.review.api_errors import Conflict
+from bot.review.contract import Parsed, check_comment
 from bot.review.hasher import patchwork_hash
 from bot.review.models import (
-    CHECK_STATES,
     Check,
     Comment,
     Cover,
@@ -31,156 +30,6 @@ from bot.review.models import (
     Series,
     State,
 )
-from bot.review.patchid import patch_id
-
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_CONTEXT = re.compile(r"^[-a-zA-Z0-9_]+$")
-_DEDUPE = re.compile(r"^[0-9A-Za-z._:-]{8,128}$")
-TRUNCATED = " [... truncated]"
-FIELD_MAX = 255   # names, addresses, Message-Ids: the columns' size
-
-
-@dataclass
-class Parsed:
-    project: Project
-    dedupe_key: str
-    report: dict[str, Any]
-    cover: mbox.Mail | None
-    patches: list[tuple[mbox.Mail, str]]  # (mail, patch-id)
-    range_diff: str = ""
-    site_delta: dict[str, list[Any]] | None = None
-
-
-def storable(value: Any, what: str) -> None:
-    """Reject text no database can store: NUL characters, lone UTF-16 surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise UserError(f"{what} contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise UserError(f"{what} is not valid Unicode text ({exc.reason})") from exc
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            storable(k, what)
-            storable(v, f"{what}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            storable(v, f"{what}[{i}]")
-
-
-def parse_request(data: Any) -> Parsed:
-    """Validate a series creation request completely, before anything is stored."""
-    if not isinstance(data, dict):
-        raise UserError("expected a JSON object with project, report, patches (and cover)")
-    storable(data, "request")
-    project = _project(data.get("project"))
-    report = _report(data.get("report"))
-    patches = _patches(data.get("patches"))
-    cover = _cover(data.get("cover"))
-    if len(str(report["campaign"])) > FIELD_MAX or len(str(report.get("tag") or "")) > FIELD_MAX:
-        raise UserError(f"report.campaign and report.tag hold at most {FIELD_MAX} characters")
-    key = data.get("dedupe_key") or report.get("dedupe_key") or derive_key(
-        report["base"], report["campaign"], [pid for _, pid in patches])
-    if not isinstance(key, str) or not _DEDUPE.match(key):
-        raise UserError("dedupe_key must be 8-128 characters of [0-9A-Za-z._:-]")
-    return Parsed(project, key, report, cover, patches, _range_diff(data.get("range_diff")),
-                  _site_delta(data.get("site_delta")))
-
-
-def _range_diff(value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    if not isinstance(value, str):
-        raise UserError("range_diff must be a string (`git range-diff` output)")
-    if len(value) > defaults.REVIEW_MAX_LOG_BYTES:
-        raise UserError(f"range_diff is {len(value)} characters; the queue keeps at most "
-                        f"{defaults.REVIEW_MAX_LOG_BYTES}")
-    return value
-
-
-SITE_DELTA_KEYS = ("appeared", "vanished", "changed")
-
-
-def _site_delta(value: Any) -> dict[str, list[Any]] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or set(value) - set(SITE_DELTA_KEYS) or not all(
-            isinstance(value.get(k, []), list) for k in SITE_DELTA_KEYS):
-        raise UserError("site_delta must be an object of lists: "
-                        '{"appeared": [...], "vanished": [...], "changed": [...]}')
-    for key in SITE_DELTA_KEYS:
-        for i, item in enumerate(value.get(key, [])):
-            if not isinstance(item, str | dict):
-                raise UserError(f"site_delta.{key}[{i}] must be a call site (an object like the "
-                                "report's sites) or a string")
-    return {k: list(value.get(k, [])) for k in SITE_DELTA_KEYS}
-
-
-def derive_key(base: str, campaign: str, patch_ids: list[str]) -> str:
-    """The dedupe key when report.json has none: base + campaign + the patches' patch-ids."""
-    text = "\n".join([base, campaign, *patch_ids])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _project(name: Any) -> Project:
-    if not isinstance(name, str) or not name:
-        raise UserError("missing project: name the tree's project (its link name)")
-    project = Project.objects.filter(link_name=name).first()
-    if project is None:
-        known = ", ".join(Project.objects.values_list("link_name", flat=True)) or "none yet"
-        raise UserError(f"unknown project {name!r} (known: {known}); create it with "
-                        f"`cocci-bot serve --create-project {name}`")
-    return project
-
-
-def _report(report: Any) -> dict[str, Any]:
-    if not isinstance(report, dict):
-        raise UserError("missing report: post report.json as the `report` object")
-    for key, kind in (("campaign", str), ("base", str), ("steps", list), ("sites", list)):
-        if not isinstance(report.get(key), kind):
-            raise UserError(f"report.{key} is missing or not a {kind.__name__}")
-    if not _HEX40.match(report["base"]):
-        raise UserError(f"report.base must be a 40-hex commit id, got {report['base']!r}")
-    for i, site in enumerate(report["sites"]):
-        if not isinstance(site, dict) or not isinstance(site.get("file"), str):
-            raise UserError(f"report.sites[{i}] must be an object with at least a `file`")
-    return report
-
-
-def _patches(patches: Any) -> list[tuple[mbox.Mail, str]]:
-    if not isinstance(patches, list) or not patches:
-        raise UserError("patches must be a non-empty list of `git format-patch` mails")
-    if len(patches) > defaults.REVIEW_MAX_PATCHES:
-        raise UserError(f"{len(patches)} patches is more than the limit of "
-                        f"{defaults.REVIEW_MAX_PATCHES} in one series")
-    out = []
-    for i, raw in enumerate(patches, 1):
-        what = f"patch {i}"
-        if not isinstance(raw, str):
-            raise UserError(f"{what} must be a string (the mail's text)")
-        mail = checked_mail(mbox.parse(raw, what), what)
-        if mail.number is not None and (mail.number, mail.total) != (i, len(patches)):
-            raise UserError(f"{what} is numbered {mail.number}/{mail.total} but {len(patches)} "
-                            "patches were posted: post the whole series, in order")
-        if not mail.diff:
-            raise UserError(f"{what} ({mail.subject}) has no diff")
-        mbox.check_diff(mail.diff, what)
-        out.append((mail, patch_id(mail.diff, what)))
-    return out
-
-
-def checked_mail(mail: mbox.Mail, what: str) -> mbox.Mail:
-    """Refuse what a database column cannot hold, the same way on SQLite and PostgreSQL
-    (SQLite would store an over-long name silently, PostgreSQL refuse it)."""
-    for field, value in (("From: name", mail.from_name), ("From: address", mail.from_email),
-                         ("Message-Id", mail.msgid or "")):
-        if len(value) > FIELD_MAX:
-            raise UserError(f"{what}: {field} is {len(value)} characters; the queue keeps at "
-                            f"most {FIELD_MAX}")
-    storable([mail.subject, mail.from_name, mail.from_email, mail.msgid or ""],
-             f"{what} headers")
-    return mail
 
 
 def _msgids(parsed: Parsed) -> list[str]:
@@ -205,17 +54,6 @@ def _conflicts(parsed: Parsed) -> None:
         raise Conflict(f"Message-Id {taken[0]} already belongs to series {taken[1]}: this "
                        "series was posted before under another dedupe key; give the new mails "
                        "new Message-Ids (git format-patch makes them)")
-
-
-def _cover(raw: Any) -> mbox.Mail | None:
-    if raw in (None, ""):
-        return None
-    if not isinstance(raw, str):
-        raise UserError("cover must be a string (the cover letter's mail)")
-    mail = checked_mail(mbox.parse(raw, "cover letter"), "cover letter")
-    if mail.diff:
-        raise UserError("cover letter carries a diff: post it as a patch instead")
-    return mail
 
 
 def create_series(parsed: Parsed, user) -> tuple[Series, bool]:
@@ -301,19 +139,13 @@ def supersede_older(series: Series, user) -> list[int]:
     return changed
 
 
-def absorbed(project: Project, campaign: str, user, release: str, comment: str) -> list[int]:
-    """The fix arrived upstream in `release`: the bot's open versions of the campaign become
-    Not Applicable, each with the comment. Returns the series changed."""
-    for what, value in (("release", release), ("comment", comment)):
-        if not isinstance(value, str):
-            raise UserError(f"{what} must be a string")
-    if not release.strip():
-        raise UserError("release is missing: name the release that absorbed the fix")
-    text = comment.strip() or f"Absorbed upstream in {release}."
+def absorbed(project: Project, campaign: str, user, comment: str) -> list[int]:
+    """The fix arrived upstream: the bot's open versions of the campaign become Not
+    Applicable, each with the comment (which names the release). Returns the series changed."""
     changed = []
     with transaction.atomic():
         for old in older_open(project, campaign, user):
-            set_state(old, "not-applicable", user, text)
+            set_state(old, "not-applicable", user, comment)
             changed.append(old.id)
     return changed
 
@@ -341,31 +173,6 @@ def _series_name(parsed: Parsed) -> str:
     return f"{parsed.report['campaign']}{' on ' + str(tag) if tag else ''}"[:255]
 
 
-def validate_check(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise UserError("a check is a JSON object: context, state, description, target_url, log")
-    storable(dict(data), "check")
-    state = data.get("state")
-    if state not in CHECK_STATES:
-        raise UserError(f"check state must be one of {', '.join(CHECK_STATES)}, got {state!r}")
-    context = data.get("context") or "default"
-    if not isinstance(context, str) or not _CONTEXT.match(context) or len(context) > 255:
-        raise UserError("check context must match ^[-a-zA-Z0-9_]+$ (at most 255 characters)")
-    target = data.get("target_url") or None
-    if target is not None and (not isinstance(target, str) or len(target) > 200
-                               or not re.match(r"^https?://", target)):
-        raise UserError("check target_url must be an http(s) URL of at most 200 characters")
-    description = data.get("description")
-    log = data.get("log") or ""
-    if not isinstance(log, str) or (description is not None and not isinstance(description, str)):
-        raise UserError("check description and log must be strings")
-    if description is not None and len(description) > defaults.REVIEW_MAX_DESCRIPTION:
-        keep = defaults.REVIEW_MAX_DESCRIPTION - len(TRUNCATED)
-        description = description[:keep] + TRUNCATED
-    return {"state": state, "context": context, "target_url": target,
-            "description": description, "log": log[-defaults.REVIEW_MAX_LOG_BYTES:]}
-
-
 def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any]) -> tuple[Check, bool]:
     """Attach a check; an identical one already there (a re-post) is returned instead."""
     same = Check.objects.filter(series=series, patch=patch, context=fields["context"],
@@ -387,23 +194,24 @@ def add_check(series: Series, patch: Patch | None, user, fields: dict[str, Any])
 
 def set_state(series: Series, slug: str, user, comment: str = "") -> None:
     """Change a series' review state (and its patches'), logging each change."""
-    if not isinstance(slug, str) or not isinstance(comment, str):
-        raise UserError("state and comment must be strings")
-    storable(slug, "state")
-    if comment.strip() and len(comment) > defaults.REVIEW_MAX_COMMENT:
-        raise UserError(f"comment of {len(comment)} characters is longer than the limit of "
-                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
+    if comment.strip():
+        check_comment(comment)
     state = State.objects.filter(slug=slug).first()
     if state is None:
         raise UserError(f"unknown state {slug!r}: one of "
                         + ", ".join(State.objects.values_list("slug", flat=True)))
+    if slug == approval.APPROVED:
+        approval.require(user)
     with transaction.atomic():
-        if series.state_id != state.id:
+        if series.state_id != state.id or (slug == approval.APPROVED
+                                           and series.approved_at is None):
             Event.objects.create(project=series.project, category="series-state-changed",
                                  actor=user, series=series, previous_state=series.state,
-                                 current_state=state, text=f"{series.state.name} → {state.name}")
+                                 current_state=state, text=f"{series.state.name} → {state.name}"
+                                 + approval.event_note(state, user))
             series.state = state
-            series.save(update_fields=["state"])
+            approval.record(series, state, user)
+            series.save(update_fields=["state", *approval.FIELDS])
         for patch in series.patches.exclude(state=state):
             set_patch_state(patch, state, user)
         if comment.strip():
@@ -413,6 +221,8 @@ def set_state(series: Series, slug: str, user, comment: str = "") -> None:
 def set_patch_state(patch: Patch, state: State, user) -> None:
     if patch.state_id == state.id:
         return
+    if state.slug == approval.APPROVED:
+        approval.require(user)
     Event.objects.create(project=patch.project, category="patch-state-changed", actor=user,
                          series=patch.series, patch=patch, previous_state=patch.state,
                          current_state=state, text=f"patch {patch.number}: {patch.state.name} "
@@ -431,9 +241,11 @@ def follow_patches(series: Series, user) -> None:
     state = State.objects.get(pk=states.pop())
     Event.objects.create(project=series.project, category="series-state-changed", actor=user,
                          series=series, previous_state=series.state, current_state=state,
-                         text=f"{series.state.name} → {state.name} (every patch is)")
+                         text=f"{series.state.name} → {state.name} (every patch is)"
+                         + approval.event_note(state, user))
     series.state = state
-    series.save(update_fields=["state"])
+    approval.record(series, state, user)
+    series.save(update_fields=["state", *approval.FIELDS])
 
 
 def set_delegate(patch: Patch, delegate, user) -> None:
@@ -448,34 +260,12 @@ def set_delegate(patch: Patch, delegate, user) -> None:
     patch.save(update_fields=["delegate"])
 
 
-def _check_comment(content: str) -> None:
-    """A comment the store takes: within the length limit, no NUL (PostgreSQL refuses it)."""
-    if len(content) > defaults.REVIEW_MAX_COMMENT:
-        raise UserError(f"comment of {len(content)} characters is longer than the limit of "
-                        f"{defaults.REVIEW_MAX_COMMENT}: shorten it or link to a longer text")
-    storable(content, "comment")
-
-
 def add_comment(series: Series, user, content: str) -> Comment:
-    if not isinstance(content, str):
-        raise UserError("a comment must be a string")
-    _check_comment(content)
+    check_comment(content)
     comment = series.comments.create(user=user, content=content)
     Event.objects.create(project=series.project, category="comment-created", actor=user,
                          series=series, text=content[:200])
     return comment
-
-
-def validate_comment(data: Any) -> str:
-    """The body of a comment posted through the API: {"content": "<non-empty text>"}."""
-    example = '{"content": "Sent as <id@host>"}'
-    if not isinstance(data, dict):
-        raise UserError(f"a comment is a JSON object with its text in `content`, e.g. {example}")
-    content = data.get("content")
-    if not isinstance(content, str) or not content.strip():
-        raise UserError(f"content is missing or not a non-empty string: post e.g. {example}")
-    _check_comment(content)     # before comment_once looks the text up
-    return content
 
 
 def comment_once(series: Series, user, content: str) -> tuple[Comment, bool]:

@@ -1,0 +1,69 @@
+"""Projects, people (mail senders) and users (accounts). People and users are listed to
+signed-in clients only, as Patchwork's (403 for anonymous visitors): their addresses are not
+for strangers."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework import generics
+from rest_framework.permissions import IsAuthenticated
+
+from bot.review import serializers as ser
+from bot.review.api import filters
+from bot.review.models import Person, Project
+
+
+class ProjectList(generics.ListAPIView):
+    serializer_class = ser.ProjectSerializer
+    queryset = Project.objects.prefetch_related("maintainers").order_by("id")
+
+
+class ProjectDetail(generics.RetrieveAPIView):
+    serializer_class = ser.ProjectSerializer
+    queryset = Project.objects.prefetch_related("maintainers")
+
+    def get_object(self) -> Project:
+        key = filters.id_or_name(self.kwargs["pk"], "project")
+        field = "id" if isinstance(key, int) else "link_name"
+        return get_object_or_404(self.get_queryset(), **{field: key})
+
+
+class SignedIn:
+    """Patchwork's answer to an anonymous visitor here: 403 (not a 401 challenge)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get_authenticate_header(self, request) -> None:
+        return None
+
+
+class PersonList(SignedIn, generics.ListAPIView):
+    serializer_class = ser.PersonSerializer
+    filterset_class = filters.PersonFilter
+    queryset = Person.objects.order_by("id")
+
+
+class PersonDetail(SignedIn, generics.RetrieveAPIView):
+    serializer_class = ser.PersonSerializer
+    queryset = Person.objects.all()
+
+
+def users() -> QuerySet:
+    return get_user_model().objects.order_by("id")
+
+
+class UserList(SignedIn, generics.ListAPIView):
+    serializer_class = ser.UserSerializer
+    filterset_class = filters.UserFilter
+
+    def get_queryset(self) -> QuerySet:
+        return users()
+
+
+class UserDetail(SignedIn, generics.RetrieveAPIView):
+    serializer_class = ser.UserSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return users()
