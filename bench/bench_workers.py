@@ -29,9 +29,9 @@ import workers_infra as infra  # noqa: E402
 from bot_setup import bot_toml, git  # noqa: E402
 
 SMPL = ROOT / "semantic_patches" / "kvm-refcounted-pfn" / "tests"
-FILES = (("01-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
-         ("01-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
-         ("01-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h"))
+FILES = (("02-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
+         ("02-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
+         ("02-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h"))
 
 
 def small_tree(where: Path, releases: int) -> Path:

@@ -114,9 +114,9 @@ def fake_kernel_tree(tmp_path: Path) -> Path:
     import subprocess
 
     tree = tmp_path / "linux"
-    for src, dst in (("01-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
-                     ("01-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
-                     ("01-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h")):
+    for src, dst in (("02-refcounted-pfn/main.c", "virt/kvm/kvm_main.c"),
+                     ("02-refcounted-pfn/mmu.c", "arch/x86/kvm/mmu/mmu.c"),
+                     ("02-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h")):
         (tree / dst).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(SMPL_INPUTS / src, tree / dst)
     rules = tree / "Documentation/process/stable-kernel-rules.rst"   # the messages cite it

@@ -1,8 +1,9 @@
 """Campaigns: semantic_patches/<name>/manifest.toml plus the .cocci files it names.
 
 A campaign is data: an ordered list of steps, each a semantic patch with a
-commit subject and message, the site classes it converts, and optionally a
-tree fact that makes it skip (with the reason the report and cover letter carry).
+commit subject and message, the site classes it converts, and optionally the
+tree facts that make it skip, any one of them (with the reason the report and
+cover letter carry).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Step:
     subject: str
     message: str
     classes: tuple[str, ...]
-    skip_if_fact: str | None = None
+    skip_if_fact: tuple[str, ...] = ()   # skip when any of these facts holds
     skip_reason: str = ""
     otherwise_reason: str = ""
     unchanged_reason: str = ""
@@ -233,12 +234,16 @@ def _step(folder: Path, index: int, raw: dict, classes: dict[str, str]) -> Step:
         raise UserError(f"{where}: kind = {kind!r}: use one of {', '.join(map(repr, STEP_KINDS))}"
                         " (\"fix\" changes behaviour, \"cleanup\" claims no functional change)")
     cocci = _file(folder, raw["cocci"], f"step {index}") if raw.get("cocci") else None
-    if cocci is None and not raw.get("skip_if_fact"):
+    skip_if = raw.get("skip_if_fact", [])
+    skip_if = [skip_if] if isinstance(skip_if, str) else skip_if
+    if not isinstance(skip_if, list) or not all(isinstance(f, str) and f for f in skip_if):
+        raise UserError(f"{where}: skip_if_fact is a fact or a list of facts (strings)")
+    if cocci is None and not skip_if:
         raise UserError(f"{where}: a step without a semantic patch needs skip_if_fact and reasons")
     return Step(
         index=index, name=raw["name"], cocci=cocci, subject=raw["subject"],
         message=raw.get("message", "").strip(), classes=tuple(raw["classes"]),
-        skip_if_fact=raw.get("skip_if_fact"), skip_reason=raw.get("skip_reason", "").strip(),
+        skip_if_fact=tuple(skip_if), skip_reason=raw.get("skip_reason", "").strip(),
         otherwise_reason=raw.get("otherwise_reason", "").strip(),
         unchanged_reason=raw.get("unchanged_reason", "").strip(),
         untouched_note=" ".join(raw.get("untouched_note", "").split()),

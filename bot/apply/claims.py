@@ -54,6 +54,7 @@ class Message:
     text: str
     kind: str = "cleanup"   # the step's kind; "cover" for the cover letter
     all_cleanup: bool = True   # cover only: every patch of the series is a cleanup
+    series: tuple[str, ...] = ()   # the kinds of the series' patches, in order
 
 
 @dataclass
@@ -186,13 +187,25 @@ def _sentence(camp: Campaign, tree: Tree, msg: Message, sent: str,
         out += _commit(tree, sent, cid, title, entry)
     out += _releases(camp, sent, version)
     out += _quotes(tree, sent)
-    if NFC.search(sent):
+    numbers = _patch_numbers(sent)
+    if NFC.search(sent) and numbers:
+        fixes = [n for n in numbers if n > len(msg.series) or msg.series[n - 1] != "cleanup"]
+        if fixes:
+            out.append(f"patch {fixes[0]} is not a cleanup: \"no functional change\" is for "
+                       "cleanup steps")
+    elif NFC.search(sent):
         if msg.kind == "fix":
             out.append("a fix changes behaviour: \"no functional change\" is for cleanup steps")
         elif msg.kind == "cover" and not msg.all_cleanup:
             out.append("the series has a fix: the cover cannot say \"no functional change\" "
                        "of it")
     return out
+
+
+def _patch_numbers(sent: str) -> list[int]:
+    """The patches of the series a sentence is about ("patch 2", "patches 2 and 3")."""
+    found = re.search(r"\b[Pp]atch(?:es)? (\d+(?:(?:, | and )\d+)*)", sent)
+    return [int(n) for n in re.findall(r"\d+", found.group(1))] if found else []
 
 
 def _functions(tree: Tree, sent: str, known: list[dict], provided: set[str]) -> list[str]:

@@ -142,6 +142,14 @@ def _verb(nums: list[int], one: str, many: str) -> str:
     return one if len(nums) == 1 else many
 
 
+def subject(camp: Campaign, step: Step, prefix: str) -> str:
+    """A step's commit subject: a step that redoes an upstream commit keeps that commit's
+    subject (the stable convention, and the name reviewers know it by); otherwise the
+    manifest's subject in the tree's prefix."""
+    entry = camp.commits.get(step.redoes[:12]) if step.redoes else None
+    return str(entry["title"]) if entry else with_prefix(step.subject, prefix)
+
+
 def with_prefix(subject: str, prefix: str) -> str:
     """The manifest subject with its prefix replaced; the summary capitalised."""
     summary = PREFIX.sub("", subject)

@@ -25,11 +25,12 @@ class Site:
     step: str | None = None
     note: str = ""
     changed_by: list[str] = field(default_factory=list)
+    line_end: int = 0   # last line of the condition the use sits in (0: its own line)
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["class"] = data.pop("cls")
-        del data["column"]
+        del data["column"], data["line_end"]
         if not data["note"]:
             del data["note"]
         if not data["changed_by"]:
@@ -47,7 +48,7 @@ def sites_from_records(records: list[dict]) -> list[Site]:
         if rec.get("kind") != "site":
             continue
         site = Site(rec["file"], rec["line"], rec["column"], rec.get("function") or "",
-                    rec["expression"], rec["cls"])
+                    rec["expression"], rec["cls"], line_end=rec.get("line_end") or 0)
         seen.setdefault(site.key, site)
     return sorted(seen.values(), key=lambda s: (s.file, s.line, s.column))
 
@@ -82,13 +83,19 @@ def removed(hunks: list[Hunk], line: int) -> bool:
     return any(old <= line < old + n for old, n, _, _ in hunks if n)
 
 
+def inserted_within(hunks: list[Hunk], first: int, last: int) -> bool:
+    """Does the diff add lines between lines first and last (a pure insertion)?"""
+    return any(not n and first <= old < last for old, n, _, _ in hunks)
+
+
 def map_line(hunks: list[Hunk], line: int) -> int | None:
-    """Where old `line` is after the diff; None when the diff removed it.  A line a
-    hunk rewrote in place (as many lines out as in) maps to its rewritten self."""
+    """Where old `line` is after the diff; None when the diff removed it and added nothing
+    in its place.  A line a hunk rewrote maps to the hunk's new line at the same offset
+    (its last one when the hunk got shorter)."""
     shift = 0
     for old, old_len, new, new_len in hunks:
         if old_len and old <= line < old + old_len:
-            return new + (line - old) if old_len == new_len else None
+            return new + min(line - old, new_len - 1) if new_len else None
         # a pure insertion (old_len 0) sits after old line `old`
         if (old_len and old + old_len <= line) or (not old_len and old < line):
             shift += new_len - old_len
@@ -103,12 +110,16 @@ class Tracker:
         self.earlier: list[dict[str, list[Hunk]]] = []
 
     def step(self, label: str, diff: str) -> list[Site]:
-        """Record one step's `git diff -U0`; returns the sites it changes (in base order)."""
+        """Record one step's `git diff -U0`; returns the sites it changes (in base order):
+        those whose line it rewrites, or whose condition it adds a line to."""
         hunks = hunks_by_file(diff)
         changed = []
         for site in self.sites:
             line = self.current_line(site)
-            if line is not None and removed(hunks.get(site.file, []), line):
+            end = self.current_line(site, site.line_end) if site.line_end > site.line else None
+            file_hunks = hunks.get(site.file, [])
+            if line is not None and (removed(file_hunks, line) or (
+                    end is not None and inserted_within(file_hunks, line, end))):
                 changed.append(site)
                 site.changed_by.append(label)
                 if site.step is None:
@@ -116,8 +127,9 @@ class Tracker:
         self.earlier.append(hunks)
         return changed
 
-    def current_line(self, site: Site) -> int | None:
-        line: int | None = site.line
+    def current_line(self, site: Site, base_line: int = 0) -> int | None:
+        """Where the site's line (or another base-tree line of its file) is now."""
+        line: int | None = base_line or site.line
         for hunks in self.earlier:
             if line is None:
                 return None

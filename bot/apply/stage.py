@@ -5,8 +5,8 @@ One run, in order:
   2. a sparse worktree of the base commit on the bot's own branch
      cocci-bot/<campaign>/<short-base>, holding only the files that mention the
      campaign's token (git grep on the base commit) — the user's checkout is never touched;
-  3. each step: spatch in place (prefiltered, parallel, per-file timeout), one commit;
-     the first step also prints the classifier's per-site report of the base tree;
+  3. the classifier's per-site report of the base tree (its tree facts may skip a step);
+     then each step: spatch in place (prefiltered, parallel, per-file timeout), one commit;
   4. idempotence: every step again on the result must change nothing;
   5. git format-patch with a cover letter; report.json replaced atomically.
 """
@@ -255,11 +255,15 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options, frame: framing.Frame):
     results: list[StepResult] = []
     facts = messages.Facts()
     tracker = report.Tracker([])
-    problems: dict[str, str] = {}
+    # the classifier's report of the base tree, before any step: its facts decide which
+    # steps run (the first step may be the one a tree fact skips)
+    base_run = _spatch(camp, camp.classifier, wt, ("report",), opts, in_place=False)
+    problems: dict[str, str] = dict(base_run.file_problems)
+    facts.sites = tracker.sites = _sites(camp, base_run.records)
+    facts.tree = report.facts_from_records(base_run.records) | {f"{frame.kind}_tree"}
     for step in camp.steps:
         res = StepResult(step)
         results.append(res)
-        first = len(results) == 1
         if _skipped(camp, step, facts):
             res.skipped = messages.skip_reason(camp, step, facts) if step.cocci else \
                 messages.wrap(step.otherwise_reason)
@@ -267,13 +271,8 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options, frame: framing.Frame):
             continue
         assert step.cocci is not None
         pre = git.out(wt, "rev-parse", "HEAD")
-        # the first step also prints the classifier's report of the base tree
-        modes = ("patch", "report") if first else ("patch",)
-        run = _spatch(camp, step.cocci, wt, modes, opts, in_place=True)
+        run = _spatch(camp, step.cocci, wt, ("patch",), opts, in_place=True)
         problems.update(run.file_problems)
-        if first:
-            facts.sites = tracker.sites = _sites(camp, run.records)
-            facts.tree = report.facts_from_records(run.records) | {f"{frame.kind}_tree"}
         facts.steps.add(f"ran:{step.name}")
         hidden = _invisible(step, wt)
         if hidden:
@@ -289,7 +288,7 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options, frame: framing.Frame):
         prefix = framing.subject_prefix(camp, str(wt), pre, touched, frame,
                                         framing.prefix_of(step.subject))
         msg = messages.commit_message(
-            camp, step, facts, opts.ident, framing.with_prefix(step.subject, prefix),
+            camp, step, facts, opts.ident, framing.subject(camp, step, prefix),
             framing.trailers(camp, step, frame, single=False),
             framing.upstream_line(camp, step, frame))
         res.commit = series.commit(wt, msg, opts.ident.env(date=_now()),
@@ -330,8 +329,9 @@ def _invisible(step: Step, wt: Path) -> str:
 
 
 def _skipped(camp: Campaign, step: Step, facts: messages.Facts) -> bool:
-    """A step does not run when its skip fact holds on this tree, or it has no semantic patch."""
-    return step.cocci is None or bool(step.skip_if_fact and facts.holds(step.skip_if_fact))
+    """A step does not run when one of its skip facts holds on this tree, or it has no
+    semantic patch."""
+    return step.cocci is None or any(facts.holds(f) for f in step.skip_if_fact)
 
 
 def _spatch(camp: Campaign, sp_file: Path, wt: Path, modes: tuple[str, ...], opts: Options,
@@ -399,9 +399,11 @@ def _claims(camp: Campaign, tree: Path, base: str, doc: dict, patches: list[Path
         text = git.out(tree, "log", "-1", "--format=%B", step["commit"])
         text += "\n" + doc.get("below_dashes", {}).get(mail, "")
         msgs.append(claims.Message(step["name"], text, kinds[step["name"].split("-", 1)[1]]))
+    series_kinds = tuple(kinds[s["name"].split("-", 1)[1]] for s in doc["steps"] if s.get("commit"))
+    msgs = [claims.Message(m.label, m.text, m.kind, series=series_kinds) for m in msgs]
     if "cover" in doc:
         msgs.append(claims.Message("cover", doc["cover"]["blurb"], "cover",
-                                   doc.get("series_kind") == "cleanup"))
+                                   doc.get("series_kind") == "cleanup", series_kinds))
     added = "\n".join(line[1:] for line in git.out(tree, "diff", base, head).splitlines()
                       if line.startswith("+") and not line.startswith("+++"))
     result = claims.check(camp, claims.Tree(tree, base, head, touched), msgs,
@@ -439,9 +441,14 @@ def _idempotence(camp: Campaign, results: list[StepResult], wt: Path,
 def _judge(site: report.Site, results: list[StepResult], classes: dict[str, str]) -> None:
     owner = next((r for r in results if site.cls in r.step.classes), None)
     if site.outcome == "transformed":
-        if owner is None or owner.step.label != site.step:
-            site.note = f"changed by {site.step}, which does not convert {site.cls} uses"
+        # an earlier step may touch the use too (a fix guarding it), as long as the
+        # step that converts its class is one of the steps that changed it
+        if owner is None or owner.step.label not in site.changed_by:
+            site.note = (f"changed by {', '.join(site.changed_by)}, which does not convert "
+                         f"{site.cls} uses")
             site.outcome = "missed"
+        else:
+            site.step = owner.step.label
         return
     if owner is None:
         site.note = classes.get(site.cls, "")

@@ -38,9 +38,12 @@ HUGE_OPS = frozenset("""PageCompound PageTransCompound PageTransCompoundMap
     kvm_mmu_max_mapping_level host_pfn_mapping_level
     PG_LEVEL_4K PT_PAGE_TABLE_LEVEL""".split())
 # the campaign's own helpers: defined in terms of the predicate, never converted
-HELPERS = frozenset("""kvm_is_refcounted_pfn kvm_pfn_ad_trackable""".split())
+HELPERS = frozenset("""kvm_is_refcounted_pfn kvm_is_ad_trackable_pfn""".split())
 HUGE_TAGS = frozenset(("cond_huge", "branch_huge", "early_huge"))
 
+cb_decl_lines = {}  # file -> lines holding a kvm_is_*(kvm_pfn_t) declaration
+cb_reserved_decl = {}  # file -> the line declaring kvm_is_reserved_pfn()
+cb_spans = {}       # file -> [(first, last line)] of conditions and returned expressions
 cb_tags = {}        # (file, line, col) -> set of shape tags
 cb_facts = set()    # tree facts, e.g. the definition already excludes ZONE_DEVICE
 
@@ -75,6 +78,25 @@ def cb_class(p):
     if "neg" not in tags and tags & {"branch_ref", "branch_ad"}:
         return "unknown"
     return kinds.pop() if len(kinds) == 1 else "unknown"
+
+
+def cb_last_decl(p):
+    """Is p the last line of the run of consecutive kvm_is_*() declaration lines that
+    holds the declaration of kvm_is_reserved_pfn()?"""
+    lines = cb_decl_lines.get(p[0].file, set())
+    last = cb_reserved_decl.get(p[0].file)
+    if last is None:
+        return False
+    while last + 1 in lines:
+        last += 1
+    return int(p[0].line) == last
+
+
+def cb_line_end(p):
+    """The last line of the innermost condition (or returned expression) holding p."""
+    line = int(p[0].line)
+    spans = [(b - a, b) for a, b in cb_spans.get(p[0].file, []) if a <= line <= b]
+    return min(spans)[1] if spans else line
 
 
 def cb_print(kind, p, **fields):
@@ -153,6 +175,115 @@ p << cb_branch_local.p;
 op << cb_branch_local.op;
 @@
 cb_op_tag(p, op, "branch_")
+
+// ... assigned, not initialised, in the guarded branch, at any depth
+@cb_branch_assign exists@
+expression E, E2;
+position p;
+identifier op, pg;
+@@
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) {
+  ... when any
+  pg = pfn_to_page(E);
+  ... when != pg = E2
+  op(<+... pg ...+>);
+  ... when any
+}
+
+@script:python@
+p << cb_branch_assign.p;
+op << cb_branch_assign.op;
+@@
+cb_op_tag(p, op, "branch_")
+
+// ... taken before the test (initialised or assigned), used in the guarded branch
+@cb_before_decl exists@
+expression E, E2;
+position p;
+identifier op, pg;
+@@
+struct page *pg = pfn_to_page(E);
+... when != pg = E2
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) op(<+... pg ...+>);
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { <+... op(<+... pg ...+>) ...+> }
+)
+
+@script:python@
+p << cb_before_decl.p;
+op << cb_before_decl.op;
+@@
+cb_op_tag(p, op, "branch_")
+
+@cb_before_assign exists@
+expression E, E2;
+position p;
+identifier op, pg;
+@@
+pg = pfn_to_page(E);
+... when != pg = E2
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) op(<+... pg ...+>);
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { <+... op(<+... pg ...+>) ...+> }
+)
+
+@script:python@
+p << cb_before_assign.p;
+op << cb_before_assign.op;
+@@
+cb_op_tag(p, op, "branch_")
+
+// ... taken before an early exit, used after it
+@cb_before_early exists@
+expression E, E2;
+position p;
+identifier op, pg;
+@@
+(
+struct page *pg = pfn_to_page(E);
+|
+pg = pfn_to_page(E);
+)
+... when != pg = E2
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return ...;
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return;
+)
+... when != pg = E2
+op(<+... pg ...+>);
+
+@script:python@
+p << cb_before_early.p;
+op << cb_before_early.op;
+@@
+cb_op_tag(p, op, "early_")
+
+// ... taken after an early exit
+@cb_early_assign exists@
+expression E, E2, E3;
+position p;
+identifier op, pg;
+@@
+(
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return ...;
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) return;
+|
+if (<+... kvm_is_reserved_pfn@p(E) ...+>) { ... return ...; }
+)
+... when != E = E2
+pg = pfn_to_page(E);
+... when != pg = E3
+op(<+... pg ...+>);
+
+@script:python@
+p << cb_early_assign.p;
+op << cb_early_assign.op;
+@@
+cb_op_tag(p, op, "early_")
 
 // ------- a compound/huge-page test anywhere in the same && or || chain as the use
 // (&& and || are left-associative: any two operands of a chain meet at exactly one
@@ -371,6 +502,48 @@ identifier x;
 @@
 T kvm_is_reserved_pfn@p(kvm_pfn_t x);
 
+// the block of kvm_is_*(kvm_pfn_t) declarations it sits in: a step that adds a helper
+// to the header puts it after the last line of that block (declarations stay together)
+@cb_pfn_decl@
+typedef kvm_pfn_t;
+position p;
+type T;
+identifier x;
+identifier f : script:python() { f.startswith("kvm_is_") };
+@@
+T f@p(kvm_pfn_t x);
+
+@script:python@
+p << cb_pfn_decl.p;
+@@
+cb_decl_lines.setdefault(p[0].file, set()).add(int(p[0].line))
+
+@script:python@
+d << cb_decl.p;
+@@
+cb_reserved_decl[d[0].file] = int(d[0].line)
+
+// ---------- the condition or returned expression each use sits in: its last line
+// (a step that adds an operand on a line of its own changes the use's condition)
+
+@cb_span depends on report@
+expression C;
+position c;
+statement S1, S2;
+@@
+(
+if (C@c) S1 else S2
+|
+if (C@c) S1
+|
+return C@c;
+)
+
+@script:python@
+c << cb_span.c;
+@@
+cb_spans.setdefault(c[0].file, []).append((int(c[0].line), int(c[0].line_end)))
+
 // ------------------------------------------------------------ report mode
 
 @script:python depends on report@
@@ -378,7 +551,7 @@ p << cb_use.p;
 E << cb_use.E;
 @@
 neg = "neg" in cb_tags.get(cb_key(p), set())
-cb_print("site", p, cls=cb_class(p),
+cb_print("site", p, cls=cb_class(p), line_end=cb_line_end(p),
          expression=("!" if neg else "") + "kvm_is_reserved_pfn(" + E + ")",
          tags=sorted(cb_tags.get(cb_key(p), set())))
 

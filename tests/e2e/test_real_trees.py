@@ -1,9 +1,10 @@
 """The campaign on real kernel trees: Linux 4.20.1 (the RFC's base), early 5.10, late 5.10, 6.1.
 
 4.20.1 counts ZONE_DEVICE pages as reserved (the RFC's bug is live): three patches, the
-last one the fix.  5.10.46 already excludes ZONE_DEVICE and still guards
-SetPageDirty/mark_page_accessed with kvm_is_reserved_pfn(): two patches.  5.10.223 already
-has kvm_is_ad_tracked_pfn() and a kvm_try_get_pfn() with an early return: one patch.
+first one the fix, standing alone.  5.10.46 already excludes ZONE_DEVICE and still guards
+SetPageDirty/mark_page_accessed with kvm_is_reserved_pfn(): the fix is skipped, two patches.
+5.10.223 already has kvm_is_ad_tracked_pfn() and a kvm_try_get_pfn() with an early return:
+one patch.
 6.1 no longer has kvm_is_reserved_pfn() at all.
 
 On every tree with a series: `git am` onto a pristine base gives the same tree, a second
@@ -98,16 +99,43 @@ def test_4_20_the_rfc_base_gets_the_fix(applied):
     assert "unknown" not in got.values()
     users = [s for s in doc["sites"] if s["class"] not in ("definition", "declaration")]
     assert len(users) == 8 and all(s["outcome"] == "transformed" for s in users)
+    # the fix guards the hugepage and dirty/accessed uses first; the cleanups name them after
     thp = [s for s in doc["sites"] if s["class"] == "hugepage"]
-    assert all(s["changed_by"] == ["01-refcounted-pfn", "03-zone-device"] for s in thp)
+    assert thp and all(s["changed_by"] == ["01-zone-device", "02-refcounted-pfn"] for s in thp)
+    ad = [s for s in doc["sites"] if s["class"] == "dirty-accessed"]
+    assert ad and all(s["changed_by"] == ["01-zone-device", "03-ad-trackable-pfn"] for s in ad)
+    refcount = [s for s in doc["sites"] if s["class"] == "refcount"]
+    assert all(s["changed_by"] == ["02-refcounted-pfn"] for s in refcount)
+
+
+def test_4_20_fix_alone_is_upstreams_in_substance(applied, pristine):
+    """Patch 1 on the pristine base: kvm_is_reserved_pfn() excludes ZONE_DEVICE pages, the
+    new test is declared next to it and WARNs on a refcount of 0, the dirty/accessed and THP
+    paths keep ZONE_DEVICE pages out, and nothing of the later patches is needed."""
+    out, _doc = applied("v4.20.1")
+    tree = pristine("v4.20.1")
+    git(tree, "am", "-q", patches(out)[0])
+    main = (tree / "virt/kvm/kvm_main.c").read_text()
+    assert ("return PageReserved(pfn_to_page(pfn)) &&\n\t\t       "
+            "!kvm_is_zone_device_pfn(pfn);") in main
+    assert "WARN_ON_ONCE(!page_count(pfn_to_page(pfn)))" in main
+    assert main.count("if (!kvm_is_reserved_pfn(pfn) && !kvm_is_zone_device_pfn(pfn))") == 2
+    assert ("bool kvm_is_reserved_pfn(kvm_pfn_t pfn);\nbool kvm_is_zone_device_pfn(kvm_pfn_t pfn);"
+            in (tree / "include/linux/kvm_host.h").read_text())
+    mmu = (tree / "arch/x86/kvm/mmu.c").read_text()
+    assert "!kvm_is_reserved_pfn(pfn) &&\n\t    !kvm_is_zone_device_pfn(pfn) &&\n" in mmu
+    assert "!kvm_is_reserved_pfn(pfn) &&\n\t\t\t!kvm_is_zone_device_pfn(pfn) &&\n" in mmu
+    touched = "".join((tree / f).read_text() for f in (
+        "virt/kvm/kvm_main.c", "arch/x86/kvm/mmu.c", "include/linux/kvm_host.h"))
+    assert "kvm_is_refcounted_pfn" not in touched and "kvm_is_ad_trackable_pfn" not in touched
 
 
 def test_early_5_10_splits_both_questions(applied):
     _out, doc = applied("v5.10.46")
     assert doc["status"] == "PASS" and doc["idempotent"]
     commits = [s["commit"] for s in doc["steps"]]
-    assert commits[0] and commits[1] and commits[2] is None
-    skipped = " ".join(doc["steps"][2]["skipped"].split())
+    assert commits[0] is None and commits[1] and commits[2]
+    skipped = " ".join(doc["steps"][0]["skipped"].split())
     assert "already excludes ZONE_DEVICE pages: it calls kvm_is_zone_device_pfn()" in skipped
     assert "(v5.4, also in 4.19.y stable)" in skipped and "v5.5" not in skipped
     assert "refcount is 0" in skipped      # this tree's kvm_is_zone_device_pfn() tests page_count
@@ -118,15 +146,16 @@ def test_early_5_10_splits_both_questions(applied):
     assert "unknown" not in got.values()
     users = [s for s in doc["sites"] if s["class"] not in ("definition", "declaration")]
     assert users and all(s["outcome"] == "transformed" for s in users)
-    assert set(doc["steps"][0]["files"]) == {"arch/x86/kvm/mmu/mmu.c", "arch/x86/kvm/mmu/tdp_mmu.c",
+    assert set(doc["steps"][1]["files"]) == {"arch/x86/kvm/mmu/mmu.c", "arch/x86/kvm/mmu/tdp_mmu.c",
                                              "include/linux/kvm_host.h", "virt/kvm/kvm_main.c"}
 
 
 def test_late_5_10_leaves_ad_tracked_alone(applied):
     _out, doc = applied("v5.10.223")
     assert doc["status"] == "PASS" and doc["idempotent"]
-    assert doc["steps"][0]["commit"] and doc["steps"][1]["commit"] is None
-    assert "kvm_is_ad_tracked_pfn()" in doc["steps"][1]["unchanged"]
+    assert doc["steps"][0]["commit"] is None and doc["steps"][1]["commit"]
+    assert doc["steps"][2]["commit"] is None
+    assert "kvm_is_ad_tracked_pfn()" in doc["steps"][2]["skipped"]
     got = classes(doc)
     assert got["kvm_try_get_pfn@virt/kvm/kvm_main.c"] == "refcount"   # the early-return shape
     assert got["kvm_pfn_to_page@virt/kvm/kvm_main.c"] == "refcount"

@@ -46,7 +46,10 @@ def test_apply_fake_tree_end_to_end(fake_tree: Path, tmp_path: Path):
     assert by_fn["vendor_put_pfn"]["outcome"] == "transformed"
     assert by_fn["vendor_remember"] == by_fn["vendor_remember"] | {"class": "unknown",
                                                                     "outcome": "untouched"}
-    assert by_fn["kvm_set_pfn_dirty"]["step"] == "02-ad-trackable-pfn"
+    assert by_fn["kvm_set_pfn_dirty"]["step"] == "03-ad-trackable-pfn"
+    # the fix is not needed on this tree: skipped, with the reason from its definition
+    assert doc["steps"][0]["name"] == "01-zone-device" and doc["steps"][0]["commit"] is None
+    assert "already excludes ZONE_DEVICE" in doc["steps"][0]["skipped"]
     assert by_fn["kvm_mmu_hugepage_adjust"]["class"] == "hugepage"
     # the user's checkout and branch are untouched; the bot's branch holds the series
     assert git(fake_tree, "rev-parse", "HEAD") == head_before
@@ -76,13 +79,13 @@ def test_apply_fake_tree_end_to_end(fake_tree: Path, tmp_path: Path):
     assert "No functional change" in first and "Cc: stable" not in first
     assert "Link: " not in first     # once, in the cover
     message, notes = first.split("\n---\n", 1)
-    assert "01-refcounted-pfn.cocci" in notes and "stable-kernel-rules.rst" in notes
+    assert "02-refcounted-pfn.cocci" in notes and "stable-kernel-rules.rst" in notes
     assert all(len(line) <= 75 for line in claims.message_lines(first))
     assert "\n\n".join(message.split("\n\n")[1:]).count("\n") > 10   # the body is checked
     # the commit says which semantic patch made it in a git note, not in its message
-    commit = doc["steps"][0]["commit"]
+    commit = doc["steps"][1]["commit"]     # step 1, the fix, is skipped on this tree
     assert git(fake_tree, "notes", "--ref=cocci-bot", "show", commit) == \
-        "cocci-bot: semantic_patches/kvm-refcounted-pfn/01-refcounted-pfn.cocci"
+        "cocci-bot: semantic_patches/kvm-refcounted-pfn/02-refcounted-pfn.cocci"
 
 
 def test_series_applies_with_git_am_and_leaves_no_converted_use(fake_tree: Path, tmp_path: Path):
@@ -178,13 +181,13 @@ def test_spatch_missing_is_infra_error_naming_the_fix(fake_tree: Path, tmp_path:
 def test_malformed_cocci_names_file_and_line(fake_tree: Path, tmp_path: Path, capsys):
     root = tmp_path / "campaigns"
     shutil.copytree(INPUTS.parent, root / CAMPAIGN)
-    broken = root / CAMPAIGN / "01-refcounted-pfn.cocci"
+    broken = root / CAMPAIGN / "02-refcounted-pfn.cocci"
     broken.write_text(broken.read_text().replace("@s1_neg depends on patch@",
                                                  "@s1_neg depends on patch@\nexpression E E;"))
     from bot.apply.stage import Options
     from bot.apply.stage import apply as run_apply
     from bot.errors import UserError
-    with pytest.raises(UserError, match=r"01-refcounted-pfn.cocci does not parse: File .*line"):
+    with pytest.raises(UserError, match=r"02-refcounted-pfn.cocci does not parse: File .*line"):
         run_apply(Options(tree=fake_tree, campaign=CAMPAIGN, out=tmp_path / "out",
                           data_dir=tmp_path / "data", campaigns_root=root))
     assert git(fake_tree, "worktree", "list").count("\n") == 0
@@ -235,9 +238,12 @@ def test_line_map_through_hunks():
     assert report.map_line(hunks, 5) == 5
     assert report.map_line(hunks, 10) == 10   # rewritten in place: the same line, changed
     assert report.map_line(hunks, 25) == 37
-    assert report.map_line(hunks, 31) is None
+    assert report.map_line(hunks, 31) == 42   # two lines made one: both are there now
     assert report.map_line(hunks, 40) == 51
+    assert report.map_line([(10, 1, 10, 2)], 10) == 10   # a line split in two: its first
+    assert report.map_line([(10, 2, 10, 0)], 11) is None  # deleted
     assert report.removed(hunks, 30) and not report.removed(hunks, 20)
+    assert report.inserted_within(hunks, 18, 21) and not report.inserted_within(hunks, 21, 30)
 
 
 def test_checkpatch_totals_parse():
@@ -283,17 +289,90 @@ def test_a_use_spatch_cannot_parse_is_reported_not_lost(fake_tree: Path, tmp_pat
 
 def test_helper_nobody_declares_is_reported_not_left_to_break_the_build(fake_tree: Path,
                                                                           tmp_path: Path):
-    """Without the header that declares kvm_is_reserved_pfn(), step 1's inline helper has no
-    place to go: its conversions are undone and every such use is reported with the reason."""
+    """Without the header that declares kvm_is_reserved_pfn(), the inline helpers of steps 2
+    and 3 have no place to go: their conversions are undone and every such use is reported
+    with the reason."""
     git(fake_tree, "rm", "-q", "include/linux/kvm_host.h")
     git(fake_tree, "-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "no h")
     out = tmp_path / "out"
     assert apply(fake_tree, out) == 0
     doc = json.loads((out / "report.json").read_text())
-    step1 = doc["steps"][0]
-    assert step1["commit"] is None and "kvm_is_refcounted_pfn() could not be declared" in \
-        step1["skipped"]
+    step2 = doc["steps"][1]
+    assert step2["commit"] is None and "kvm_is_refcounted_pfn() could not be declared" in \
+        step2["skipped"]
     refcount = [s for s in doc["sites"] if s["class"] == "refcount"]
     assert refcount and all(s["outcome"] == "skipped" and "could not be declared" in s["note"]
                             for s in refcount)
-    assert doc["steps"][1]["commit"]           # step 2's helper is static in its own file
+    # step 3's helper lives in the header too: a guard in any file may use it
+    assert doc["steps"][2]["commit"] is None and \
+        "kvm_is_ad_trackable_pfn() could not be declared" in doc["steps"][2]["skipped"]
+
+
+@pytest.fixture
+def tree_4_20(tmp_path: Path) -> Path:
+    """A 4.20-shaped tree from the fix's SmPL inputs: kvm_is_reserved_pfn() still counts
+    ZONE_DEVICE pages as reserved."""
+    tree = tmp_path / "linux-4.20"
+    for src, dst in (("01-zone-device/main-4-20.c", "virt/kvm/kvm_main.c"),
+                     ("01-zone-device/mmu-4-20.c", "arch/x86/kvm/mmu.c"),
+                     ("01-zone-device/other-arch.c", "arch/powerpc/kvm/e500_mmu_host.c"),
+                     ("01-zone-device/kvm_host.h", "include/linux/kvm_host.h")):
+        (tree / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(INPUTS / src, tree / dst)
+    subprocess.run(["git", "init", "-q", "-b", "master", str(tree)], check=True)
+    git(tree, "add", "-A")
+    git(tree, "-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "4.20")
+    return tree
+
+
+def test_fix_comes_first_and_stands_alone(tree_4_20: Path, tmp_path: Path):
+    """Where the bug is live the fix is patch 1, on its own: it adds and declares
+    kvm_is_zone_device_pfn(), guards the dirty/accessed and hugepage uses of every file, and
+    names none of the later helpers; the cleanups then run on the fixed tree."""
+    out = tmp_path / "out"
+    assert apply(tree_4_20, out) == 0
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["status"] == "PASS" and doc["idempotent"] is True
+    assert "reserved_excludes_zone_device" not in doc["facts"]
+    assert [s["name"] for s in doc["steps"]] == ["01-zone-device", "02-refcounted-pfn",
+                                                 "03-ad-trackable-pfn"]
+    assert all(s["commit"] for s in doc["steps"])
+    fix = sorted((out / "series").glob("0001-*.patch"))[0].read_text()
+    assert "Subject: [PATCH 1/3] KVM: MMU: Do not treat ZONE_DEVICE pages as being" in fix
+    diff = fix.split("\n---\n", 1)[1]
+    assert "kvm_is_refcounted_pfn" not in diff and "kvm_is_ad_trackable_pfn" not in diff
+    assert "+bool kvm_is_zone_device_pfn(kvm_pfn_t pfn);" in diff
+    assert "+\t\t       !kvm_is_zone_device_pfn(pfn);" in diff
+    by_fn = {s["function"]: s for s in doc["sites"]}
+    for fn in ("kvm_set_pfn_dirty", "kvm_set_pfn_accessed", "booke_release_dirty"):
+        assert by_fn[fn]["changed_by"] == ["01-zone-device", "03-ad-trackable-pfn"], fn
+        assert by_fn[fn]["outcome"] == "transformed" and by_fn[fn]["step"] == "03-ad-trackable-pfn"
+    for fn in ("transparent_hugepage_adjust", "kvm_mmu_zap_collapsible_spte"):
+        assert by_fn[fn]["changed_by"] == ["01-zone-device", "02-refcounted-pfn"], fn
+    assert by_fn["kvm_release_pfn_clean"]["changed_by"] == ["02-refcounted-pfn"]
+    assert by_fn["vendor_trace"]["class"] == "unknown"
+    assert by_fn["vendor_trace"]["outcome"] == "untouched"
+    # patch 1 alone: applied to the base, every use it adds is declared, nothing else needed
+    alone = tmp_path / "alone"
+    subprocess.run(["git", "clone", "-q", str(tree_4_20), str(alone)], check=True)
+    git(alone, "-c", "user.name=T", "-c", "user.email=t@example.org", "am", "-q",
+        str(sorted((out / "series").glob("0001-*.patch"))[0]))
+    header = (alone / "include/linux/kvm_host.h").read_text()
+    assert "bool kvm_is_reserved_pfn(kvm_pfn_t pfn);\nbool kvm_is_zone_device_pfn(" in header
+    assert "kvm_is_refcounted_pfn" not in "".join(
+        p.read_text() for p in alone.rglob("*.[ch]"))
+
+
+def test_skip_if_fact_takes_one_fact_or_a_list(tmp_path: Path):
+    root = tmp_path / "c"
+    (root / "x").mkdir(parents=True)
+    (root / "x" / "c.cocci").write_text("virtual patch\n")
+    base = ("name = 'x'\ntitle = 't'\nrequires = 'r'\nclassifier = 'c.cocci'\n"
+            "[[step]]\nname = 's'\nkind = 'cleanup'\ncocci = 'c.cocci'\nsubject = 'x'\nclasses = []\n")
+    (root / "x" / "manifest.toml").write_text(base + "skip_if_fact = 'a'\n")
+    assert campaign.load("x", root).steps[0].skip_if_fact == ("a",)
+    (root / "x" / "manifest.toml").write_text(base + "skip_if_fact = ['a', '!class:b']\n")
+    assert campaign.load("x", root).steps[0].skip_if_fact == ("a", "!class:b")
+    (root / "x" / "manifest.toml").write_text(base + "skip_if_fact = 3\n")
+    with pytest.raises(campaign.UserError, match="skip_if_fact is a fact or a list of facts"):
+        campaign.load("x", root)

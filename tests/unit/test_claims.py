@@ -189,6 +189,14 @@ def test_no_functional_change_only_on_cleanups(tree: claims.Tree):
     assert failures(tree, "This series is a cleanup with no functional change.", kind="cover",
                     all_cleanup=False) == [
         "the series has a fix: the cover cannot say \"no functional change\" of it"]
+    # a sentence about named patches holds if those are the cleanups
+    series = ("fix", "cleanup", "cleanup")
+    for text, said in (("Patches 2 and 3 are cleanups with no functional change.", []),
+                       ("Patches 1 and 2 are cleanups with no functional change.",
+                        ["patch 1 is not a cleanup: \"no functional change\" is for cleanup "
+                         "steps"])):
+        result = claims.check(CAMP, tree, [claims.Message("01-x", text, "fix", series=series)])
+        assert [f.why for f in result.failures] == said
 
 
 def test_quoted_code_must_be_in_the_named_file(tree: claims.Tree):

@@ -75,7 +75,7 @@ def test_classifier_verdicts(tmp_path: Path):
     campaign = ROOT / "kvm-refcounted-pfn"
     tree = tmp_path / "tree"
     tree.mkdir()
-    for src in (campaign / "tests" / "01-refcounted-pfn").glob("*.[ch]"):
+    for src in (campaign / "tests" / "02-refcounted-pfn").glob("*.[ch]"):
         shutil.copy(src, tree / src.name)
     cocci.proc.run(["git", "init", "-q", str(tree)])
     cocci.proc.run(["git", "-C", str(tree), "add", "-A"])

@@ -1,4 +1,4 @@
-// An early 5.10 kvm_main.c after step 1: the dirty/accessed guards get a name.
+// An early 5.10 kvm_main.c after step 2: the dirty/accessed guards get a name.
 bool kvm_is_reserved_pfn(kvm_pfn_t pfn)
 {
 	if (pfn_valid(pfn))

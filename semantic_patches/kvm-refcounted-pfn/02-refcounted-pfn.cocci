@@ -32,10 +32,11 @@ position p : script:python() { cb_class(p) in ("refcount", "hugepage") };
 - kvm_is_reserved_pfn@p(E)
 + !kvm_is_refcounted_pfn(E)
 
-// The helper is a static inline next to the predicate's declaration, so that every
+// The helper is a static inline next to the predicate's declarations, so that every
 // file that sees kvm_is_reserved_pfn() sees it too; __always_inline, so that the
 // compiler emits the same code for it as for the expression it replaces (with plain
-// inline, gcc -Os on 4.20 keeps an out-of-line copy in mmu.o).
+// inline, 4.20's tinyconfig build, CONFIG_OPTIMIZE_INLINING=y with -Os, keeps an
+// out-of-line copy in mmu.o, and the no-functional-change check fails).
 
 @s1_has depends on patch@
 typedef kvm_pfn_t;
@@ -53,13 +54,31 @@ type T;
 @@
 T kvm_is_refcounted_pfn(kvm_pfn_t x);
 
-@s1_decl depends on patch && !s1_has && !s1_has_decl@
+// after the block of kvm_is_*() declarations that holds kvm_is_reserved_pfn()'s,
+// so that the declarations stay together
+@s1_last depends on patch && !s1_has && !s1_has_decl@
 typedef kvm_pfn_t;
 typedef bool;
+identifier fn;
+position d;
+@@
+bool fn@d(kvm_pfn_t pfn);
+
+@script:python s1_last_only@
+d << s1_last.d;
+@@
+if not cb_last_decl(d):
+    cocci.include_match(False)
+
+@s1_decl depends on patch@
+typedef kvm_pfn_t;
+typedef bool;
+identifier s1_last.fn;
+position s1_last.d;
 attribute name __always_inline;
 @@
-- bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
-+ bool kvm_is_reserved_pfn(kvm_pfn_t pfn);
+- bool fn@d(kvm_pfn_t pfn);
++ bool fn(kvm_pfn_t pfn);
 +
 +/*
 + * kvm_is_refcounted_pfn - may KVM take and drop references on @pfn's page?
@@ -72,4 +91,3 @@ attribute name __always_inline;
 +{
 +	return !kvm_is_reserved_pfn(pfn);
 +}
-+
