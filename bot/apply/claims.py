@@ -92,6 +92,7 @@ class Tree:
     base: str
     head: str
     touched: list[str] = field(default_factory=list)
+    added: str = ""     # the lines the series adds: what head has that base has not
     _files: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _words: dict[str, set[str]] = field(default_factory=dict)
 
@@ -111,27 +112,22 @@ class Tree:
     def paths(self, name: str) -> list[str]:
         """The tree's files called `name` (base and patched)."""
         if "" not in self._words:
-            listed = set()
-            for rev in (self.base, self.head):
-                listed |= set(git.out(self.repo, "ls-tree", "-r", "--name-only", rev)
-                              .splitlines())
-            self._words[""] = listed
+            self._words[""] = set(git.out(self.repo, "ls-tree", "-r", "--name-only",
+                                          self.base).splitlines()) | set(self.touched)
         return sorted(p for p in self._words[""] if p.rsplit("/", 1)[-1] == name)
 
     def has_words(self, words: set[str]) -> set[str]:
         """Which of `words` occur as whole words anywhere in the base or the patched tree."""
         todo = sorted(w for w in words if w not in self._words)
-        if todo:
-            for rev in (self.base, self.head):
-                args = ["grep", "-h", "-o", "-w", "-I", "-F"]
-                for w in todo:
-                    args += ["-e", w]
-                res = git.git(self.repo, *args, rev, "--", check=False)
-                found = set(res.stdout.split())
-                for w in todo:
-                    self._words.setdefault(w, set())
-                    if w in found:
-                        self._words[w].add(rev)
+        if todo:     # one pass over the base; the patched tree adds only the series' lines
+            args = ["grep", "-h", "-o", "-w", "-I", "-F"]
+            for w in todo:
+                args += ["-e", w]
+            found = set(git.git(self.repo, *args, self.base, "--", check=False).stdout.split())
+            added = set(re.findall(r"\w+", self.added))
+            for w in todo:
+                self._words[w] = {rev for rev, hit in ((self.base, w in found),
+                                                       (self.head, w in added)) if hit}
         return {w for w in words if self._words.get(w)}
 
     def commit(self, cid: str) -> str | None:
@@ -162,6 +158,8 @@ def check(camp: Campaign, tree: Tree, messages: list[Message], added_comments: s
     """Prove every checkable statement of `messages` (and of quotes in `added_comments`, the
     comment text the series adds) on `tree`; `version` is the tree's own (5, 10, 46)."""
     result = Result()
+    # every function any sentence names, looked up in one pass over each revision
+    tree.has_words({m.group(1) for msg in messages for m in FUNCTION.finditer(msg.text)})
     for msg in messages:
         for sent in sentences(msg.text):
             for why in _sentence(camp, tree, msg, sent, version):

@@ -406,7 +406,7 @@ def _claims(camp: Campaign, tree: Path, base: str, doc: dict, patches: list[Path
                                    doc.get("series_kind") == "cleanup", series_kinds))
     added = "\n".join(line[1:] for line in git.out(tree, "diff", base, head).splitlines()
                       if line.startswith("+") and not line.startswith("+++"))
-    result = claims.check(camp, claims.Tree(tree, base, head, touched), msgs,
+    result = claims.check(camp, claims.Tree(tree, base, head, touched, added), msgs,
                           claims.comments(added), frame.version)
     for where, sentence, why in facts.unproved:
         result.failures.append(claims.Failure(where, sentence, why))

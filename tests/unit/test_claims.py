@@ -67,7 +67,10 @@ def tree(tmp_path: Path) -> claims.Tree:
     main.write_text(main.read_text() + "\nstatic bool kvm_pfn_ad_trackable(kvm_pfn_t pfn)\n{\n"
                     "\treturn !kvm_is_reserved_pfn(pfn);\n}\n")
     git(repo, *ident, "commit", "-qam", "KVM: add kvm_pfn_ad_trackable()")
-    return claims.Tree(repo, base, git(repo, "rev-parse", "HEAD"), ["virt/kvm/kvm_main.c"])
+    head = git(repo, "rev-parse", "HEAD")
+    added = "\n".join(line[1:] for line in git(repo, "diff", base, head).splitlines()
+                      if line.startswith("+") and not line.startswith("+++"))
+    return claims.Tree(repo, base, head, ["virt/kvm/kvm_main.c"], added)
 
 
 def failures(tree: claims.Tree, text: str, kind: str = "cleanup", comments: str = "",
