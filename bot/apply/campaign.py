@@ -178,7 +178,7 @@ def _commits(manifest: Path, raw: object) -> dict[str, dict]:
                 or not {"title", "release"} <= set(entry):
             raise UserError(f"{manifest}: [commits.{cid}]: the key is a commit id (12 to 40 "
                             "hex digits) and the table needs title and release")
-        out[cid[:12]] = entry
+        out[cid[:12]] = {"id": cid, **entry}    # the id as the manifest gives it (full)
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -379,8 +380,10 @@ def _below_dashes(camp: Campaign, committed: list[StepResult], doc: dict,
                                "the review queue has its reproducer.")]
         if doc["cover"]["note"]:
             lines.insert(0, doc["cover"]["note"])
-        if len(mails) == 1:
-            lines = [doc["cover"]["blurb"], lines[-1]]
+        if len(mails) == 1:    # no cover letter: its facts here; its Link: is the patch's
+            blurb = "\n".join(line for line in doc["cover"]["blurb"].splitlines()
+                              if not line.startswith("Link: "))
+            lines = [re.sub(r"\n{3,}", "\n\n", blurb), lines[-1]]
         out[mail.name] = "\n\n".join(lines)
         series.below_dashes(mail, out[mail.name])
     return out
