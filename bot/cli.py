@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import __version__, defaults
+from bot import __version__, defaults, progress
 from bot import log as botlog
 from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError
 
@@ -28,6 +28,7 @@ COMMANDS = (
     "bot.build.cli",
     "bot.boot.cli",
     "bot.post.cli",
+    "bot.drafts.cli",
     "bot.review.cli",
     "bot.pipeline.cli",
     "bot.workers.cli",
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cocci-bot {__version__}")
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="log every command run")
+    common.add_argument("--quiet", action="store_true",
+                        help="no progress lines for long work (mirror, build, boot)")
     common.add_argument("--data-dir", type=Path, default=None,
                         help=f"state directory (default: {defaults.data_dir()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -68,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     botlog.setup(debug=args.debug)
+    progress.configure(quiet=args.quiet)
     # relative --data-dir: the caller's current directory, whatever a stage later runs in
     args.data_dir = (args.data_dir or defaults.data_dir()).absolute()
     try:

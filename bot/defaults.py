@@ -78,6 +78,7 @@ REVIEW_SQLITE_BUSY_TIMEOUT = 20        # seconds a SQLite writer waits for the l
 REVIEW_MAX_POST_BYTES = 8 * 1024 * 1024    # one series creation request, all patches included
 REVIEW_MAX_PATCHES = 500               # patches in one series
 REVIEW_MAX_LOG_BYTES = 512 * 1024      # a check's log kept by the queue (tail)
+REVIEW_CACHE_ENTRIES = 2000            # rendered anonymous reads kept per worker process
 REVIEW_PAGE_SIZE = 30                  # API page size, as Patchwork
 REVIEW_MAX_PAGE_SIZE = 250
 REVIEW_STORE_ATTEMPTS = 3             # storing a series that races another post
@@ -88,13 +89,18 @@ REVIEW_MAX_COMMENT = 64 * 1024         # characters of one comment
 REVIEW_MAX_ID = 2**63 - 1              # ids in paths and filters (a 64-bit key)
 # the states a newer version (or an absorbed release) replaces; any other is a decision kept
 REVIEW_SUPERSEDE_STATES = ("new", "under-review", "changes-requested")
+REVIEW_WEBHOOK_TIMEOUT = 10            # seconds a hook's receiver has to answer one POST
+REVIEW_WEBHOOK_ATTEMPTS = 10           # tries per event before it is given up (and logged)
+REVIEW_WEBHOOK_BACKOFF = 1.0           # seconds before the first retry, doubling ...
+REVIEW_WEBHOOK_BACKOFF_MAX = 300.0     # ... up to this
+REVIEW_WEBHOOK_POLL = 1.0              # seconds between looks for new events
+REVIEW_WEBHOOK_BATCH = 100             # events read at a time
+REVIEW_MAX_BULK = 500                  # series one bulk decision may change
+REVIEW_TODO_STATES = ("new", "under-review")   # series waiting for a maintainer's decision
 REVIEW_WEB_PAGE_SIZE = 50              # series per page on the queue and project pages
 REVIEW_LOGIN_FAILURES = 5              # failed logins for one account from one address ...
 REVIEW_LOGIN_ADDRESS_FAILURES = 20     # ... or from one address for any accounts ...
 REVIEW_LOGIN_WINDOW = 15 * 60          # ... within this many seconds lock it out for the window
-# review states in which a newer version supersedes a series (a decided one keeps its state)
-REVIEW_OPEN_STATES = ("new", "under-review", "changes-requested", "rfc", "awaiting-upstream",
-                      "deferred")
 # --- build and boot stages ---------------------------------------------------------------
 BUILD_JOBS = max(1, os.cpu_count() or 1)    # make -j for kernel builds
 BUILD_ARCH = "x86_64"
@@ -135,6 +141,12 @@ WORKER_VISIBILITY_TIMEOUT = 3 * TIMEOUT_BUILD
 WORKER_QUEUES = ("apply", "build", "boot", "post")   # the stage -> queue routing in bot/workers
 WORKER_CONCURRENCY = 1                 # stages one worker runs at once (a build uses every core)
 WORKER_LOCK_POLL = 2.0                 # seconds between tries for a lock another worker holds
+# a worker running a stage beats in the job store every HEARTBEAT_INTERVAL s; a RUNNING job whose
+# last beat is older than HEARTBEAT_STALE s lost its worker: a live worker (checking every
+# HEARTBEAT_RESCUE s) queues the job's stage again, once (docs/operations.md)
+HEARTBEAT_INTERVAL = 10
+HEARTBEAT_STALE = 60
+HEARTBEAT_RESCUE = 15
 WORKER_PING_TIMEOUT = 10               # `cocci-bot worker --ping` / --check
 
 # --- watching, regeneration and mail (bot/pipeline/watch.py, bot/drafts) --------------------
@@ -142,3 +154,7 @@ TIMEOUT_FETCH = 3600                   # one `git fetch` of a watched remote (a 
 WATCH_APT_UPDATE_EVERY = 3600          # seconds between `apt-get update`s for releases globs
 TIMEOUT_RANGE_DIFF = 300               # git range-diff of two series
 TIMEOUT_SEND_EMAIL = 600               # git send-email (dry run or a real send) of one series
+MAIL_WINDOW = 24 * 3600                # the budgets count the messages of the last 24 hours
+MAIL_DAILY_LIMIT = 20                  # [mail] daily_limit: messages a day, every list together
+MAIL_LIST_DAILY_LIMIT = 10             # [[mail.list]] daily_limit: messages a day to one list
+MAIL_EMBARGO_HOURS = 24.0              # [[mail.list]] embargo_hours: approval to first send

@@ -8,13 +8,10 @@ run to reproduce any step.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from bot import defaults, proc
 from bot.errors import InfraError, UserError
-
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
 def git(repo: Path | str, *args: str, timeout: float = defaults.TIMEOUT_GIT,

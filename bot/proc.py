@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults
-from bot.errors import InfraError
+from bot.errors import InfraError, ToolFailed
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,8 @@ def _wait(proc: subprocess.Popen, args: list[str], release: Callable[[], None],
     result = Result(tuple(args), proc.returncode, out, err, time.monotonic() - start)
     _write_log(log_path, args, out, err, proc.returncode)
     if check and not result.ok:
-        raise InfraError(f"{Path(args[0]).name} failed (exit {result.returncode}): "
-                         f"{cmdline(args)}: {result.tail()}")
+        raise ToolFailed(f"{Path(args[0]).name} failed (exit {result.returncode}): "
+                         f"{cmdline(args)}: {result.tail()}", result.returncode)
     return result
 
 
@@ -249,6 +250,4 @@ def spawn(
 
 def which(program: str) -> str | None:
     """Where `program` is on PATH, or None."""
-    from shutil import which as _which
-
-    return _which(program)
+    return shutil.which(program)

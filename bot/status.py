@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import enum
 
+from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
+
 SCHEMA = 2     # 1: the mixed vocabularies before this module (null/running/pass/infra-error)
 
 
@@ -67,8 +69,6 @@ def check_state(status: object, *, warnings: bool = False) -> str:
 
 def exit_code(status: object) -> int:
     """The CLI exit code that goes with a status: 0 pass, 1 fail, 3 could not decide."""
-    from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK
-
     st = Status.of(status)
     if st in (Status.PASS, Status.SKIPPED, Status.WAITING):
         return EXIT_OK

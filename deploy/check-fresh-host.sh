@@ -149,10 +149,11 @@ step enter enter
 step setup in_chroot "./deploy/setup.sh"
 if [ "$run_pipeline" = 1 ]; then
   # the README's first command needs no git identity: prove the chroot has none, then run it
-  step run in_chroot "if git -c user.useConfigOnly=true var GIT_AUTHOR_IDENT; then
+  step run in_chroot "if git -c user.useConfigOnly=true var GIT_AUTHOR_IDENT >/dev/null 2>&1; then
       echo 'check-fresh-host: the chroot has a git identity; this check is for a host without one' >&2
       exit 2
     fi
+    echo 'check-fresh-host: no git identity in the chroot (git var GIT_AUTHOR_IDENT fails)'
     .venv/bin/cocci-bot run"
 fi
 if [ "$run_tests" = 1 ]; then

@@ -66,7 +66,7 @@ def bot_toml(path: Path, tree: Path | None = None, *, url: str | None = None,
     """Write `path`: one git tree `name` (a local `tree`, or `url`) following `tags` (from
     `since`), [checks] build/boot, then only what is asked for: [queue] at `queue` with its
     token in $`token_env` (none: the embedded queue), [mail] sending to 127.0.0.1:`mail_port`
-    without TLS, [workers] with the keys given. Returns `path`."""
+    without TLS to anyone ("*@*") at once, [workers] with the keys given. Returns `path`."""
     if (tree is None) == (url is None):
         raise ValueError("bot_toml: give the tree's path or its url, not both")
     parts = [_table("[[tree]]", {"name": name, "source": "git", "path": tree, "url": url,
@@ -77,6 +77,7 @@ def bot_toml(path: Path, tree: Path | None = None, *, url: str | None = None,
     if mail_port is not None:
         parts.append(_table("[mail]", {"send": True, "host": "127.0.0.1", "port": mail_port,
                                        "tls": "none"}))
+        parts.append(_table("[[mail.list]]", {"address": "*@*", "embargo_hours": 0}))
     if workers is not None:
         parts.append(_table("[workers]", workers))
     path.write_text("\n".join(parts))

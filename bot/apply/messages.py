@@ -26,10 +26,12 @@ recorded (Facts.unproved) and fails the claim check (bot/apply/claims.py).
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.apply.campaign import Campaign, Step
+from bot.apply.claims import sentences
 from bot.apply.identity import Identity
 from bot.apply.report import Site
 from bot.errors import UserError
@@ -89,8 +91,6 @@ def render(camp: Campaign, template: str, facts: Facts, where: str) -> str:
 
 def prove(camp: Campaign, text: str, facts: Facts, where: str) -> str:
     """Record the sentences of `text` a [[claims]] rule says do not hold on these facts."""
-    from bot.apply.claims import sentences
-
     for sent in sentences(text):
         for rule in camp.claims:
             if re.search(rule["says"], sent) and not all(facts.holds(f) for f in rule["when"]):
@@ -109,8 +109,6 @@ def _phrase(camp: Campaign, name: str, facts: Facts) -> str:
 def wrap(text: str) -> str:
     """Re-wrap prose paragraphs at 72 columns; keep lines that look like code or lists,
     re-wrapping each "- " list item on its own with a hanging indent."""
-    import textwrap
-
     out = []
     for para in text.strip().split("\n\n"):
         lines = para.splitlines()
@@ -125,8 +123,6 @@ def wrap(text: str) -> str:
 
 
 def _wrap_list(lines: list[str]) -> str:
-    import textwrap
-
     items: list[str] = []
     for line in lines:
         if line.startswith("- "):

@@ -176,6 +176,11 @@ def tree_name(tree: Path) -> str:
     return names.suggest(tree.name)
 
 
+def branch_name(campaign: str, base: str) -> str:
+    """The bot's branch for a campaign on a base: the only branch apply writes."""
+    return f"cocci-bot/{campaign}/{base[:12]}"
+
+
 def dedupe_key(*parts: str) -> str:
     """Same base, campaign content and tool versions: the same job, never posted twice."""
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
@@ -236,7 +241,7 @@ def _unparsed(hits: list[tuple[str, int, str]], token: str, sites: list[report.S
 def _worktree(tree: Path, base: str, camp: Campaign, files: list[str],
               data_dir: Path) -> Iterator[tuple[Path, str]]:
     """A sparse worktree of `base` on the bot's branch, removed afterwards (the branch stays)."""
-    branch = f"cocci-bot/{camp.name}/{base[:12]}"
+    branch = branch_name(camp.name, base)
     parent = data_dir / "worktrees"
     parent.mkdir(parents=True, exist_ok=True)
     wt = Path(tempfile.mkdtemp(prefix=f"{camp.name}-{base[:12]}-", dir=parent))

@@ -28,6 +28,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="run the in-guest DAX check: emulated pmem (memmap=), a KVM guest on "
                    "device DAX, then the device disabled, which must go away (default: on; "
                    "--no-dax: boot.json dax is skipped)")
+    p.add_argument("--base-kernel", type=Path, metavar="BZIMAGE",
+                   help="the base kernel (build.json base_kernel): when the kernel fails a "
+                   "check, this one is booted the same way to say whether the series caused "
+                   "it (boot.json attribution; a failure the base has too exits 0)")
+    p.add_argument("--fix-kernel", type=Path, metavar="BZIMAGE",
+                   help="patch 1 alone of a fix-first series (build.json fix_first.kernel): "
+                   "booted too, with the DAX check; it must pass on its own (boot.json "
+                   "fix_first)")
     p.add_argument("--guest-cmd", default="", metavar="SHELL",
                    help="extra shell command the guest's init runs before its verdict "
                    "(debugging aid)")
@@ -41,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     opts = boot_run.Options(kernel=args.kernel, out=args.out, accel=args.accel,
                             deadline=args.timeout, append=tuple(args.append),
                             smoke=not args.skip_kvm_smoke, guest_cmd=args.guest_cmd,
-                            dax=args.dax)
+                            dax=args.dax, base_kernel=args.base_kernel,
+                            history=args.data_dir, fix_kernel=args.fix_kernel)
     with sigterm_as_interrupt():
         record = boot_run.boot(opts)
     logging.getLogger("bot.boot").info("%s", boot_run.summary(record))

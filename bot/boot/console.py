@@ -183,3 +183,18 @@ def _judge_boot(console: str, channel: Channel, *, returncode: int | None, timed
         smoke_reason += f" (after {stalls} stalled tr{'y' if stalls == 1 else 'ies'})"
     return Outcome("pass", f"booted {kernel}; {smoke_reason}", smoke, None, (), kernel, stalls,
                    tsc)
+
+
+def phase(console: str, channel_text: str) -> str:
+    """Where a running guest stands: firmware, kernel, init, or the in-guest check it is in."""
+    if KERNEL_STARTED not in console:
+        return "firmware (no kernel line yet)"
+    channel = parse_channel(channel_text)
+    if not channel.begun:
+        return "kernel booting"
+    checks = [line for line in channel.lines if line not in ("begin", "end")]
+    if channel.ended:
+        return "guest done"
+    if not checks:
+        return "init started"
+    return f"in-guest check: {checks[-1]}"

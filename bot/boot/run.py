@@ -19,6 +19,16 @@ OUTDIR/boot.json (written when the boot starts, replaced atomically when it ends
     durations       seconds: initramfs, boot (the final attempt), total
     attempts        every QEMU run: accel, cpu, seconds, verdict, reason
     kernel, initramfs, deadline, reproducer (the final QEMU command line)
+    retries         QEMU runs beyond the first (stalls, infra retries, a failed KVM probe)
+    fix_first       with --fix-kernel (patch 1 alone of a fix-first series): its boot with
+                    the DAX check (OUTDIR/fix-first/): status, verdict, reason, dax, kernel;
+                    a fix that does not boot and pass DAX alone fails the boot
+    history         with a data dir: each check's runs, passes, fails, stalls, retries on this
+                    host over its last boots, this one included (bot/boot/history.py)
+    attribution     when the patched kernel failed a check and --base-kernel was given: the
+                    base kernel booted the same way (OUTDIR/base/boot.json), per failed check
+                    {base, cause: base | series | unknown, says}, caused_by_series, summary
+                    (bot/boot/attribution.py); status is PASS when the base fails alike
     console_log, verdict_log, qemu_log   file names in OUTDIR
 
 Exit status: 0 pass, 1 fail (the boot, or the DAX check), 3 infra-error. A kernel that panics or hangs fails on the first
@@ -42,13 +52,15 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults, jsonfile, proc
-from bot.boot import accel, console, initramfs, qemu
+from bot import progress as live
+from bot.boot import accel, attribution, console, history, initramfs, qemu
 from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, InfraError, UserError
 from bot.log import progress
 from bot.status import SCHEMA, Status
 
 EXIT_BY_VERDICT = {"pass": EXIT_OK, "fail": EXIT_FAILED, "infra-error": EXIT_INFRA}
 CONSOLE, VERDICT, QEMU_LOG = "console.log", "verdict.log", "qemu.log"
+FIX_DIR = "fix-first"          # where patch 1 alone of a fix-first series is booted
 
 
 @dataclass
@@ -62,6 +74,9 @@ class Options:
     guest_cmd: str = ""
     memory_mb: int = defaults.BOOT_MEMORY_MB
     dax: bool = True        # the in-guest DAX check (guest/kvm-dax.c)
+    base_kernel: Path | None = None   # the base's image: booted when the patched one fails
+    history: Path | None = None       # the data dir: each check's history here (history.py)
+    fix_kernel: Path | None = None    # patch 1 alone of a fix-first series: booted with DAX
 
 
 @dataclass
@@ -143,7 +158,14 @@ def one_qemu_run(state: State, machine: qemu.Machine, initrd: Path, probe: bool)
                           memory_mb=state.opts.memory_mb)
     state.record["reproducer"] = proc.cmdline(argv)
     probe_until = time.monotonic() + defaults.TIMEOUT_KVM_FIRST_LINE if probe else None
-    with proc.spawn(argv, stdout=out / QEMU_LOG) as p:
+    started = time.monotonic()
+
+    def where() -> str:
+        return (f"{machine.accel} guest: {console.phase(_read(out / CONSOLE), _read(out / VERDICT))}"
+                f", {live.elapsed(time.monotonic() - started)}")
+
+    with proc.spawn(argv, stdout=out / QEMU_LOG) as p, \
+            live.ticking("boot", where, state_file=out / live.FILE):
         return watch(p, out, state.deadline_at, probe_until)
 
 
@@ -223,7 +245,7 @@ def result_record(state: State, outcome: console.Outcome, machine: qemu.Machine,
         + int(outcome.smoke_stalled),
         "guest_kernel": outcome.guest_kernel,
         "first_bad_line": outcome.first_bad_line, "bad_lines": list(outcome.bad_lines),
-        "attempts": state.attempts,
+        "attempts": state.attempts, "retries": max(0, len(state.attempts) - 1),
     })
     rec["durations"]["boot"] = round(run.seconds, 2) if run else 0.0
     rec["durations"]["total"] = round(time.monotonic() - state.started, 2)
@@ -255,11 +277,80 @@ def boot(opts: Options) -> dict[str, Any]:
     outcome, machine, run = boot_loop(state, initrd)
     record = result_record(state, outcome, machine, run)
     jsonfile.write(opts.out / "boot.json", record)
+    if opts.base_kernel is not None and attribution.failed(record):
+        attribute(opts, record)
+    if opts.fix_kernel is not None:
+        fix_first(opts, record)
+    if opts.history is not None:
+        history.record(opts.history, record)
+        record["history"] = history.summary(opts.history)
+    jsonfile.write(opts.out / "boot.json", record)
     return record
 
 
+def fix_first(opts: Options, record: dict[str, Any]) -> None:
+    """Boot patch 1 alone of a fix-first series with the DAX check (OUTDIR/fix-first/): the fix
+    must boot and pass it on its own, or the series fails (a bisect would land on it)."""
+    assert opts.fix_kernel is not None
+    progress("boot", f"booting patch 1 alone ({opts.fix_kernel}) with the DAX check")
+    try:
+        fix = boot(Options(kernel=opts.fix_kernel, out=opts.out / FIX_DIR,
+                           accel=record["accel"] or opts.accel, deadline=opts.deadline,
+                           append=opts.append, smoke=opts.smoke, guest_cmd=opts.guest_cmd,
+                           memory_mb=opts.memory_mb, dax=True))
+    except InfraError as exc:
+        fix = {"verdict": "infra-error", "reason": str(exc)}
+    if opts.history is not None and "attempts" in fix:
+        history.record(opts.history, fix, kernel="fix-first")
+    dax = fix.get("dax") or {"status": "skipped", "reason": fix["reason"]}
+    ok = fix["verdict"] == "pass" and dax.get("status") == "pass"
+    record["fix_first"] = {"status": Status.PASS if ok else Status.FAIL,
+                           "verdict": fix["verdict"], "reason": fix["reason"], "dax": dax,
+                           "kernel": str(opts.fix_kernel)}
+    record["durations"]["fix_first"] = fix.get("durations", {}).get("total")
+    if not ok:
+        record["status"] = Status.FAIL
+        record["reason"] += (f"; patch 1 alone (the fix): boot {fix['verdict']}, dax "
+                             f"{dax.get('status')}: {dax.get('reason') or fix['reason']}")
+    progress("boot", f"patch 1 alone: boot {fix['verdict']}, dax {dax.get('status')}")
+
+
+def attribute(opts: Options, record: dict[str, Any]) -> None:
+    """Boot the base kernel the same way (in OUTDIR/base/) and say whose fault each failed check
+    is; only the series' failures keep the status FAIL."""
+    assert opts.base_kernel is not None
+    if not opts.base_kernel.is_file():
+        record["attribution"] = {"checks": {}, "caused_by_series": True,
+                                 "summary": f"base kernel {opts.base_kernel} missing: "
+                                            f"{attribution.UNKNOWN}"}
+        return
+    progress("boot", f"patched kernel failed {', '.join(attribution.failed(record))}: "
+                     "booting the base kernel the same way")
+    try:
+        base = boot(Options(kernel=opts.base_kernel, out=opts.out / "base",
+                            accel=record["accel"], deadline=opts.deadline, append=opts.append,
+                            smoke=opts.smoke, guest_cmd=opts.guest_cmd,
+                            memory_mb=opts.memory_mb, dax=opts.dax))
+    except InfraError as exc:      # the base could not be booted: judged "unknown", said why
+        base = {"verdict": "infra-error", "reason": str(exc)}
+    if opts.history is not None:
+        history.record(opts.history, base, kernel="base")
+    att = attribution.attribute(record, base)
+    record["attribution"] = att
+    record["durations"]["base"] = base.get("durations", {}).get("total")
+    record["status"] = Status.FAIL if att["caused_by_series"] else Status.PASS
+    record["reason"] += f" ({att['summary']})"
+    progress("boot", f"attribution: {att['summary']}")
+
+
 def exit_code(record: dict[str, Any]) -> int:
-    """The boot's exit status; a failed DAX check fails a boot that passed."""
+    """The boot's exit status; a failed DAX check fails a boot that passed; failures the base
+    kernel has too do not fail it (attribution)."""
+    if Status.of((record.get("fix_first") or {}).get("status", "PASS")) is Status.FAIL:
+        return EXIT_FAILED
+    att = record.get("attribution")
+    if att and not att["caused_by_series"]:
+        return EXIT_OK
     code = EXIT_BY_VERDICT[record["verdict"]]
     dax = record.get("dax") or {}
     return EXIT_FAILED if code == EXIT_OK and dax.get("status") == "fail" else code
@@ -277,4 +368,6 @@ def summary(record: dict[str, Any]) -> str:
         line += f": {record['reason']}"
     if dax.get("status") == "fail":
         line += f"; dax: {dax.get('reason')}"
+    if record.get("attribution"):
+        line += f"; {record['attribution']['summary']}"
     return line

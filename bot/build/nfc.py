@@ -68,6 +68,7 @@ class Step:
     files: list[str]
     objects: list[str] = field(default_factory=list)
     targets: dict[str, str] = field(default_factory=dict)    # object -> its make target
+    kind: str = ""                         # the manifest's "fix" | "cleanup", "" if it says none
 
 
 def manifest_claims(manifest: Path | None) -> list[tuple[str, str, bool]]:
@@ -79,6 +80,22 @@ def manifest_claims(manifest: Path | None) -> list[tuple[str, str, bool]]:
     return [(str(s.get("subject", "")), Path(str(s.get("cocci") or "")).name,
              bool(s["nfc"]) if "nfc" in s else s["kind"] == "cleanup")
             for s in data.get("step", []) if isinstance(s, dict) and ("nfc" in s or "kind" in s)]
+
+
+def manifest_kinds(manifest: Path | None) -> list[tuple[str, str, str]]:
+    """(subject, semantic patch file name, kind) of the campaign's steps that say a kind."""
+    if manifest is None or not manifest.is_file():
+        return []
+    data = tomllib.loads(manifest.read_text())
+    return [(str(s.get("subject", "")), Path(str(s.get("cocci") or "")).name, str(s["kind"]))
+            for s in data.get("step", []) if isinstance(s, dict) and "kind" in s]
+
+
+def _kind(kinds: list[tuple[str, str, str]], subject: str, body: str) -> str:
+    """The manifest's kind of the step this commit is (matched as _claim matches)."""
+    return next((kind for step_subject, cocci, kind in kinds
+                 if _summary(subject) == _summary(step_subject)
+                 or (cocci and f"/{cocci}" in body)), "")
 
 
 def _claim(claims: list[tuple[str, str, bool]], subject: str, body: str) -> tuple[bool, str]:
@@ -97,7 +114,7 @@ def _summary(subject: str) -> str:
 
 
 def series_steps(tree: Path, base: str, rev: str, manifest: Path | None) -> list[Step]:
-    claims = manifest_claims(manifest)
+    claims, kinds = manifest_claims(manifest), manifest_kinds(manifest)
     log = git.out(tree, "log", "--reverse", "--first-parent", "--notes=cocci-bot",
                   "--format=%H %P%x00%B%n%N%x1e", f"{base}..{rev}")
     steps = []
@@ -107,7 +124,8 @@ def series_steps(tree: Path, base: str, rev: str, manifest: Path | None) -> list
         subject = body.split("\n", 1)[0].strip()
         claimed, source = _claim(claims, subject, body)
         files = git.out(tree, "diff", "--name-only", parent, commit).split()
-        steps.append(Step(commit, parent, subject, claimed, source, files))
+        steps.append(Step(commit, parent, subject, claimed, source, files,
+                          kind=_kind(kinds, subject, body)))
     return steps
 
 
@@ -521,16 +539,18 @@ class Proof:
         return self.out / f"{k:02d}-{self.states[k][:12]}"
 
     def needed(self, k: int) -> list[str]:
+        """The objects state k is compiled for: those of the step that made it and of the next
+        (every step's, claiming or not: compiling each state is also the bisect check)."""
         objs: set[str] = set()
-        if k >= 1 and self.steps[k - 1].claims:
+        if k >= 1:
             objs |= set(self.steps[k - 1].objects)
-        if k < len(self.steps) and self.steps[k].claims:
+        if k < len(self.steps):
             objs |= set(self.steps[k].objects)
         return sorted(objs)
 
     def after_base(self, src: Path, obj: Path) -> None:
-        """The base O= dir is complete: find each claiming step's objects, keep the base's."""
-        for step in self.claimed:
+        """The base O= dir is complete: find each step's objects, keep the base's."""
+        for step in self.steps:
             step.targets = objects_touching(obj, src, step.files)
             step.objects = list(step.targets)
             compiled = {o.rsplit(".", 1)[0] for o in step.objects}
@@ -554,6 +574,21 @@ class Proof:
             self.broken[k] = f"the objects do not compile at {self.states[k][:12]} (see {log})"
         snapshot(obj, self.needed(k), self.state_dir(k))
         return res
+
+    def bisect(self) -> dict[str, Any]:
+        """Whether every prefix of the series compiles (0-day's bisectability), from the states
+        compiled between steps (the top is the patched build): per patch, and the first patch
+        after which the objects the series touches do not compile."""
+        rows = []
+        for k, step in enumerate(self.steps, start=1):
+            why = self.broken.get(k) if k < len(self.steps) else None
+            checked = k == len(self.steps) or bool(self.needed(k))
+            rows.append({"patch": k, "commit": step.commit, "subject": step.subject,
+                         "compiles": why is None, "checked": checked,
+                         "reason": why or ("its objects compile" if checked else
+                                           "it touches no object this config compiles")})
+        first = next((r for r in rows if not r["compiles"]), None)
+        return {"status": "fail" if first else "pass", "first_broken": first, "patches": rows}
 
     def compare(self) -> dict[str, Any]:
         records = []

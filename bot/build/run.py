@@ -6,13 +6,21 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
     status          "RUNNING" while running, then "PASS" | "FAIL" (bot.status.Status)
     reason          one line: why that status
     kernel          path of the patched bzImage (null unless it was built)
+    base_kernel     path of the base bzImage (booted when the patched kernel fails a check)
+    fix_first       null, or for a fix-first series (its first step's manifest kind is "fix",
+                    two patches or more): patch 1 alone built between the base and the
+                    patched build (OUTDIR/fix-first/): commit, subject, status, kernel (the
+                    boot stage boots it with the DAX check)
     tree, base, rev the tree and the two commits (40-hex)
     fragment        the config fragment merged on top of tinyconfig
     config_hash     sha256 of the patched build's final .config
     toolchain       the compiler's version line
     durations       seconds: checkout, base, patched, total
     ccache          {"base": {"hits", "misses"}, "patched": {...}}
-    builds          per build: status, seconds, warnings (count), output_dir, log
+    incremental     whether the base build continued in the O= dir a previous build left
+    retries         builds done again (a base that failed in a kept O= dir, from an empty one)
+    builds          per build: status, seconds, warnings (count, of the whole kernel: the
+                    ledger), warnings_printed (in this build's log), output_dir, log
     new_warnings    warnings of the patched build the base build did not have (by file,
                     message and -W flag; line shifts do not count): file, line, message, flag, text
     coverage        per .c file the series adds or modifies: file, object, built (bool)
@@ -22,6 +30,10 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
                     (bot/build/settings.py): name, config lines (OUTDIR/tree-settings.config,
                     merged after the fragment), why; [] for trees that need nothing
     reproducer      the cocci-bot command line; tuxmake_reproducers: per build
+    bisect          null (no proof run), or whether every prefix of the series compiles: status
+                    pass | fail, first_broken, patches: [{patch, commit, subject, compiles,
+                    checked, reason}] (the states the NFC proof compiles, for every step; a
+                    prefix that does not compile fails the build, naming the patch)
     nfc             null, or the proof of "no functional change" (bot/build/nfc.py): status
                     pass | fail | not-claimed, and per step: commit, subject, claims,
                     claim_source, verdict (pass | fail | not-claimed), reason, objects,
@@ -30,31 +42,38 @@ OUTDIR/build.json (written when the build starts, replaced atomically after each
 Layout: OUTDIR/base/ and OUTDIR/patched/ are the two builds' separate output dirs (tuxmake's:
 build.log, config, bzImage, metadata.json, reproducer.sh). The source checkout (src/) and the
 O= dir (obj/) live in the work dir (default DATA_DIR/build-work) at stable paths, so compiler
-command lines, hence ccache keys, are the same from run to run. The base is built from a clean
-O= dir (so every base warning is seen); the patched build then continues in the same O= dir
-after the checkout moves to REV, so make rebuilds only what the series changed. (A copy of the
-O= dir at another path would not do: tools/objtool records absolute paths, gets rebuilt, and
-every object that objtool post-processes follows.)
+command lines, hence ccache keys, are the same from run to run. The O= dir is kept from run to
+run: the base build continues from whatever the last build of this tree left (the previous
+release's patched kernel), so make recompiles only what changed between the two; the patched
+build then continues in the same O= dir after the checkout moves to REV, so make rebuilds only
+what the series changed. (A copy of the O= dir at another path would not do: tools/objtool
+records absolute paths, gets rebuilt, and every object that objtool post-processes follows.)
+A base build that fails in a kept O= dir is done again from an empty one before the tree is
+called broken.
+
+New warnings stay exact although the base build prints only what it recompiled: every compile
+keeps its diagnostics beside its object (bot/build/ledger.py), and the base's and the patched
+build's warnings are the records of every object present after each, i.e. what two builds
+from an empty O= dir would have printed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.util
+import json
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from elftools.common.exceptions import ELFError
 
-from bot import defaults, git, jsonfile, proc
+from bot import defaults, git, jsonfile, locking, proc
+from bot import progress as live
 from bot.build import fragment as frag
-from bot.build import nfc, tuxmake, warnings
+from bot.build import ledger, nfc, tuxmake, warnings
 from bot.build import settings as tree_settings
 from bot.build import tree as srctree
 from bot.errors import EXIT_FAILED, EXIT_OK, InfraError, UserError
@@ -100,6 +119,8 @@ class Build:
             self.wanted |= frag.parse("\n".join(setting.config))
         self.record: dict[str, Any] = initial_record(opts, base, rev)
         self.proof: nfc.Proof | None = None
+        self.recorder = ledger.install(self.paths.src.parent / "bin")
+        self.warnings: dict[str, list[warnings.Warning]] = {}   # per build, from the ledger
         self.record["tree_settings"] = [s.to_json() for s in self.settings]
         for setting in self.settings:
             progress("build", f"tree setting {setting.name}: {setting.why}")
@@ -110,7 +131,7 @@ class Build:
     def spec(self, which: str, targets: tuple[str, ...] = tuxmake.BUILD_TARGETS) -> tuxmake.Spec:
         return tuxmake.Spec(self.paths.src, self.paths.obj, self.opts.out / which,
                             self.opts.fragment.resolve(), targets, self.opts.jobs,
-                            tree_fragments=self.tree_fragments)
+                            tree_fragments=self.tree_fragments, recorder=self.recorder)
 
     def finish(self, status: str, reason: str) -> dict[str, Any]:
         self.record["status"], self.record["reason"] = status, reason
@@ -122,10 +143,11 @@ class Build:
 def initial_record(opts: Options, base: str, rev: str) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "status": Status.RUNNING, "reason": "running", "kernel": None,
+        "base_kernel": None, "fix_first": None, "incremental": False, "retries": 0,
         "tree": str(opts.tree), "base": base, "rev": rev,
         "fragment": str(opts.fragment.resolve()), "config_hash": None, "toolchain": None,
         "durations": {}, "ccache": {}, "builds": {}, "new_warnings": [], "coverage": [],
-        "not_compiled": [], "fragment_mismatches": [], "nfc": None,
+        "not_compiled": [], "fragment_mismatches": [], "nfc": None, "bisect": None,
         "reproducer": proc.cmdline(["cocci-bot", "build", "--tree", str(opts.tree), "--rev", rev,
                                     "--base", base, "--fragment", str(opts.fragment.resolve()),
                                     "--out", str(opts.out)]),
@@ -150,18 +172,24 @@ def check_fragment(b: Build) -> None:
                         "they depend on, see `make menuconfig` help)")
 
 
-def run_build(b: Build, which: str) -> bool:
+def run_build(b: Build, which: str, commit: str | None = None) -> bool:
     spec = b.spec(which)
-    commit = b.base if which == "base" else b.rev
+    commit = commit or (b.base if which == "base" else b.rev)
     progress("build", f"{which}: building {commit[:12]} in {spec.build_dir}")
-    res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
+    history = b.paths.src.parent / HISTORY
+    counter = ObjectCounter(spec.output_dir / ledger.COMPILED, which, last_build(history, which))
+    with live.ticking("build", counter, state_file=b.opts.out / live.FILE):
+        res = tuxmake.run(spec, b.opts.out / f"tuxmake-{which}.log")
+    remember_build(history, which, counter.count(), res.seconds)
     meta = tuxmake.metadata(spec.output_dir)
     status = tuxmake.status(meta, tuxmake.BUILD_TARGETS[-1])
     if status == "PASS" and not tuxmake.copy_image(spec):
         status = "FAIL"
+    b.warnings[which] = ledger.collect(b.paths.obj, src_prefixes(b))
     b.record["builds"][which] = {
         "status": status, "seconds": round(res.seconds, 1),
-        "warnings": meta.get("results", {}).get("warnings"),
+        "warnings": len(b.warnings[which]),       # of the whole kernel (the ledger)
+        "warnings_printed": meta.get("results", {}).get("warnings"),   # by what was compiled
         "output_dir": str(spec.output_dir), "log": str(spec.output_dir / "build.log"),
     }
     b.record["durations"][which] = round(res.seconds, 1)
@@ -175,18 +203,67 @@ def run_build(b: Build, which: str) -> bool:
     return status == "PASS"
 
 
-def compare_warnings(b: Build) -> list[warnings.Warning]:
-    prefixes = (f"{b.paths.src}/", f"{b.paths.src.resolve()}/")
-    logs = [_read(b.opts.out / which / "build.log") for which in ("base", "patched")]
-    base, patched = (warnings.parse(log, prefixes) for log in logs)
-    return warnings.new_warnings(base, patched)
+FIX = "fix-first"               # the build (and output dir) of patch 1 alone
+HISTORY = "last-build.json"     # per tree, in its work dir: what each build last compiled
 
 
-def _read(path: Path) -> str:
+def last_build(history: Path, which: str) -> dict[str, float]:
     try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
+        return dict(json.loads(history.read_text()).get(which, {}))
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def remember_build(history: Path, which: str, objects: int, seconds: float) -> None:
+    try:
+        data = json.loads(history.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[which] = {"objects": objects, "seconds": round(seconds, 1)}
+    jsonfile.write(history, data)
+
+
+class ObjectCounter:
+    """Where a build stands, from the recorder's growing list of objects compiled (ledger.py):
+    how many, of about how many (the last build of this tree), elapsed, about how long is
+    left."""
+
+    def __init__(self, log: Path, which: str, last: dict[str, float]):
+        self.log, self.which, self.last = log, which, last
+        self.offset = self.done = 0
+        self.started = time.monotonic()
+
+    def count(self) -> int:
+        try:
+            with self.log.open("rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except OSError:
+            return self.done
+        cut = chunk.rfind(b"\n") + 1          # whole lines only
+        self.done += chunk.count(b"\n", 0, cut)
+        self.offset += cut
+        return self.done
+
+    def __call__(self) -> str:
+        done, spent = self.count(), time.monotonic() - self.started
+        line = f"{self.which}: {done} objects compiled"
+        total, seconds = self.last.get("objects"), self.last.get("seconds")
+        if total:
+            line += f" (last build of this tree: {int(total)})"
+        line += f", {live.elapsed(spent)}"
+        if seconds and seconds > spent:
+            line += f", about {live.elapsed(seconds - spent)} left"
+        return line
+
+
+def src_prefixes(b: Build) -> tuple[str, ...]:
+    return (f"{b.paths.src}/", f"{b.paths.src.resolve()}/")
+
+
+def compare_warnings(b: Build) -> list[warnings.Warning]:
+    """The patched kernel's warnings beyond the base's, both of the whole kernel (the ledger)."""
+    return warnings.new_warnings(b.warnings.get("base", []), b.warnings.get("patched", []))
 
 
 def coverage(b: Build) -> list[dict[str, Any]]:
@@ -205,10 +282,18 @@ def build_base(b: Build) -> bool:
     t0 = time.monotonic()
     srctree.checkout(b.opts.tree, b.paths.src, b.base)
     b.record["durations"]["checkout"] = round(time.monotonic() - t0, 1)
-    if b.paths.obj.exists():
-        shutil.rmtree(b.paths.obj)     # a full base build: every base warning is seen
+    b.record["incremental"] = (b.paths.obj / ".config").is_file()
     check_fragment(b)
     ok = run_build(b, "base")
+    if not ok and b.record["incremental"]:
+        progress("build", "base: failed in the kept O= dir; building it again from an empty one")
+        shutil.rmtree(b.paths.obj)
+        b.record["incremental"] = False
+        b.record["retries"] += 1
+        check_fragment(b)
+        ok = run_build(b, "base")
+    if ok:
+        b.record["base_kernel"] = str((b.opts.out / "base" / "bzImage").resolve())
     if ok and b.opts.nfc:
         b.proof = nfc.Proof(b.opts.tree, b.base, b.rev, b.opts.out / "nfc", b.opts.manifest)
         b.proof.after_base(b.paths.src, b.paths.obj)
@@ -246,7 +331,7 @@ def _prove(b: Build) -> None:
     middle = b.proof.middle_states()
     if middle:
         argv = nfc.make_argv(b.opts.out / "patched" / "build.log")
-        env = {**tuxmake.env(), "KCFLAGS": ""}
+        env = {**tuxmake.env(b.recorder), "KCFLAGS": ""}
         for k in middle:
             progress("build", f"nfc: compiling {len(b.proof.needed(k))} object(s) at "
                      f"{b.proof.states[k][:12]}")
@@ -256,10 +341,35 @@ def _prove(b: Build) -> None:
     b.record["nfc"] = b.proof.compare()
 
 
+def first_fix(b: Build) -> nfc.Step | None:
+    """Patch 1 of a fix-first series (its manifest step has kind "fix") of two or more patches
+    (a series of one is the fix alone: the patched build is it)."""
+    steps = b.proof.steps if b.proof else nfc.series_steps(b.opts.tree, b.base, b.rev,
+                                                           b.opts.manifest)
+    return steps[0] if len(steps) > 1 and steps[0].kind == "fix" else None
+
+
+def build_fix_first(b: Build, fix: nfc.Step) -> bool:
+    """Patch 1 alone, built in the same O= dir (between the base and the patched build: make
+    recompiles what the fix changed, then the patched build what the rest changed); its
+    bzImage is what the boot stage boots with the DAX check (build.json fix_first)."""
+    srctree.checkout(b.opts.tree, b.paths.src, fix.commit)
+    ok = run_build(b, FIX, fix.commit)
+    b.record["fix_first"] = {
+        "commit": fix.commit, "subject": fix.subject, "status": b.record["builds"][FIX]["status"],
+        "kernel": str((b.opts.out / FIX / "bzImage").resolve()) if ok else None}
+    b.save()
+    return ok
+
+
 def verdict(b: Build) -> dict[str, Any]:
     if not build_base(b):
         return b.finish("FAIL", "the base build failed: the tree does not build with this "
                         f"config (see {b.record['builds']['base']['log']})")
+    fix = first_fix(b)
+    if fix is not None and not build_fix_first(b, fix):
+        return b.finish("FAIL", f"patch 1 alone ({fix.subject}), the fix of a fix-first "
+                        f"series, does not build (see {b.record['builds'][FIX]['log']})")
     patched_ok = build_patched(b)
     new = compare_warnings(b)
     b.record["new_warnings"] = [
@@ -271,6 +381,12 @@ def verdict(b: Build) -> dict[str, Any]:
         return b.finish("FAIL", "the patched build failed (see "
                         f"{b.record['builds']['patched']['log']})")
     prove_nfc(b)
+    if b.proof is not None and b.record["nfc"]["status"] != "error":
+        b.record["bisect"] = b.proof.bisect()
+        first = b.record["bisect"]["first_broken"]
+        if first:
+            return b.finish("FAIL", f"the series is not bisectable: after patch {first['patch']}"
+                            f"/{len(b.proof.steps)} ({first['subject']}) {first['reason']}")
     return b.finish("PASS", f"{len(new)} new warning(s)")
 
 
@@ -284,17 +400,10 @@ def resolve(opts: Options) -> tuple[str, str]:
     return base, rev
 
 
-@contextlib.contextmanager
-def work_lock(root: Path) -> Iterator[None]:
+def work_lock(root: Path) -> locking.FileLock:
     """One build at a time per work dir (they share the checkout and the O= dir)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"another cocci-bot build is using {root}: wait for it or pass "
-                            "--work-dir DIR") from None
-        yield
+    return locking.FileLock(root / ".lock", busy=UserError(
+        f"another cocci-bot build is using {root}: wait for it or pass --work-dir DIR"))
 
 
 def require_tuxmake() -> None:

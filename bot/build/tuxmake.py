@@ -8,6 +8,7 @@ warning counts), build.log and reproducer.sh in its output directory.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults, proc
+from bot.build import ledger
 
 # `default` is plain `make`, which on x86 builds vmlinux and bzImage; tuxmake's `kernel` target
 # would run a second `make bzImage` over the whole tree (about 5-10 s of directory walking on a
@@ -33,6 +35,7 @@ class Spec:
     jobs: int = defaults.BUILD_JOBS
     base_config: str = defaults.BUILD_BASE_CONFIG
     tree_fragments: tuple[Path, ...] = ()   # per-tree settings (bot/build/settings.py), merged last
+    recorder: Path | None = None   # a dir whose `ccache` keeps each object's warnings (ledger.py)
 
 
 def argv(spec: Spec, python: str = sys.executable) -> list[str]:
@@ -53,18 +56,26 @@ def argv(spec: Spec, python: str = sys.executable) -> list[str]:
     ]
 
 
-def env() -> dict[str, str]:
+def env(recorder: Path | None = None, compiled: Path | None = None) -> dict[str, str]:
     """ccache in depend mode: a miss costs the compile alone, not a preprocessor run first to
     compute the key (kernel objects are mostly headers: the extra run made an empty-cache build
     about a third slower than a plain one); the key comes from the -MMD dependency file the
     kernel's own flags ask gcc for, so hits are as before."""
-    return {"CCACHE_DIR": str(defaults.ccache_dir()), "CCACHE_DEPEND": "1"}
+    found = {"CCACHE_DIR": str(defaults.ccache_dir()), "CCACHE_DEPEND": "1"}
+    if recorder is not None:    # its `ccache` first on PATH: tuxmake's wrapper runs it
+        found["PATH"] = f"{recorder}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+    if compiled is not None:    # the recorder lists every object it compiles there
+        found["COCCI_BOT_COMPILED"] = str(compiled)
+    return found
 
 
 def run(spec: Spec, log_path: Path) -> proc.Result:
     spec.output_dir.mkdir(parents=True, exist_ok=True)
-    return proc.run(argv(spec), timeout=defaults.TIMEOUT_BUILD, env=env(), check=False,
-                    log_path=log_path)
+    compiled = spec.output_dir / ledger.COMPILED if spec.recorder else None
+    if compiled is not None:
+        compiled.unlink(missing_ok=True)
+    return proc.run(argv(spec), timeout=defaults.TIMEOUT_BUILD, env=env(spec.recorder, compiled),
+                    check=False, log_path=log_path)
 
 
 def metadata(output_dir: Path) -> dict[str, Any]:

@@ -6,11 +6,13 @@ and sends them only when bot.toml says so ([mail] send = true).
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 from bot import git
-from bot.drafts import maintainers
+from bot.apply.series import below_dashes
+from bot.drafts import maintainers, send, tested
 from bot.drafts.signoff import Signing, sign
 
 
@@ -44,6 +46,7 @@ def write(repo: Path, base: str, head: str, out: Path, *, version: int, subject:
     argv += [f"--to={a}" for a in to] + [f"--cc={a}" for a in cc]
     git.git(repo, *argv, f"{base}..{head}", env=signing.signer.env())
     files = sorted(out.glob("*.patch"))
+    unique_cover_id(files, f"v{version}.{head[:12]}")
     if not single:
         cover = files[0]
         cover.write_text(cover.read_text().replace("*** SUBJECT HERE ***", subject)
@@ -56,11 +59,6 @@ def frame(files: list[Path], report: dict, run_dir: Path, series_url: str | None
     queue's URL for its reproducer; a single patch's cover facts), and what this run tested
     (bot/drafts/tested.py) at the end of the cover's blurb (before git's shortlog), or below
     the `---` of a single patch."""
-    import re
-
-    from bot.apply.series import below_dashes
-    from bot.drafts import tested
-
     mails = [f for f in files if "0000-cover-letter" not in f.name]
     notes = [text for _, text in sorted(report.get("below_dashes", {}).items())]
     if series_url:
@@ -77,3 +75,15 @@ def frame(files: list[Path], report: dict, run_dir: Path, series_url: str | None
         notes = [f"{summary}\n\n{n}" for n in notes] or [summary]
     for mail, note in zip(mails, notes, strict=False):
         below_dashes(mail, note)
+
+
+def unique_cover_id(files: list[Path], tag: str) -> None:
+    """format-patch names a cover letter <cover.SECONDS.git.COMMITTER>: two series drafted in
+    the same second would share it (and the mail loop detection would refuse the second).
+    Put `tag` (version and head) into it, in the cover and in the patches that answer it."""
+    old = send.message_id(files[0]) or ""
+    if not old.startswith("<cover."):
+        return
+    new = old.replace("<cover.", f"<cover.{tag}.", 1)
+    for f in files:
+        f.write_text(f.read_text().replace(old, new))

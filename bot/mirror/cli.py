@@ -11,6 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot import defaults
+from bot.errors import UserError
+from bot.log import progress
+from bot.mirror import stage
+from bot.mirror.tarball import mirror_tarball
+from bot.mirror.versions import parse_request
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
@@ -37,12 +44,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot import defaults
-    from bot.errors import UserError
-    from bot.log import progress
-    from bot.mirror import stage
-    from bot.mirror.versions import parse_request
-
     repo_path = (args.repo or args.data_dir / defaults.MIRROR_REPO).absolute()
     if args.tag is not None and args.tarball is None:
         raise UserError("--tag goes with --tarball FILE (Debian releases are tagged by version)")
@@ -50,8 +51,6 @@ def run(args: argparse.Namespace) -> int:
         if args.list or args.versions:
             raise UserError("--tarball imports one tarball: pass VERSIONs or --list in "
                             "another cocci-bot mirror run")
-        from bot.mirror.tarball import mirror_tarball
-
         done = mirror_tarball(args.tarball.absolute(), repo_path, args.data_dir, args.tag)
         progress("mirror", done.line())
         return 0

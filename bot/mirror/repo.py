@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -276,8 +277,6 @@ def makefile_date(tree_root: Path) -> str:
 
 def remove_tree(path: Path) -> None:
     """rm -rf that also copes with read-only folders inside unpacked tarballs."""
-    import shutil
-
     def fix(func, p, _exc):
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(p), 0o700)

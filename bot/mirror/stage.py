@@ -10,15 +10,17 @@ version-ordered chain (see bot.mirror.repo for how an older release is inserted)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import defaults, proc
+from bot import progress as live
 from bot.errors import InfraError
 from bot.log import progress
 from bot.mirror import apt, repo
@@ -131,6 +133,18 @@ def store_tree(gitdir: Path, root: Path, index: Path, files: int, label: str) ->
     return tree
 
 
+def size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def downloaded(cache: Path) -> int:
+    """Bytes apt has fetched so far into the cache's download dirs (apt.download)."""
+    return sum(size(f) for d in cache.glob(".download-*") for f in d.rglob("*"))
+
+
 def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
     offer = art.offer
     start = time.monotonic()
@@ -139,46 +153,68 @@ def fetch(art: apt.Artifact, cache: Path, timing: Timing) -> Path:
         progress("mirror", f"download {offer} (cached)")
     else:
         progress("mirror", f"download {offer} {art.filename} ({art.size / 1e6:.0f} MB) ...")
-        path = apt.download(art, cache)
+        with live.ticking("mirror", lambda: f"download {art.filename}: "
+                          f"{downloaded(cache) / 1e6:.0f} of {art.size / 1e6:.0f} MB, "
+                          f"{live.elapsed(time.monotonic() - start)}"):
+            path = apt.download(art, cache)
         timing.download = time.monotonic() - start
         progress("mirror", f"download {offer} done in {timing.download:.0f} s")
     return path
 
 
-def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
-                   timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
-    offer = art.offer
+@contextlib.contextmanager
+def work_dir(tmp_root: Path) -> Iterator[Path]:
+    """A scratch folder under `tmp_root` for one release's unpacked tree (stale ones of killed
+    runs swept, the free space checked), removed when the block ends."""
     tmp_root.mkdir(parents=True, exist_ok=True)
     sweep(tmp_root)
     require_space(tmp_root)
     work = Path(tempfile.mkdtemp(prefix=f"mirror-{os.getpid()}-", dir=tmp_root))
     try:
+        yield work
+    finally:
+        repo.remove_tree(work)
+
+
+def place(gitdir: Path, rel: repo.Release, what: str, files: int,
+          begin: float) -> tuple[repo.Release, list[repo.Release]]:
+    """Commit and tag the imported release in version order, pack, and say so."""
+    placed, moved = repo.add_release(gitdir, rel)
+    repo.pack(gitdir)
+    assert placed.commit is not None
+    progress("mirror", f"import {what} -> {placed.version.tag} {placed.commit[:12]} "
+             f"({files} files) in {time.monotonic() - begin:.0f} s")
+    if moved:
+        progress("mirror", "re-parented " + ", ".join(r.version.tag for r in moved)
+                 + f" onto {placed.version.tag} (trees unchanged)")
+    return placed, moved
+
+
+def import_release(gitdir: Path, art: apt.Artifact, path: Path, tmp_root: Path,
+                   timing: Timing) -> tuple[repo.Release, list[repo.Release]]:
+    offer = art.offer
+    with work_dir(tmp_root) as work:
         progress("mirror", f"unpack {offer} ...")
         start = time.monotonic()
-        root, member = unpack(art, path, work)
+        with live.ticking("mirror", lambda: f"unpack {offer}: {count_files(work)} files, "
+                          f"{live.elapsed(time.monotonic() - start)}"):
+            root, member = unpack(art, path, work)
         files = count_files(root)
         timing.unpack = time.monotonic() - start
         progress("mirror", f"unpack {offer}: {files} files in {timing.unpack:.0f} s")
         progress("mirror", f"import {offer} ...")
         start = time.monotonic()
-        tree = store_tree(gitdir, root, work / "index", files, str(offer))
-        stored = files
+        with live.ticking("mirror", lambda: f"import {offer}: {files} files into git, index "
+                          f"{size(work / 'index') / 1e6:.0f} MB, "
+                          f"{live.elapsed(time.monotonic() - start)}"):
+            tree = store_tree(gitdir, root, work / "index", files, str(offer))
         rel = repo.Release(offer.upstream, tree,
                            repo.message(offer.upstream, offer.package, offer.version,
                                         art.filename, art.sha256, member),
                            repo.makefile_date(root))
-    finally:
-        repo.remove_tree(work)
-    placed, moved = repo.add_release(gitdir, rel)
-    repo.pack(gitdir)
+    placed = place(gitdir, rel, str(offer), files, start)
     timing.import_ = time.monotonic() - start
-    assert placed.commit is not None
-    progress("mirror", f"import {offer} -> {placed.version.tag} {placed.commit[:12]} "
-             f"({stored} files) in {timing.import_:.0f} s")
-    if moved:
-        progress("mirror", "re-parented " + ", ".join(r.version.tag for r in moved)
-                 + f" onto {placed.version.tag} (trees unchanged)")
-    return placed, moved
+    return placed
 
 
 # --- the whole run --------------------------------------------------------------------------------

@@ -11,10 +11,7 @@ without unpacking. A different tarball of a version the mirror already has is re
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,7 @@ from bot import defaults, proc
 from bot import git as botgit
 from bot.errors import UserError
 from bot.log import progress
-from bot.mirror import repo, stage
+from bot.mirror import apt, repo, stage
 from bot.mirror.versions import Upstream, tag_version
 
 _MAKEFILE_VAR = re.compile(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(.*?)\s*$",
@@ -43,14 +40,6 @@ class Imported:
         what = "present" if self.present else "imported"
         moved = f", re-parented {', '.join(v.tag for v in self.moved)}" if self.moved else ""
         return f"PASS {self.version.tag} {what} ({self.commit[:12]}){moved} in {self.seconds:.0f} s"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def makefile_version(root: Path) -> tuple[str, str]:
@@ -123,7 +112,7 @@ def mirror_tarball(tarball: Path, repo_path: Path, data_dir: Path,
 def _mirror_locked(tarball: Path, gitdir: Path, data_dir: Path, tag: str | None,
                    wanted: Upstream | None, start: float) -> Imported:
     with repo.locked(gitdir):
-        digest = sha256(tarball)
+        digest = apt.sha256_of(tarball)
         existing = repo.releases(gitdir)
         for rel in existing:
             if _recorded(rel, digest) and wanted in (None, rel.version):
@@ -150,11 +139,7 @@ def _refuse_present(version: Upstream, existing: list[repo.Release], tarball: Pa
 
 def _import(gitdir: Path, tarball: Path, digest: str, existing: list[repo.Release],
             tmp_root: Path, tag: str | None) -> tuple[repo.Release, list[repo.Release]]:
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    stage.sweep(tmp_root)
-    stage.require_space(tmp_root)
-    work = Path(tempfile.mkdtemp(prefix=f"mirror-{os.getpid()}-", dir=tmp_root))
-    try:
+    with stage.work_dir(tmp_root) as work:
         progress("mirror", f"unpack {tarball.name} ...")
         begin = time.monotonic()
         root = _unpack(tarball, work)
@@ -168,17 +153,7 @@ def _import(gitdir: Path, tarball: Path, digest: str, existing: list[repo.Releas
         tree = stage.store_tree(gitdir, root, work / "index", files, tarball.name)
         rel = repo.Release(version, tree, message(version, tarball.name, digest, said),
                            repo.makefile_date(root))
-    finally:
-        repo.remove_tree(work)
-    placed, moved = repo.add_release(gitdir, rel)
-    repo.pack(gitdir)
-    assert placed.commit is not None
-    progress("mirror", f"import {tarball.name} -> {placed.version.tag} {placed.commit[:12]} "
-             f"({files} files) in {time.monotonic() - begin:.0f} s")
-    if moved:
-        progress("mirror", "re-parented " + ", ".join(r.version.tag for r in moved)
-                 + f" onto {placed.version.tag} (trees unchanged)")
-    return placed, moved
+    return stage.place(gitdir, rel, tarball.name, files, begin)
 
 
 def _unpack(tarball: Path, work: Path) -> Path:

@@ -8,16 +8,22 @@ state in the data dir, and the embedded review queue.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import EXIT_OK, CocciBotError, UserError
 from bot.sigterm import sigterm_as_interrupt
 from bot.status import SCHEMA
+
+if TYPE_CHECKING:
+    from bot.pipeline.config import Config
+    from bot.pipeline.queue import Queue
 
 log = logging.getLogger("bot.run")
 
@@ -37,11 +43,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.pipeline import config
+    from bot.pipeline import config  # (as in _loop)
 
     cfg = config.load(args.config)
-    cfg = cfg.with_overrides(build=cfg.build and not args.no_build,
-                             boot=cfg.boot and not (args.no_boot or args.no_build),
+    cfg = cfg.with_overrides(build=cfg.checks.build and not args.no_build,
+                             boot=cfg.checks.boot and not (args.no_boot or args.no_build),
                              queue_url=args.queue)
     if args.watch is not None and args.watch <= 0:
         raise UserError("--watch takes a positive number of seconds, e.g. --watch 3600")
@@ -55,27 +61,26 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_OK
 
 
-def _loop(cfg, args: argparse.Namespace) -> int:
+def _loop(cfg: Config, args: argparse.Namespace) -> int:
+    """One cycle, or (--watch) one every SECONDS, through the executor bot.toml asks for."""
+    # a subcommand loads its library when it runs: `cocci-bot --help` and the other
+    # subcommands never import the stages
     from bot.pipeline import reaper, runner
     from bot.pipeline.queue import Queue
 
     reaper.mark(args.data_dir)   # before the first program starts: they all inherit it
-    if cfg.workers is not None:
-        return _enqueue_loop(cfg, args)
-    if args.watch is None:
-        return cycle(runner.run_all(cfg, args.data_dir))
-    tree_errors = runner.TreeErrors()
-    with Queue(cfg, args.data_dir) as queue:   # kept up while watching: series URLs stay live
-        if not cfg.queue_url:
-            reaper.reap(args.data_dir)   # a killed bot's queue would hold the port
-            try:
-                log.info("run: the review queue is at %s while this runs", queue()[0])
-            except CocciBotError as exc:
-                log.warning("run: the embedded review queue did not start: %s (tried again "
-                            "when a job posts)", exc)
+    with contextlib.ExitStack() as stack:
+        queue = None
+        if cfg.workers is None and args.watch is not None:
+            queue = stack.enter_context(Queue(cfg, args.data_dir))   # series URLs stay live
+            _start_queue(cfg, args.data_dir, queue)
+        executor = runner.executor(cfg, args.data_dir, stack, queue)
+        if args.watch is None:
+            return cycle(runner.run_all(cfg, args.data_dir, executor))
+        tree_errors = runner.TreeErrors()
         while True:
             try:
-                cycle(runner.run_all(cfg, args.data_dir, honour_backoff=True, queue=queue,
+                cycle(runner.run_all(cfg, args.data_dir, executor, honour_backoff=True,
                                      tree_errors=tree_errors))
             except CocciBotError as exc:
                 if isinstance(exc, UserError):
@@ -85,22 +90,18 @@ def _loop(cfg, args: argparse.Namespace) -> int:
             time.sleep(args.watch)
 
 
-def _enqueue_loop(cfg, args: argparse.Namespace) -> int:
-    """[workers] broker: each cycle queues the jobs' next stages for `cocci-bot worker`."""
-    from bot.workers import enqueue
+def _start_queue(cfg: Config, data_dir: Path, queue: Queue) -> None:
+    """`run --watch` inline: the embedded queue up from the start (else when a job posts)."""
+    from bot.pipeline import reaper  # (as in _loop)
 
-    while True:
-        try:
-            worst = cycle(enqueue.run_all(cfg, args.data_dir,
-                                          honour_backoff=args.watch is not None))
-        except CocciBotError as exc:
-            if args.watch is None or isinstance(exc, UserError):
-                raise
-            log.warning("run: this cycle stopped: %s (next cycle in %g s)", exc, args.watch)
-        if args.watch is None:
-            return worst
-        log.info("run: next look in %g s (Ctrl-C stops)", args.watch)
-        time.sleep(args.watch)
+    if cfg.queue.url:
+        return
+    reaper.reap(data_dir)   # a killed bot's queue would hold the port
+    try:
+        log.info("run: the review queue is at %s while this runs", queue()[0])
+    except CocciBotError as exc:
+        log.warning("run: the embedded review queue did not start: %s (tried again when a job "
+                    "posts)", exc)
 
 
 def cycle(results: list[tuple[str, int]]) -> int:
@@ -128,14 +129,19 @@ def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def status(args: argparse.Namespace) -> int:
-    from bot.pipeline import config, report, store
+    from bot.boot import history
+    from bot.pipeline import config, report, store  # (as in _loop)
 
     where = store.location(config.load(args.config), args.data_dir)
     jobs = report.jobs(where)
+    checks = history.summary(args.data_dir)
     if args.json:
         sys.stdout.write(json.dumps({"schema": SCHEMA, "data_dir": str(args.data_dir),
-                                     "store": store.describe(where), "jobs": jobs},
-                                    indent=2) + "\n")
+                                     "store": store.describe(where), "jobs": jobs,
+                                     "check_history": checks}, indent=2) + "\n")
     else:
         sys.stdout.write(report.render(jobs, where) + "\n")
+        if checks:
+            sys.stdout.write(f"checks on this host (last {history.LAST} boots): "
+                             f"{history.text(checks)}\n")
     return EXIT_OK

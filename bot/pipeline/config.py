@@ -17,7 +17,10 @@ queue.  examples/bot.toml documents every key.
     [checks]   build, boot, dax, nfc
     [queue]    url, token_env
     [mail]     send (default false), host, port, tls ("starttls" | "ssl" | "none"), user,
-               password_env, from_
+               password_env, from_, daily_limit (messages per 24 h, every list together)
+    [[mail.list]] address (an address or a glob: who may ever get mail), daily_limit,
+               embargo_hours (between approval and send), replies ("all" | "author")
+    [tree.target] url, branch: the tree a series' mail is for (checked before sending)
     [workers]  broker ("redis://...", required in the section), database (a PostgreSQL URL;
                default the SQLite file in the data dir), run_dir, visibility_timeout
                (no [workers]: the run does every stage itself)
@@ -26,7 +29,6 @@ queue.  examples/bot.toml documents every key.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,7 +36,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot import defaults, names
-from bot.errors import UserError
+from bot.apply.identity import usable_email
+from bot.errors import ConfigError
 
 DEFAULT_RELEASE = "5.10.223"
 GIT_URL_SCHEMES = ("https://", "http://", "git://", "ssh://", "file://")
@@ -44,6 +47,33 @@ LoosePath = Annotated[Path, Field(strict=False)]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+def git_url(value: str) -> str:
+    if not value.startswith(GIT_URL_SCHEMES):
+        raise ValueError(f"{value!r} is not a git URL: use one starting with "
+                         f"{', '.join(GIT_URL_SCHEMES)}")
+    return value
+
+
+class Target(_Section):
+    """[tree.target]: the branch a series' mail is for (e.g. the maintainer's next branch)."""
+
+    url: str
+    branch: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return git_url(value)
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not value or value.startswith("-") or any(c in value for c in " ~^:?*[\\"):
+            raise ValueError(f"{value!r} is not a branch name: use e.g. \"next\" or "
+                             "\"kvm/next\"")
+        return value
 
 
 class Tree(_Section):
@@ -58,6 +88,7 @@ class Tree(_Section):
     tags: str = "v*"
     branches: tuple[str, ...] = ()
     since: str | None = None
+    target: Target | None = None   # where the mail is for: checked before every send
     # what the tree is (bot/apply/framing.py); None: debian trees are stable, a git tree is
     # stable when the base is a release tag vX.Y.Z, else mainline
     kind: Literal["stable", "mainline"] | None = None
@@ -97,10 +128,7 @@ class Tree(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(GIT_URL_SCHEMES):
-            raise ValueError(f"{value!r} is not a git URL: use one starting with "
-                             f"{', '.join(GIT_URL_SCHEMES)}")
-        return value
+        return git_url(value) if value is not None else None
 
     @model_validator(mode="after")
     def _source_keys(self) -> Tree:
@@ -116,15 +144,6 @@ class Tree(_Section):
                              "source = \"git\"")
         return self
 
-    @property
-    def release_glob(self) -> str | None:
-        """releases as a glob over what apt offers ("5.10.*"), or None for a list."""
-        return self.releases if isinstance(self.releases, str) else None
-
-    def wants_release(self, version: str) -> bool:
-        if isinstance(self.releases, str):
-            return fnmatch.fnmatchcase(version, self.releases)
-        return version in self.releases
 
 
 class Checks(_Section):
@@ -154,8 +173,6 @@ class Identity(_Section):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        from bot.apply.identity import usable_email
-
         if value is not None and not usable_email(value):
             raise ValueError(f"{value!r} is not an address anyone reads (it signs the series "
                              "off: use a real one, or leave [identity] out)")
@@ -169,6 +186,24 @@ class Identity(_Section):
         return self
 
 
+class MailList(_Section):
+    """[[mail.list]]: an address (or a glob over addresses) the bot may ever mail, and how."""
+
+    address: str
+    daily_limit: int = Field(defaults.MAIL_LIST_DAILY_LIMIT, ge=0)
+    embargo_hours: float = Field(defaults.MAIL_EMBARGO_HOURS, ge=0, strict=False)
+    replies: Literal["all", "author"] = "all"
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if "@" not in value or any(c.isspace() or c in "<>,\"" for c in value):
+            raise ValueError(f"{value!r} is not an address: use e.g. \"kvm@vger.kernel.org\" "
+                             "or a glob such as \"*@example.org\"")
+        return value
+
+
 class Mail(_Section):
     send: bool = False
     host: str = "localhost"
@@ -177,6 +212,21 @@ class Mail(_Section):
     user: str | None = None
     password_env: str | None = None
     from_: str | None = Field(None, alias="from")
+    daily_limit: int = Field(defaults.MAIL_DAILY_LIMIT, ge=0)
+    lists: tuple[MailList, ...] = Field((), alias="list")
+
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _list_of_lists(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Mail:
+        addresses = [e.address for e in self.lists]
+        twice = next((a for i, a in enumerate(addresses) if a in addresses[:i]), None)
+        if twice is not None:
+            raise ValueError(f"two [[mail.list]] entries say address = {twice!r}: keep one")
+        return self
 
 
 class Workers(_Section):
@@ -235,23 +285,6 @@ class Config(_Section):
             seen.add(tree.name)
         return self
 
-    # the names the pipeline used before the sections (kept: several readers)
-    @property
-    def build(self) -> bool:
-        return self.checks.build
-
-    @property
-    def boot(self) -> bool:
-        return self.checks.boot
-
-    @property
-    def queue_url(self) -> str:
-        return self.queue.url
-
-    @property
-    def token_env(self) -> str:
-        return self.queue.token_env
-
     @property
     def ident(self) -> tuple[str, str] | None:
         """[identity] as apply takes it; None: the bot authors the series (apply.identity)."""
@@ -275,20 +308,20 @@ def load(path: Path | None) -> Config:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
-        raise UserError(f"config file {path} does not exist: pass an existing bot.toml "
+        raise ConfigError(f"config file {path} does not exist: pass an existing bot.toml "
                         "or leave --config out for the embedded defaults "
                         "(examples/bot.toml shows every key)") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: {exc}: fix the TOML") from exc
+        raise ConfigError(f"{path}: {exc}: fix the TOML") from exc
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
     if "tree" not in data:
-        raise UserError(f"{path}: no [[tree]]: add at least one tree to watch "
+        raise ConfigError(f"{path}: no [[tree]]: add at least one tree to watch "
                         "(see examples/bot.toml)")
     try:
         return Config.model_validate(data).model_copy(update={"source": path})
     except ValidationError as exc:
-        raise UserError(explain(path, data, exc)) from None
+        raise ConfigError(explain(path, data, exc)) from None
 
 
 def explain(path: Path, data: dict[str, Any], exc: ValidationError) -> str:
@@ -347,10 +380,13 @@ _SECTIONS: dict[str, type[BaseModel]] = {"tree": Tree, "checks": Checks, "queue"
                                          "identity": Identity, "mail": Mail, "workers": Workers}
 
 
+_NESTED: dict[str, type[BaseModel]] = {"list": MailList, "target": Target}
+
+
 def _did_you_mean(loc: list[Any]) -> str:
     key = str(loc[-1])
     section = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), None)
-    model = _SECTIONS.get(section) if section else None
+    model = (_SECTIONS.get(section) or _NESTED.get(section)) if section else None
     known = sorted((f.alias or k) for k, f in model.model_fields.items()) if model \
         else sorted(_SECTIONS)
     close = difflib.get_close_matches(key, known, n=1)

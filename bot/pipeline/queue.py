@@ -23,7 +23,7 @@ from pathlib import Path
 import requests
 
 from bot import defaults, proc
-from bot.errors import InfraError, UserError
+from bot.errors import InfraError, QueueUnreachable, UserError
 from bot.pipeline.config import Config
 
 log = logging.getLogger("bot.run")
@@ -45,15 +45,15 @@ class Queue:
     def __call__(self) -> tuple[str, str]:
         """(url, token), starting the embedded queue on first use."""
         if self._got is None:
-            self._got = self._configured() if self.cfg.queue_url else self._embedded()
+            self._got = self._configured() if self.cfg.queue.url else self._embedded()
         return self._got
 
     def _configured(self) -> tuple[str, str]:
-        token = os.environ.get(self.cfg.token_env, "")
+        token = os.environ.get(self.cfg.queue.token_env, "")
         if not token:
-            raise UserError(f"queue {self.cfg.queue_url} is configured but ${self.cfg.token_env} "
+            raise UserError(f"queue {self.cfg.queue.url} is configured but ${self.cfg.queue.token_env} "
                             "is empty: export a bot token (cocci-bot serve --create-token bot NAME)")
-        return self.cfg.queue_url, token
+        return self.cfg.queue.url, token
 
     def _embedded(self) -> tuple[str, str]:
         me = [sys.executable, "-m", "bot"]
@@ -109,7 +109,7 @@ def token_accepted(url: str, token: str) -> bool:
         rsp = requests.get(f"{url}/api/1.2/projects/", timeout=defaults.TIMEOUT_HTTP,
                            headers={"Authorization": f"Token {token}"})
     except requests.RequestException as exc:
-        raise InfraError(f"the review queue at {url} did not answer: {exc}") from exc
+        raise QueueUnreachable(f"the review queue at {url} did not answer: {exc}") from exc
     return rsp.status_code not in (401, 403)
 
 

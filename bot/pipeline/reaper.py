@@ -20,6 +20,8 @@ import os
 import signal
 from pathlib import Path
 
+from bot import git
+
 log = logging.getLogger("bot.run")
 
 MARK = "COCCI_BOT_OWNER"
@@ -90,8 +92,6 @@ def reap(data_dir: Path) -> list[str]:
 
 def stale_git_locks(repo: Path) -> list[Path]:
     """index.lock files of `repo` and its worktrees: stale once reap() killed their git."""
-    from bot import git
-
     res = git.git(repo, "rev-parse", "--git-common-dir", check=False)
     if not res.ok:
         return []

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-from bot.pipeline.run import STAGES
+from bot import progress
+from bot.errors import CocciBotError
+from bot.pipeline import record
+from bot.pipeline.record import StageResult
+from bot.pipeline.scheduler import STAGES
 from bot.pipeline.store import Job, Store, describe
 from bot.status import Status
 
@@ -22,32 +25,36 @@ def jobs(where: str | Path) -> list[dict[str, Any]]:
     return [job_record(job) for job in Store(where).jobs()]
 
 
-def _run_json(job: Job) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads((job.run_dir / "run.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return data
-
-
 def job_record(job: Job) -> dict[str, Any]:
-    state = _run_json(job)
-    stages = state.get("stages", {})
-    drafts = stages.get("drafts", {})
-    waiting = [v.get("why") for v in stages.values() if Status.of(v["status"]) is Status.WAITING]
-    reason = job.error or state.get("error") or (waiting[0] if waiting else None)
+    """What `cocci-bot status` says of a job: the store's row and its run record."""
+    unreadable: str | None = None
+    try:
+        rec = record.read(job.run_dir)
+    except CocciBotError as exc:   # a record it cannot read: said, the other jobs go on
+        rec, unreadable = None, str(exc)
+    stages = rec.stages if rec is not None else {}
+    drafts = stages.get("drafts")
+    waiting = [v.why for v in stages.values() if v.status is Status.WAITING]
+    reason = job.error or (rec.error if rec else unreadable) or (waiting[0] if waiting else None)
     return {
         "job": job.id, "tree": job.tree, "release": job.tag, "base": job.base,
         "campaign": job.campaign, "status": job.state,
-        "stages": {s: Status.of(stages[s]["status"]) for s in STAGES if s in stages},
+        "stages": {s: stages[s].status for s in STAGES if s in stages},
         "reason": reason,
         "attempts": job.attempts,
         "next_try": job.next_try if job.state is Status.ERROR and job.next_try else None,
-        "series_url": job.series_url or state.get("series_url"),
-        "drafts": drafts.get("drafts") if Status.of(drafts.get("status", "PENDING"))
-        is Status.PASS else None,
+        "series_url": job.series_url or (rec.series_url if rec else None),
+        "drafts": getattr(drafts, "drafts", None)
+        if drafts is not None and drafts.status is Status.PASS else None,
         "run_dir": str(job.run_dir),
+        "progress": running_progress(job, stages),
     }
+
+
+def running_progress(job: Job, stages: dict[str, StageResult]) -> str | None:
+    """The latest progress line of the job's running stage (bot/progress.py), if it has one."""
+    running = [s for s in STAGES if s in stages and stages[s].status is Status.RUNNING]
+    return progress.read(job.run_dir / running[0] / progress.FILE) if running else None
 
 
 def render(records: list[dict[str, Any]], store: str | Path) -> str:
@@ -58,6 +65,8 @@ def render(records: list[dict[str, Any]], store: str | Path) -> str:
         stages = ", ".join(f"{k} {v}" for k, v in r["stages"].items()) or "not started"
         lines.append(f"job {r['job']}: {r['tree']} {r['release']} {r['campaign']}: "
                      f"{r['status']} ({stages})")
+        if r.get("progress"):
+            lines.append(f"    now: {r['progress']}")
         if r["reason"]:
             lines.append(f"    why: {r['reason']}")
         if r["next_try"]:

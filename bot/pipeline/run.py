@@ -1,59 +1,68 @@
-"""One job through the stages: apply -> build -> boot -> post -> drafts, resumable.
+"""One job through the stages: apply -> build -> boot -> post -> drafts -> mail, resumable.
 
 Each stage calls its stage's library function (bot.apply.stage.apply, bot.build.run.build,
-bot.boot.run.boot, bot.post.cli.post, bot.drafts.write.write) with the run directory as its
+bot.boot.run.boot, bot.post.publish.post, bot.drafts.write.write) with the run directory as its
 output, the same functions the stage subcommands call; the pipeline never goes through the
-CLI.  It sequences them and records what happened in run.json, replaced atomically when a
-stage starts (RUNNING) and when it ends.  A stage that raises a cocci-bot error is recorded as
-ERROR with the error's message and exit code; a killed bot leaves RUNNING behind; both are
-run again on the next try.  A stage with a final result (PASS, FAIL, SKIPPED) never runs
-again, so a job whose post is recorded is never posted twice (the queue dedupes as well).
+CLI.  The scheduler (bot/pipeline/scheduler.py) says which stage is next and which ones are
+skipped; this module runs one and records it in the run record (bot/pipeline/record.py),
+replaced atomically when a stage starts (RUNNING) and when it ends.  A stage that raises a
+cocci-bot error is recorded as ERROR with the error's message and exit code; a killed bot
+leaves RUNNING behind; both are run again on the next try.  A stage with a final result (PASS,
+FAIL, SKIPPED) never runs again, so a job whose post is recorded is never posted twice (the
+queue dedupes as well).
 
-    runs/<job-id>/run.json       schema, job, tree, tag, base, repo, campaign, status, error,
-                                 stages {name: {status, why, error, exit, seconds, ...}},
-                                 series_url
+    runs/<job-id>/run.json       the run record
     runs/<job-id>/report.json    apply;  series/*.patch
     runs/<job-id>/build/         build.json and logs
     runs/<job-id>/boot/          boot.json and console log
     runs/<job-id>/drafts/        the mails, once the maintainer accepted the series
 
-`run_one_stage(ctx, stage)` is the unit a worker runs (bot/workers); `run_job(ctx)` loops.
+`run_one_stage(ctx, stage)` is the unit an executor runs; `run_job(ctx)` runs them in order.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot import defaults, git, jsonfile
-from bot.errors import CocciBotError, UserError
+from bot import defaults, git, locking
+from bot.apply import stage as apply_stage
+from bot.boot import accel
+from bot.boot import run as boot_run
+from bot.boot.attribution import cover_text
+from bot.build import run as build_run
+from bot.drafts import outbox, send, signoff
+from bot.drafts.write import frame as frame_drafts
+from bot.drafts.write import write as write_drafts
+from bot.errors import CocciBotError, JobBusy, UserError
+from bot.pipeline import reaper, record, scheduler
 from bot.pipeline.config import Config
-from bot.pipeline.store import Job
-from bot.pipeline.watch import Release
-from bot.status import SCHEMA, Status
-
-if TYPE_CHECKING:
-    from bot.post.regen import Previous
+from bot.pipeline.record import RunRecord, StageResult
+from bot.pipeline.scheduler import STAGES
+from bot.pipeline.store import Job, Store, location
+from bot.pipeline.watch import TreeRelease
+from bot.post import regen
+from bot.post.client import QueueClient
+from bot.post.publish import post
+from bot.status import Status, check_state
 
 log = logging.getLogger("bot.run")
 
-STAGES = ("apply", "build", "boot", "post", "drafts", "mail")
 # the queue's review states after which no drafts are written
 DECIDED_AGAINST = ("rejected", "changes-requested", "superseded", "not-applicable")
+StageFunc = Callable[["Context", RunRecord], dict[str, Any]]
 
 
 @dataclass
 class Context:
     job: Job
-    release: Release
+    release: TreeRelease
     campaign: str
     cfg: Config
     data_dir: Path
@@ -64,132 +73,117 @@ class Context:
         return self.job.run_dir
 
     @property
-    def run_json(self) -> Path:
-        return self.job.run_dir / "run.json"
+    def options(self) -> record.Options:
+        """This run's options (bot.toml's [checks] with the command line's overrides)."""
+        return record.Options(build=self.cfg.checks.build, boot=self.cfg.checks.boot)
 
 
-def context_of(job: Job, cfg: Config, data_dir: Path,
-               queue: Callable[[], tuple[str, str]]) -> Context:
-    """The Context of a job that has a run.json (a worker picking up one of its stages)."""
-    try:
-        state = json.loads((job.run_dir / "run.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"job {job.id} has no readable run.json in {job.run_dir}: run "
-                        "`cocci-bot run` to (re)create it") from exc
-    tree = next((t for t in cfg.trees if t.name == state["tree"]), None)
-    if tree is None:
-        raise UserError(f"job {job.id} is for tree {state['tree']!r}, which bot.toml no longer "
-                        "lists: put the tree back or leave the job")
-    release = Release(tree, Path(state["repo"]), state["tag"], state["base"])
-    return Context(job, release, state["campaign"], cfg, data_dir, queue)
+def new_record(ctx: Context) -> RunRecord:
+    return RunRecord(job=ctx.job.id, tree=ctx.release.tree.name, tag=ctx.release.tag,
+                     base=ctx.release.base, repo=str(ctx.release.repo), campaign=ctx.campaign,
+                     dedupe_key=ctx.job.dedupe_key, options=ctx.options)
 
 
-def load_state(ctx: Context) -> dict[str, Any]:
-    """run.json, created for a new job."""
-    if ctx.run_json.exists():
-        state: dict[str, Any] = json.loads(ctx.run_json.read_text())
-        return state
-    state = {"schema": SCHEMA, "job": ctx.job.id, "tree": ctx.release.tree.name,
-             "tag": ctx.release.tag, "base": ctx.release.base, "repo": str(ctx.release.repo),
-             "campaign": ctx.campaign, "dedupe_key": ctx.job.dedupe_key,
-             "status": Status.PENDING, "error": None, "stages": {}}
-    jsonfile.write(ctx.run_json, state)
-    return state
+def open_record(ctx: Context, *, options: record.Options | None = None) -> RunRecord:
+    """The job's run record, created when the job has none; `options`: this run's, recorded
+    for the stages still to run (the run's --no-build/--no-boot travel with the job)."""
+    rec = record.read(ctx.run_dir)
+    if rec is None:
+        rec = new_record(ctx)
+        if options is not None:
+            rec.options = options
+        record.write(ctx.run_dir, rec)
+    elif options is not None and rec.options != options:
+        rec.options = options
+        record.write(ctx.run_dir, rec)
+    return rec
 
 
-def stage_status(state: dict[str, Any], stage: str) -> Status | None:
-    rec = state["stages"].get(stage)
-    return Status.of(rec["status"]) if rec else None
+def run_one_stage(ctx: Context, stage: str) -> StageResult:
+    """Run `stage` unless it has a final result; the run record is written before and after.
 
-
-def run_one_stage(ctx: Context, stage: str) -> dict[str, Any]:
-    """Run `stage` unless it has a final result; run.json is written before and after.
-
-    Returns the stage's record. A cocci-bot error becomes an ERROR record carrying its message
-    and exit code (the caller retries later); Ctrl-C/SIGTERM records the stage as interrupted
-    and propagates.
+    Returns the stage's result. A stage the scheduler skips is recorded SKIPPED without
+    running. A cocci-bot error becomes an ERROR result carrying its message and exit code (the
+    caller retries later); Ctrl-C/SIGTERM records the stage as interrupted and propagates.
     """
     if stage not in STAGES:
         raise UserError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
-    state = load_state(ctx)
-    done = state["stages"].get(stage)
-    if done and Status.of(done["status"]).final:
-        return dict(done)
+    rec = open_record(ctx)
+    done = rec.stage(stage)
+    if done is not None and done.final:
+        return done
+    why = scheduler.skip(rec, stage)
+    if why is not None:
+        return _record(ctx, rec, stage, _skip(why))
     start = time.monotonic()
-    _record(ctx, state, stage, {"status": Status.RUNNING, "started": time.time()})
+    _record(ctx, rec, stage, {"status": Status.RUNNING, "started": time.time()})
     try:
-        result = STAGE_FUNCS[stage](ctx, state)
+        result = STAGE_FUNCS[stage](ctx, rec)
     except CocciBotError as exc:
         result = {"status": Status.ERROR, "error": str(exc), "exit": exc.exit_code}
     except KeyboardInterrupt:
-        _record(ctx, state, stage, {"status": Status.ERROR, "exit": 130,
-                                    "error": "interrupted (SIGTERM or Ctrl-C): run again"})
+        _record(ctx, rec, stage, {"status": Status.ERROR, "exit": 130,
+                                  "error": "interrupted (SIGTERM or Ctrl-C): run again"})
         raise
     result["seconds"] = round(time.monotonic() - start, 1)
-    _record(ctx, state, stage, result)
+    out = _record(ctx, rec, stage, result)
     log.info("run: %s %s %s %s", ctx.release.tree.name, ctx.release.tag, stage,
-             result["status"] + _because(result))
-    return result
+             out.status + _because(out))
+    return out
 
 
-def _because(result: dict[str, Any]) -> str:
-    why = result.get("error") or result.get("why")
+def _because(result: StageResult) -> str:
+    why = result.error or result.why
     return f" ({why})" if why else ""
 
 
-def _record(ctx: Context, state: dict[str, Any], stage: str, result: dict[str, Any]) -> None:
-    state["stages"][stage] = result
-    if "series_url" in result:
-        state["series_url"] = result["series_url"]
-    state["schema"] = SCHEMA
-    state["status"], state["error"] = job_status(state)
-    jsonfile.write(ctx.run_json, state)
+def _record(ctx: Context, rec: RunRecord, stage: str, data: dict[str, Any]) -> StageResult:
+    result = record.result(stage, data)
+    rec.stages[stage] = result
+    series_url = getattr(result, "series_url", None)
+    if series_url:
+        rec.series_url = series_url
+    rec.status, rec.error = scheduler.job_status(rec)
+    record.write(ctx.run_dir, rec)
+    return result
 
 
-def job_status(state: dict[str, Any]) -> tuple[Status, str | None]:
-    """The job's status from its stages: the first one without a final result decides."""
-    stages = state["stages"]
-    for stage in STAGES:
-        rec = stages.get(stage)
-        if rec is None:
-            return (Status.RUNNING if stages else Status.PENDING), None
-        st = Status.of(rec["status"])
-        if not st.final:
-            return st, (f"{stage}: {rec['error']}" if rec.get("error") else None)
-    failed = [s for s in STAGES if Status.of(stages[s]["status"]) is Status.FAIL]
-    if failed:
-        return Status.FAIL, f"{failed[0]}: {stages[failed[0]].get('why') or 'failed'}"
-    if stages.get("post", {}).get("policy"):     # the tree's `post` setting kept it back
-        return Status.SKIPPED, f"post: {stages['post']['why']}"
-    return Status.PASS, None
-
-
-def run_job(ctx: Context) -> dict[str, Any]:
+def run_job(ctx: Context) -> RunRecord:
     """Run the stages that have no final result yet, in order, under the job's lock; returns
-    run.json's content. Stops at the first stage that ends without one (ERROR, WAITING)."""
+    the run record. Stops at the first stage that ends without one (ERROR, WAITING)."""
     with job_lock(ctx.run_dir):
-        for stage in STAGES:
-            result = run_one_stage(ctx, stage)
-            if not Status.of(result["status"]).final:
+        open_record(ctx, options=ctx.options)
+        while (stage := scheduler.next_stage(record.read(ctx.run_dir))) is not None:
+            if not run_one_stage(ctx, stage).final:
                 break
-        return load_state(ctx)
+        rec = record.read(ctx.run_dir)
+        assert rec is not None
+        return rec
 
 
-@contextlib.contextmanager
-def job_lock(run_dir: Path) -> Iterator[None]:
-    """One process per job at a time (flock: a killed holder releases it with its death)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir / ".lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise JobBusy(f"job {run_dir.name} is being run by another cocci-bot process") \
-                from None
-        yield
+def job_lock(run_dir: Path) -> locking.FileLock:
+    """One process per job at a time (a killed holder releases it with its death)."""
+    return locking.FileLock(run_dir / ".lock", busy=JobBusy(
+        f"job {run_dir.name} is being run by another cocci-bot process"))
 
 
-class JobBusy(CocciBotError):
-    """Another process holds the job (not an error of the job)."""
+def previous(ctx: Context) -> regen.Previous | None:
+    """The newest earlier job of (tree, campaign) whose series was posted, from the job store
+    (wherever the runs live: the data dir, or [workers] run_dir)."""
+    store = Store(location(ctx.cfg, ctx.data_dir))
+    for job in store.posted(ctx.release.tree.name, ctx.campaign, before=ctx.job.id):
+        rec = record.read(job.run_dir)
+        post_rec = rec.post if rec is not None else None
+        if post_rec is None or post_rec.status is not Status.PASS or post_rec.series_id is None:
+            continue
+        assert rec is not None
+        drafts = rec.stage("drafts")
+        return regen.Previous(
+            run_dir=job.run_dir, version=post_rec.version, series_id=post_rec.series_id,
+            cover_message_id=getattr(drafts, "cover_message_id", None)
+            or post_rec.cover_message_id,
+            report=json.loads((job.run_dir / "report.json").read_text()))
+    return None
 
 
 def _skip(why: str) -> dict[str, Any]:
@@ -201,14 +195,12 @@ def _from_result(status: object, why: str | None) -> dict[str, Any]:
     return {"status": st, "why": why} if why and st is not Status.PASS else {"status": st}
 
 
-def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
-    from bot.apply.stage import Options, apply
-
+def stage_apply(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     remove_stale_worktrees(ctx)
-    doc = apply(Options(tree=ctx.release.repo, campaign=ctx.campaign, out=ctx.run_dir,
-                        data_dir=ctx.data_dir, rev=ctx.release.base,
-                        tree_name=ctx.release.tree.name, ident=ctx.cfg.ident,
-                        tree_kind=ctx.release.tree.tree_kind))
+    doc = apply_stage.apply(apply_stage.Options(
+        tree=ctx.release.repo, campaign=ctx.campaign, out=ctx.run_dir, data_dir=ctx.data_dir,
+        rev=ctx.release.base, tree_name=ctx.release.tree.name, ident=ctx.cfg.ident,
+        tree_kind=ctx.release.tree.tree_kind))
     missed = sum(1 for s in doc.get("sites", []) if s.get("outcome") == "missed")
     why = None if doc["idempotent"] else "a second spatch run still changes the tree"
     result = _from_result(doc["status"], why or (f"{missed} site(s) missed" if missed else None))
@@ -219,9 +211,8 @@ def stage_apply(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def remove_stale_worktrees(ctx: Context) -> None:
-    """apply's sparse worktrees of this job left by a killed bot (the job lock is ours)."""
-    from bot.pipeline import reaper
-
+    """apply's worktrees of this job left by a killed bot (the job lock is ours): those in the
+    data dir, and any still registered on the bot's branch in the tree."""
     if reaper.REAPED:
         reaper.clear_git_locks(ctx.release.repo)
     prefix = f"{ctx.campaign}-{ctx.release.base[:12]}-"
@@ -231,83 +222,76 @@ def remove_stale_worktrees(ctx: Context) -> None:
         log.info("run: removing the worktree %s a killed run left behind", wt)
         git.git(ctx.release.repo, "worktree", "remove", "-f", "-f", str(wt), check=False)
         shutil.rmtree(wt, ignore_errors=True)
-    if stale:
-        git.git(ctx.release.repo, "worktree", "prune", check=False)
+    drop_worktrees_on(ctx.release.repo, apply_stage.branch_name(ctx.campaign, ctx.release.base))
 
 
-def _applied(state: dict[str, Any]) -> dict[str, Any] | None:
-    apply = state["stages"].get("apply", {})
-    if Status.of(apply.get("status")) is not Status.PASS or apply.get("nothing_to_do"):
-        return None
-    return dict(apply)
+def drop_worktrees_on(repo: Path, branch: str) -> None:
+    """Worktrees left on the bot's branch by an apply that was killed (SIGKILL: no cleanup)
+    would make the next apply of that base fail; under the job's lock none is in use."""
+    listing = git.out(repo, "worktree", "list", "--porcelain")
+    for entry in listing.split("\n\n"):
+        lines = dict(line.partition(" ")[::2] for line in entry.splitlines())
+        if lines.get("branch") == f"refs/heads/{branch}" and lines.get("worktree"):
+            log.info("run: removing %s, left on %s by a killed apply", lines["worktree"], branch)
+            git.git(repo, "worktree", "remove", "--force", "--force", lines["worktree"],
+                    check=False)
+    git.git(repo, "worktree", "prune", check=False)
 
 
-def stage_build(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
-    from bot.boot import accel
-    from bot.build import run as build_run
-
-    apply = _applied(state)
-    if apply is None:
-        return _skip("nothing to build")
-    if not ctx.cfg.build:
-        return _skip("disabled in the configuration")
-    from bot.pipeline import reaper
-
+def stage_build(ctx: Context, rec: RunRecord) -> dict[str, Any]:
+    apply = rec.apply
+    assert apply is not None and apply.head is not None   # the scheduler skips the build else
     if reaper.REAPED:   # the build's checkout is a worktree of the tree
         reaper.clear_git_locks(ctx.release.repo)
     fragment = (defaults.project_root() / "semantic_patches" / ctx.campaign
                 / defaults.BUILD_FRAGMENT)
-    probe = accel.start_probe() if ctx.cfg.boot else None   # host KVM probe, beside the build
+    probe = accel.start_probe() if rec.options.boot else None   # host KVM probe, beside it
     try:
-        rec = build_run.build(build_run.Options(
-            tree=ctx.release.repo, rev=apply["head"], base=ctx.release.base,
+        out = build_run.build(build_run.Options(
+            tree=ctx.release.repo, rev=apply.head, base=ctx.release.base,
             out=ctx.run_dir / "build", work_dir=ctx.data_dir / "build-work", fragment=fragment,
             manifest=fragment.parent / "manifest.toml",          # which steps claim NFC
             nfc=ctx.cfg.checks.nfc))
     finally:
         if probe is not None:
             probe.join()      # remembered for this host boot: the boot stage reads the verdict
-    result = _from_result(rec["status"], rec.get("reason"))
-    result["kernel"] = rec.get("kernel")
+    result = _from_result(out["status"], out.get("reason"))
+    result["kernel"] = out.get("kernel")
     return result
 
 
-def stage_boot(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
-    from bot.boot import run as boot_run
-
-    build = state["stages"].get("build", {})
-    if Status.of(build.get("status")) is not Status.PASS:
-        return _skip("no patched kernel to boot")
-    if not ctx.cfg.boot:
-        return _skip("disabled in the configuration")
-    kernel = build.get("kernel") or json.loads(
+def stage_boot(ctx: Context, rec: RunRecord) -> dict[str, Any]:
+    kernel = getattr(rec.stage("build"), "kernel", None) or json.loads(
         (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
-    rec = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
-                                         dax=ctx.cfg.checks.dax))
-    result = _from_result(rec["verdict"], rec.get("reason"))
+    built = json.loads((ctx.run_dir / "build" / "build.json").read_text())
+    base, fix = built.get("base_kernel"), (built.get("fix_first") or {}).get("kernel")
+    out = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
+                                         dax=ctx.cfg.checks.dax,
+                                         base_kernel=Path(base) if base else None,
+                                         history=ctx.data_dir,
+                                         fix_kernel=Path(fix) if fix else None))
+    judged = out.get("attribution") or out.get("fix_first")   # status is the series' result
+    result = _from_result(out["status"] if judged else out["verdict"], out.get("reason"))
     if result["status"] is Status.ERROR:   # QEMU could not run: retried like any error
-        result["error"] = rec.get("reason") or "the boot could not be judged"
+        result["error"] = out.get("reason") or "the boot could not be judged"
     return result
 
 
-def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def stage_post(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     """Post the series; a regenerated one (vN+1) carries the range-diff and the call sites that
     changed since vN. Nothing left to do on this release: the open older version becomes Not
     Applicable (upstream absorbed the campaign)."""
-    from bot.post import regen
-    from bot.post.cli import post
-
-    prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
-                              ctx.job.id)
-    if _applied(state) is None:
-        return _absorbed(ctx, state, prev)
-    extra: dict[str, Any] = {}
-    report = json.loads((ctx.run_dir / "report.json").read_text())
+    applied = scheduler.applied(rec)
+    report = json.loads((ctx.run_dir / "report.json").read_text()) if applied else {}
     if ctx.release.tree.post == "fixes" and report.get("series_kind") == "cleanup":
         why = (f"a cleanup-only series (it fixes nothing on this {report.get('tree_kind')} "
                f"tree) and [[tree]] post = \"fixes\"; read it in {ctx.run_dir / 'series'}")
         log.info("run: %s %s post SKIPPED: %s", ctx.release.tree.name, ctx.release.tag, why)
         return {"status": Status.SKIPPED, "why": why, "policy": True}
+    prev = previous(ctx)
+    if not applied:
+        return _absorbed(ctx, prev)
+    extra: dict[str, Any] = {}
     if prev is not None:
         extra = regen_payload(ctx, prev, report)
     url, token = ctx.queue()
@@ -321,10 +305,8 @@ def stage_post(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def regen_payload(ctx: Context, prev: Previous, report: dict[str, Any]) -> dict[str, Any]:
+def regen_payload(ctx: Context, prev: regen.Previous, report: dict[str, Any]) -> dict[str, Any]:
     """range_diff, site_delta and the cover with the changes since the previous version."""
-    from bot.post import regen
-
     rdiff = regen.range_diff(ctx.release.repo, (prev.report["base"], prev.report["head"]),
                              (report["base"], report["head"]))
     delta = regen.site_delta(prev.report, report)
@@ -336,12 +318,10 @@ def regen_payload(ctx: Context, prev: Previous, report: dict[str, Any]) -> dict[
     return extra
 
 
-def _absorbed(ctx: Context, state: dict[str, Any], prev: Previous | None) -> dict[str, Any]:
-    apply = state["stages"].get("apply", {})
-    if not apply.get("nothing_to_do") or prev is None:
+def _absorbed(ctx: Context, prev: regen.Previous | None) -> dict[str, Any]:
+    """apply found nothing left to do: the open older version becomes Not Applicable."""
+    if prev is None:
         return _skip("no series to post")
-    from bot.post.client import QueueClient
-
     tag = ctx.release.tag
     url, token = ctx.queue()
     comment = (f"{ctx.campaign} has nothing left to do on {ctx.release.tree.name} {tag} "
@@ -356,24 +336,22 @@ def _absorbed(ctx: Context, state: dict[str, Any], prev: Previous | None) -> dic
 
 
 def _message_id(mail: Path) -> str | None:
-    from bot.drafts.send import message_id
-
-    return message_id(mail) if mail.exists() else None
+    return send.message_id(mail) if mail.exists() else None
 
 
-def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+def _attribution_text(boot_json: Path) -> str:
+    """The cover's word on failed boot checks: the series' fault or the tree's."""
+    text = cover_text(json.loads(boot_json.read_text())) if boot_json.is_file() else ""
+    return "\n\n" + text if text else ""
+
+
+def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     """Once the maintainer accepts the series in the queue: git-send-email drafts (threaded to
     the previous version's cover), checked with `git send-email --dry-run`; nothing sent."""
-    from bot.drafts import send, signoff
-    from bot.drafts.write import frame, write
-    from bot.post import regen
-    from bot.post.client import QueueClient
-
-    post = state["stages"].get("post", {})
-    if Status.of(post.get("status")) is not Status.PASS:
-        return _skip("nothing was posted")
+    post_rec = rec.post
+    assert post_rec is not None and post_rec.series_id is not None   # the scheduler says so
     url, token = ctx.queue()
-    series = QueueClient(url, token).get_series(post["series_id"])
+    series = QueueClient(url, token).get_series(post_rec.series_id)
     decision = series.get("state", "new")
     if decision in DECIDED_AGAINST:
         return _skip(f"the maintainer's decision: {decision}")
@@ -384,19 +362,20 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     else:
         report = json.loads((ctx.run_dir / "report.json").read_text())
         signing = signoff.signing(series, report)   # UserError when nobody can sign it off
-        prev = regen.previous_run(ctx.data_dir / "runs", ctx.release.tree.name, ctx.campaign,
-                                  ctx.job.id)
+        prev = previous(ctx)
         blurb = report["cover"]["blurb"]
+        blurb += _attribution_text(ctx.run_dir / "boot" / "boot.json")
         if prev is not None:
             blurb += "\n\n" + regen.changes_text(prev, report, regen.site_delta(prev.report,
                                                                                report))
-        files = write(ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
-                      version=int(series.get("version", 1)), subject=report["cover"]["subject"],
-                      blurb=blurb, signing=signing,
-                      previous=(prev.report["base"], prev.report["head"]) if prev else None,
-                      in_reply_to=prev.cover_message_id if prev else None,
-                      subject_prefix=report.get("subject_prefix", "PATCH"))
-        frame(files, report, ctx.run_dir, post.get("series_url"))
+        files = write_drafts(
+            ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
+            version=int(series.get("version", 1)), subject=report["cover"]["subject"],
+            blurb=blurb, signing=signing,
+            previous=(prev.report["base"], prev.report["head"]) if prev else None,
+            in_reply_to=prev.cover_message_id if prev else None,
+            subject_prefix=report.get("subject_prefix", "PATCH"))
+        frame_drafts(files, report, ctx.run_dir, post_rec.series_url)
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
             "signed_off_by": send.header(files[0], "From"),
@@ -405,47 +384,58 @@ def stage_drafts(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
             "send_email_dry_run": check}
 
 
-def stage_mail(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
-    """Send the drafts, only when bot.toml says [mail] send = true; never twice."""
-    from bot.drafts import send
-
-    drafts = state["stages"].get("drafts", {})
-    if Status.of(drafts.get("status")) is not Status.PASS:
-        return _skip("no drafts")
-    mail = getattr(ctx.cfg, "mail", None)
-    if mail is None or not mail.send:
+def stage_mail(ctx: Context, rec: RunRecord) -> dict[str, Any]:
+    """Send the drafts, only when bot.toml says [mail] send = true, under bot.drafts.outbox's
+    rules (kill switch, listed recipients, loops, embargo, budgets, the target tree)."""
+    drafts = rec.stage("drafts")
+    assert drafts is not None   # the scheduler skips the mail without drafts
+    if not ctx.cfg.mail.send:
         return _skip("sending is not configured ([mail] send = true in bot.toml)")
-    if not drafts.get("send_email_dry_run", {}).get("ok"):
+    dry = getattr(drafts, "send_email_dry_run", None) or {}
+    if not dry.get("ok"):
         return {"status": Status.FAIL, "why": "git send-email --dry-run did not pass: "
-                + drafts.get("send_email_dry_run", {}).get("detail", "not run")}
+                + dry.get("detail", "not run")}
     files = sorted((ctx.run_dir / "drafts").glob("*.patch"))
-    sent = send.send_once(ctx.run_dir, files, mail)
-    if sent["state"] == "partial":
-        _announce_sent(ctx, state, sent, files)
-    if sent["state"] != "sent":
-        return {"status": Status.FAIL, "why": sent["why"]}
-    _announce_sent(ctx, state, sent, files)
-    return {"status": Status.PASS, "message_ids": sent["message_ids"], "to": sent["to"]}
+    client = QueueClient(*ctx.queue())
+    post_rec = rec.post
+    assert post_rec is not None and post_rec.series_id is not None   # the scheduler says so
+    approved_at, withdrawn = outbox.approval(client.get_series(post_rec.series_id),
+                                             DECIDED_AGAINST)
+    out = outbox.Outgoing(ctx.run_dir, files, ctx.release.repo, ctx.release.tree.name,
+                          ctx.release.base, ctx.release.tree.target)
+    result = withdrawn or outbox.deliver(out, ctx.cfg.mail, ctx.data_dir, client.mail_stop,
+                                         approved_at)
+    _announce_mail(ctx, rec, result, files)
+    return result
 
 
-def _announce_sent(ctx: Context, state: dict[str, Any], sent: dict[str, Any],
+def _announce_mail(ctx: Context, rec: RunRecord, result: dict[str, Any],
                    files: list[Path]) -> None:
-    """What went out, on the series in the queue: a comment naming every Message-ID and the
-    recipients (the record), and a `mail` check (the at-a-glance state in lists and git-pw).
-    Both are idempotent on the queue's side: a retried stage adds neither twice."""
-    from bot.drafts import send
-    from bot.post.client import QueueClient
+    """The mail stage on the series in the queue: a `mail` check (its at-a-glance state: why it
+    waits, or what went out) and, once mails went out, a comment naming every Message-ID and
+    the recipients.  Idempotent: a check only when its text changes, the comment once."""
+    sent = result.get("sent", [])
+    if Status.of(result["status"]) is Status.WAITING:
+        check = {"context": "mail", "state": "pending",
+                 "description": ("waiting: " + result["why"])[:250]}
+    else:
+        check = {"context": "mail", "state": check_state(result["status"]),
+                 "description": (f"sent {len(sent)} of {len(files)} mails; cover {sent[0]}"
+                                 if sent else "no mail went out: " + result.get("why", ""))[:250]}
+    if outbox.announced(ctx.run_dir, check):
+        return
+    post_rec = rec.post
+    assert post_rec is not None and post_rec.series_id is not None
+    client = QueueClient(*ctx.queue())
+    if sent:
+        mails = {"state": result["mail_state"], "message_ids": result["message_ids"],
+                 "sent": sent, "to": result["to"], "why": result.get("why", ""),
+                 **send.timing(ctx.run_dir)}
+        client.post_series_comment(post_rec.series_id, send.summary(mails, files))
+    client.post_series_check(post_rec.series_id, check)
+    outbox.mark_announced(ctx.run_dir, check)
 
-    url, token = ctx.queue()
-    client, series_id = QueueClient(url, token), state["stages"]["post"]["series_id"]
-    client.post_series_comment(series_id, send.summary(sent, files))
-    ids = sent.get("sent", sent["message_ids"])
-    client.post_series_check(series_id, {
-        "context": "mail", "state": "success" if sent["state"] == "sent" else "fail",
-        "description": f"sent {len(ids)} of {len(sent['message_ids'])} mails; cover {ids[0]}"
-                       if ids else "no mail went out"})
 
-
-STAGE_FUNCS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
+STAGE_FUNCS: dict[str, StageFunc] = {
     "apply": stage_apply, "build": stage_build, "boot": stage_boot, "post": stage_post,
     "drafts": stage_drafts, "mail": stage_mail}

@@ -1,10 +1,18 @@
-"""Jobs from the configuration, deduplicated in the store, each run through the stages.
+"""The one polling loop: jobs from the configuration, deduplicated in the store, each handed to
+an executor.
 
-Errors are per job and per tree: a job whose stage ends in ERROR is recorded (run.json and the
-store, with the message), retried after a back-off that doubles with each error in a row
+    for each tree: its releases -> for each campaign: the job (store) -> due? -> executor
+
+Two executors: `Inline` runs the job's stages in this process (one machine, the default);
+the workers' executor (bot/workers/enqueue.py, registered by name as "workers") queues the
+job's next stage for `cocci-bot worker`. The pipeline knows executors only through the
+`Executor` protocol and the registry (bot/pipeline/executors.py); it never imports bot/workers.
+
+Errors are per job and per tree: a job whose stage ends in ERROR is recorded (run record and
+the store, with the message), retried after a back-off that doubles with each error in a row
 (defaults.RETRY_BACKOFF_FIRST .. RETRY_BACKOFF_MAX, honoured by `run --watch`), and the other
 jobs and trees go on. A tree that cannot be listed (a remote unreachable, apt failing) is said
-in the log and asked again on the next cycle.
+in the log and asked again on the next cycle, after the same back-off.
 """
 
 from __future__ import annotations
@@ -19,13 +27,16 @@ from pathlib import Path
 from bot import defaults
 from bot.apply import campaign as campaign_mod
 from bot.apply import cocci, stage
-from bot.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, CocciBotError
-from bot.pipeline import reaper, watch
-from bot.pipeline.config import Config, Tree
+from bot.errors import EXIT_INFRA, EXIT_USAGE, CocciBotError, JobBusy, UserError
+from bot.pipeline import executors, reaper, scheduler, watch
+from bot.pipeline.config import Config
+from bot.pipeline.executors import Executor, Line
 from bot.pipeline.queue import Queue
-from bot.pipeline.run import Context, JobBusy, run_job
-from bot.pipeline.store import Job, Store
-from bot.status import Status
+from bot.pipeline.record import RunRecord
+from bot.pipeline.run import Context, run_job
+from bot.pipeline.store import Job, Store, location
+from bot.pipeline.watch import TreeRelease
+from bot.status import Status, exit_code
 
 log = logging.getLogger("bot.run")
 
@@ -46,14 +57,35 @@ def backoff(attempts: int) -> float:
     return float(min(most, first * 2 ** max(0, attempts - 1)))
 
 
+def executor(cfg: Config, data_dir: Path, stack: contextlib.ExitStack,
+             queue: Queue | None = None) -> Executor:
+    """The executor bot.toml asks for: the workers' with [workers], else inline (with the
+    embedded queue, or `queue`, living as long as `stack`)."""
+    if cfg.workers is None:
+        return Inline(cfg, data_dir, queue or stack.enter_context(Queue(cfg, data_dir)))
+    return executors.make("workers", cfg, data_dir)
+
+
 @dataclass
-class Cycle:
-    """What one pass over the configuration did: one (line, exit code) per job or tree."""
+class Inline:
+    """Every stage of the job, here and now (the job's lock keeps a second process out)."""
 
-    results: list[tuple[str, int]]
+    cfg: Config
+    data_dir: Path
+    queue: Queue
+    held_elsewhere: bool = False
 
-    def add(self, line: str, code: int) -> None:
-        self.results.append((line, code))
+    def __post_init__(self) -> None:
+        reaper.mark(self.data_dir)
+        reaper.reap(self.data_dir)
+
+    @property
+    def runs(self) -> Path:
+        return self.data_dir / "runs"
+
+    def submit(self, store: Store, job: Job, release: TreeRelease) -> Line | None:
+        ctx = Context(job, release, job.campaign, self.cfg, self.data_dir, self.queue)
+        return run_one(store, ctx)
 
 
 @dataclass
@@ -77,26 +109,23 @@ class TreeErrors:
         self.errors.pop(name, None)
 
 
-def run_all(cfg: Config, data_dir: Path, *, honour_backoff: bool = False,
-            queue: Queue | None = None, tree_errors: TreeErrors | None = None,
-            ) -> list[tuple[str, int]]:
-    """Run every new (release, campaign) and resume the unfinished ones; one summary line and
-    exit code per job (and per tree that could not be listed). `queue`: one kept open by the
-    caller (run --watch), else the embedded queue lives for this call."""
-    reaper.mark(data_dir)
-    reaper.reap(data_dir)
+def run_all(cfg: Config, data_dir: Path, ex: Executor | None = None, *,
+            honour_backoff: bool = False, tree_errors: TreeErrors | None = None) -> list[Line]:
+    """Hand every new (release, campaign) and every unfinished one to the executor `ex`
+    (default: inline, with the embedded queue living for this call); one summary line and
+    exit code per job (and per tree that could not be listed)."""
     with contextlib.ExitStack() as stack:
-        if queue is None:
-            queue = stack.enter_context(Queue(cfg, data_dir))
-        return _cycle(cfg, data_dir, queue, honour_backoff, tree_errors or TreeErrors())
+        if ex is None:
+            ex = executor(cfg, data_dir, stack)
+        return _cycle(cfg, data_dir, ex, honour_backoff, tree_errors or TreeErrors())
 
 
-def _cycle(cfg: Config, data_dir: Path, queue: Queue, honour_backoff: bool,
-           tree_errors: TreeErrors) -> list[tuple[str, int]]:
-    store = Store(data_dir / "state.sqlite3")
+def _cycle(cfg: Config, data_dir: Path, ex: Executor, honour_backoff: bool,
+           tree_errors: TreeErrors) -> list[Line]:
+    store = Store(location(cfg, data_dir))
     spatch = cocci.version()
     campaigns = {name: campaign_mod.load(name) for t in cfg.trees for name in t.campaigns}
-    cycle = Cycle([])
+    out: list[Line] = []
     for tree in cfg.trees:
         if honour_backoff and not tree_errors.due(tree.name):
             continue
@@ -105,68 +134,53 @@ def _cycle(cfg: Config, data_dir: Path, queue: Queue, honour_backoff: bool,
         except CocciBotError as exc:
             wait = tree_errors.failed(tree.name)
             again = f"asked again in {wait:.0f} s" if honour_backoff else "asked again next run"
-            cycle.add(f"run: tree {tree.name}: {exc} ({again}; the other trees go on)",
-                      EXIT_INFRA if exc.exit_code != 2 else exc.exit_code)
+            out.append((f"run: tree {tree.name}: {exc} ({again}; the other trees go on)",
+                        EXIT_USAGE if isinstance(exc, UserError) else EXIT_INFRA))
             continue
         tree_errors.ok(tree.name)
         for rel in releases:
             for name in tree.campaigns:
                 job = store.job(dedupe_key(rel.base, campaigns[name], spatch), tree=tree.name,
-                                tag=rel.tag, base=rel.base, campaign=name,
-                                runs=data_dir / "runs")
-                if _due(job, tree, rel.tag, honour_backoff):
-                    run_one(store, Context(job, rel, name, cfg, data_dir, queue), cycle)
-    return cycle.results
+                                tag=rel.tag, base=rel.base, campaign=name, runs=ex.runs)
+                why = scheduler.not_due(job, honour_backoff=honour_backoff,
+                                        held_elsewhere=ex.held_elsewhere, tree=tree.name)
+                if why is not None:
+                    log.info("run: %s %s %s: %s (job %d)", tree.name, rel.tag, name, why, job.id)
+                    continue
+                line = ex.submit(store, job, rel)
+                if line is not None:
+                    out.append(line)
+    return out
 
 
-def _due(job: Job, tree: Tree, tag: str, honour_backoff: bool) -> bool:
-    if job.state.final:
-        log.info("run: %s %s %s already done (job %d)", tree.name, tag, job.campaign, job.id)
-        return False
-    wait = job.next_try - time.time()
-    if honour_backoff and job.state is Status.ERROR and wait > 0:
-        log.info("run: %s %s %s: error %d in a row (%s); next try in %.0f s", tree.name, tag,
-                 job.campaign, job.attempts, job.error, wait)
-        return False
-    return True
-
-
-def run_one(store: Store, ctx: Context, cycle: Cycle) -> None:
+def run_one(store: Store, ctx: Context) -> Line | None:
     """One job: its stages, then its state in the store; an error stays with this job."""
     job = ctx.job
     store.update(job.id, state=Status.RUNNING)
     try:
-        state = run_job(ctx)
+        rec = run_job(ctx)
     except JobBusy as exc:
         log.info("run: %s", exc)
-        return
+        return None
     except KeyboardInterrupt:
         store.update(job.id, state=Status.ERROR, error="interrupted: resumed on the next run")
         store.retry_at(job.id, 0)
         raise
-    except CocciBotError as exc:   # outside a stage: reading run.json, the job's lock
-        state = {"status": Status.ERROR, "error": str(exc), "stages": {},
-                 "tree": ctx.release.tree.name, "tag": ctx.release.tag, "campaign": ctx.campaign}
-    status = Status.of(state["status"])
-    store.update(job.id, state=status, series_url=state.get("series_url"),
-                 error=state.get("error"))
-    if status is Status.ERROR:
+    except CocciBotError as exc:   # outside a stage: reading the run record, the job's lock
+        rec = RunRecord(job=job.id, tree=ctx.release.tree.name, tag=ctx.release.tag,
+                        base=ctx.release.base, repo=str(ctx.release.repo), campaign=ctx.campaign,
+                        status=Status.ERROR, error=str(exc))
+    store.update(job.id, state=rec.status, series_url=rec.series_url, error=rec.error)
+    if rec.status is Status.ERROR:
         again = store.get(job.id)
         attempts = again.attempts if again else 1
         store.retry_at(job.id, time.time() + backoff(attempts))
         log.warning("run: %s %s %s: ERROR (%s); try %d, next in %.0f s", ctx.release.tree.name,
-                    ctx.release.tag, ctx.campaign, state.get("error"), attempts,
-                    backoff(attempts))
-    cycle.add(summary(state, job.run_dir), exit_code(status))
+                    ctx.release.tag, ctx.campaign, rec.error, attempts, backoff(attempts))
+    return summary(rec, job.run_dir), exit_code(rec.status)
 
 
-def exit_code(status: Status) -> int:
-    if status is Status.FAIL:
-        return EXIT_FAILED
-    return EXIT_INFRA if status is Status.ERROR else EXIT_OK
-
-
-def summary(state: dict, run_dir: Path) -> str:
-    stages = ", ".join(f"{k} {v['status']}" for k, v in state["stages"].items())
-    where = state.get("series_url") or str(run_dir)
-    return f"run: {state['tree']} {state['tag']} {state['campaign']}: {stages} -> {where}"
+def summary(rec: RunRecord, run_dir: Path) -> str:
+    stages = ", ".join(f"{k} {v.status}" for k, v in rec.stages.items())
+    where = rec.series_url or str(run_dir)
+    return f"run: {rec.tree} {rec.tag} {rec.campaign}: {stages} -> {where}"

@@ -1,7 +1,7 @@
 """State of jobs: one row per (tree, base, campaign, tool versions), never run twice.
 
 SQLite in the data dir by default; PostgreSQL when [workers] database is set (its connection
-layer is bot/workers/database.py; the SQL here is portable).
+layer is bot/pipeline/database.py; the SQL here is portable).
 
 The dedupe key is a hash of the base commit, the campaign's content hash, the
 spatch version and the kconfig fragment's hash: change any of them and the
@@ -9,7 +9,9 @@ release is a new job; change none and a rerun finds the finished job.
 
 A job's `state` is a bot.status.Status: PENDING, RUNNING, WAITING (posted, the maintainer has
 not decided), PASS/FAIL/SKIPPED (finished), ERROR (`error` says why; tried again once
-`next_try` has passed, `attempts` counting the errors in a row).
+`next_try` has passed, `attempts` counting the errors in a row). `beat` is the last heartbeat
+of the worker running the job's stage (None when no worker runs one): a RUNNING job whose beat
+stopped lost its worker, and is handed out again once (`claim_stale`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.pipeline import database
+from bot.pipeline.config import Config
 from bot.status import Status
 
-if TYPE_CHECKING:
-    from bot.pipeline.config import Config
-
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
@@ -43,12 +44,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated REAL NOT NULL,
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL DEFAULT 0
+    next_try REAL NOT NULL DEFAULT 0,
+    beat REAL
 );
 """
-# columns schema 1 did not have
+# columns schema 1 did not have (error .. next_try), and schema 2 (beat)
 _ADDED = (("error", "TEXT"), ("attempts", "INTEGER NOT NULL DEFAULT 0"),
-          ("next_try", "REAL NOT NULL DEFAULT 0"))
+          ("next_try", "REAL NOT NULL DEFAULT 0"), ("beat", "REAL"))
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Job:
     error: str | None = None
     attempts: int = 0
     next_try: float = 0.0
+    beat: float | None = None
 
 
 class Store:
@@ -76,15 +79,16 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
-            if self.path is not None and \
-                    db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            if self.url:
+                for name, decl in _ADDED:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN IF NOT EXISTS {name} "
+                               f"{database.postgres_schema(' ' + decl + ' ').strip()}")
+            elif db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 _migrate(db)
 
     @contextmanager
     def _db(self) -> Iterator[Any]:
         if self.url:
-            from bot.workers import database
-
             with database.connect(self.url) as pg:
                 yield pg
             return
@@ -131,6 +135,33 @@ class Store:
         with self._db() as db:
             db.execute("UPDATE jobs SET next_try = ? WHERE id = ?", (when, job_id))
 
+    def posted(self, tree: str, campaign: str, *, before: int) -> list[Job]:
+        """The jobs of (tree, campaign) older than job `before` that have a series in the
+        queue, newest first: where a regenerated series finds its previous version."""
+        with self._db() as db:
+            return [_job(r) for r in db.execute(
+                "SELECT * FROM jobs WHERE tree = ? AND campaign = ? AND id < ?"
+                " AND series_url IS NOT NULL ORDER BY id DESC", (tree, campaign, before))]
+
+    def beat(self, job_id: int, when: float | None = None) -> None:
+        """The worker running the job's stage is alive (`when` None: it ended the stage)."""
+        with self._db() as db:
+            db.execute("UPDATE jobs SET beat = ? WHERE id = ?", (when, job_id))
+
+    def stale(self, before: float) -> list[Job]:
+        """RUNNING jobs whose worker last beat before `before`: it died mid-stage."""
+        with self._db() as db:
+            return [_job(r) for r in db.execute(
+                "SELECT * FROM jobs WHERE state = ? AND beat IS NOT NULL AND beat < ?"
+                " ORDER BY id", (Status.RUNNING, before))]
+
+    def claim_stale(self, job: Job) -> bool:
+        """Take the stale job for a new try: True for one caller only (the beat it saw goes)."""
+        with self._db() as db:
+            cur = db.execute("UPDATE jobs SET beat = NULL WHERE id = ? AND beat = ?",
+                             (job.id, job.beat))
+            return bool(cur.rowcount == 1)
+
     def jobs(self) -> list[Job]:
         with self._db() as db:
             return [_job(r) for r in db.execute("SELECT * FROM jobs ORDER BY id")]
@@ -145,14 +176,13 @@ def location(cfg: Config, data_dir: Path) -> str | Path:
 def describe(where: str | Path) -> str:
     """The store for messages: a PostgreSQL URL without its password, or the SQLite file."""
     if isinstance(where, str):
-        from bot.workers.database import redact
-
-        return redact(where)
+        return database.redact(where)
     return str(where)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Schema 1 -> 2: the error/back-off columns, states in bot.status's words."""
+    """Schema 1 -> 2: the error/back-off columns, states in bot.status's words; 2 -> 3: the
+    workers' heartbeat."""
     have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
     for name, decl in _ADDED:
         if name not in have:
@@ -166,4 +196,4 @@ def _job(row: Any) -> Job:
     return Job(id=row["id"], dedupe_key=row["dedupe_key"], tree=row["tree"], tag=row["tag"],
                base=row["base"], campaign=row["campaign"], state=Status.of(row["state"]),
                run_dir=Path(row["run_dir"]), series_url=row["series_url"], error=row["error"],
-               attempts=row["attempts"], next_try=row["next_try"])
+               attempts=row["attempts"], next_try=row["next_try"], beat=row["beat"])

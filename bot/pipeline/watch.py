@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults, git, jsonfile, proc
-from bot.errors import CocciBotError, InfraError, UserError
+from bot.errors import CocciBotError, TreeUnavailable, UserError
 from bot.log import progress
+from bot.mirror import apt, stage
+from bot.mirror.versions import parse_request
 from bot.pipeline.config import Tree
 
 log = logging.getLogger("bot.watch")
@@ -35,7 +37,8 @@ STATE_SCHEMA = 1
 
 
 @dataclass(frozen=True)
-class Release:
+class TreeRelease:
+    """A release (tag or branch head) of a watched tree, in this host's copy of it."""
     tree: Tree
     repo: Path
     tag: str
@@ -54,7 +57,7 @@ def state_path(tree: Tree, data_dir: Path) -> Path:
     return data_dir / "watch" / f"{tree.name}.json"
 
 
-def releases(tree: Tree, data_dir: Path) -> list[Release]:
+def releases(tree: Tree, data_dir: Path) -> list[TreeRelease]:
     """The releases to run for one tree, oldest first (one poll)."""
     if tree.source == "debian":
         return debian_releases(tree, data_dir)
@@ -63,7 +66,7 @@ def releases(tree: Tree, data_dir: Path) -> list[Release]:
 
 # --- git trees ----------------------------------------------------------------------------------
 
-def git_releases(tree: Tree, data_dir: Path) -> list[Release]:
+def git_releases(tree: Tree, data_dir: Path) -> list[TreeRelease]:
     if tree.url:
         repo = remote_repo(tree, data_dir)
         fetch(tree, repo)
@@ -74,7 +77,7 @@ def git_releases(tree: Tree, data_dir: Path) -> list[Release]:
     tags = {name: commit for name, commit in all_tags.items()
             if fnmatch.fnmatchcase(name, tree.tags)}
     path = state_path(tree, data_dir)
-    seen = load_state(path)
+    seen = load_seen(path)
     new, said = plan(tree, seen, tags, heads)
     for line in said:
         log.warning("watch: %s: %s", tree.name, line)
@@ -88,10 +91,10 @@ def git_releases(tree: Tree, data_dir: Path) -> list[Release]:
         progress("watch", f"{tree.name}: new: {', '.join(name for name, _ in new)}")
     elif not selected:
         log.info("watch: %s has no tag matching %r", tree.name, tree.tags)
-    return [Release(tree, repo, name, commit) for name, commit in selected]
+    return [TreeRelease(tree, repo, name, commit) for name, commit in selected]
 
 
-def load_state(path: Path) -> dict[str, Any] | None:
+def load_seen(path: Path) -> dict[str, Any] | None:
     """What the last poll recorded, or None before the first."""
     try:
         data: dict[str, Any] = json.loads(path.read_text())
@@ -178,7 +181,7 @@ def fetch(tree: Tree, repo: Path) -> None:
     res = git.git(repo, "fetch", "--progress", "--prune", "--no-tags", "--end-of-options",
                   tree.url, *specs, timeout=defaults.TIMEOUT_FETCH, check=False)
     if not res.ok:
-        raise InfraError(f"git fetch {tree.url} failed (exit {res.returncode}): "
+        raise TreeUnavailable(f"git fetch {tree.url} failed (exit {res.returncode}): "
                          f"{_last_line(res.stderr)}: check the URL, the network and git's "
                          "credentials config (asked again next poll)")
     updates = [ln.strip() for ln in res.stderr.splitlines() if ln.startswith((" * ", " + ", " t "))]
@@ -199,10 +202,7 @@ def _last_line(text: str) -> str:
 
 # --- debian trees -------------------------------------------------------------------------------
 
-def debian_releases(tree: Tree, data_dir: Path) -> list[Release]:
-    from bot.mirror import stage
-    from bot.mirror.versions import parse_request
-
+def debian_releases(tree: Tree, data_dir: Path) -> list[TreeRelease]:
     repo = mirror_repo(data_dir)
     versions = apt_versions(tree, data_dir) if isinstance(tree.releases, str) \
         else list(tree.releases)
@@ -220,13 +220,11 @@ def debian_releases(tree: Tree, data_dir: Path) -> list[Release]:
     if failed and not mirrored:
         raise failed[0]
     tags, _heads = list_refs(repo)
-    return [Release(tree, repo, tag, tags[tag]) for tag in tags if tag in mirrored]
+    return [TreeRelease(tree, repo, tag, tags[tag]) for tag in tags if tag in mirrored]
 
 
 def apt_versions(tree: Tree, data_dir: Path) -> list[str]:
     """The upstream versions apt offers that match the tree's glob, oldest first."""
-    from bot.mirror import apt
-
     assert isinstance(tree.releases, str)
     apt_update(data_dir)
     offered = {o.upstream for o in apt.query_offers()}

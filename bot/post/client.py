@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from bot import defaults
-from bot.errors import InfraError, UserError
+from bot.errors import InfraError, QueueRefused, QueueUnreachable, UserError
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,10 @@ class QueueClient:
         return self._request("POST", f"/api/cocci/series/{series_id}/comments/",
                              {"content": content}).json()
 
-    def post_patch_check(self, patch_id: int, check: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", f"/api/1.2/patches/{patch_id}/checks/", check).json()
+    def mail_stop(self) -> dict[str, Any]:
+        """The queue's mail stop switch: {"stopped", "by", "at", "reason"} (bot.drafts)."""
+        data: dict[str, Any] = self._request("GET", "/api/cocci/mail-stop/", None).json()
+        return data
 
     def series(self, series_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/1.2/series/{series_id}/", None).json()
@@ -68,7 +70,7 @@ class QueueClient:
                 rsp = self.session.request(method, url, json=body, timeout=self.timeout)
             except requests.RequestException as exc:
                 if attempt == self.retries:
-                    raise InfraError(f"review queue at {self.base} unreachable: {exc}") from exc
+                    raise QueueUnreachable(f"review queue at {self.base} unreachable: {exc}") from exc
             else:
                 if rsp.status_code not in _RETRY_STATUS or attempt == self.retries:
                     return _checked(rsp, method, path)
@@ -87,8 +89,8 @@ def _checked(rsp: requests.Response, method: str, path: str) -> requests.Respons
     except ValueError:
         detail = rsp.text[:300]
     if rsp.status_code in (401, 403):
-        raise UserError(f"review queue refused {method} {path} ({rsp.status_code}): {detail}; "
+        raise QueueRefused(f"review queue refused {method} {path} ({rsp.status_code}): {detail}; "
                         "check --token (a bot token from `cocci-bot serve --create-token bot`)")
     if rsp.status_code < 500:
-        raise UserError(f"review queue rejected {method} {path} ({rsp.status_code}): {detail}")
+        raise QueueRefused(f"review queue rejected {method} {path} ({rsp.status_code}): {detail}")
     raise InfraError(f"review queue failed on {method} {path} ({rsp.status_code}): {detail}")

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults
+from bot.boot import history
+from bot.boot.attribution import CONTEXTS
+from bot.build.nfc import table
 from bot.errors import UserError
 from bot.status import Status, check_state
 
@@ -121,6 +124,10 @@ def _build(d: Path) -> dict[str, Any]:
     warnings = build.get("new_warnings") or []
     state = check_state(status, warnings=bool(warnings))
     desc = f"build {status}, {len(warnings)} new warning(s)"
+    broken = (build.get("bisect") or {}).get("first_broken")
+    if broken:
+        desc += (f"; not bisectable: after patch {broken['patch']} ({broken['subject']}) the "
+                 "objects the series touches do not compile")
     if build.get("reproducer"):
         desc += f"; reproduce: {build['reproducer']}"
     return {"context": "build", "state": state, "description": desc[:2000],
@@ -132,8 +139,6 @@ NFC_STATES = {"pass": "success", "fail": "fail", "not-claimed": "success", "erro
 
 def _nfc(d: Path) -> list[dict[str, Any]]:
     """The proof of "no functional change" (build.json `nfc`), its per-function table as log."""
-    from bot.build.nfc import table
-
     proof = read_json(d / "build.json").get("nfc")
     if not isinstance(proof, dict) or proof.get("status") not in NFC_STATES:
         return []
@@ -150,7 +155,10 @@ def _nfc(d: Path) -> list[dict[str, Any]]:
 
 def _boot(d: Path) -> list[dict[str, Any]]:
     boot = read_json(d / "boot.json")
-    verdict = _status(boot.get("status", boot.get("verdict")))
+    # attributed: the boot check shows what the patched kernel did, `attributed` says whose
+    # fault it is (boot.json status is the series' result then)
+    verdict = _status(boot.get("verdict") if boot.get("attribution")
+                      else boot.get("status", boot.get("verdict")))
     if verdict not in BOOT_RESULTS:
         raise UserError(f"{d / 'boot.json'}: status must be PASS, FAIL or ERROR, "
                         f"got {boot.get('status', boot.get('verdict'))!r}")
@@ -158,7 +166,7 @@ def _boot(d: Path) -> list[dict[str, Any]]:
     if boot.get("first_bad_line"):
         desc += f": {boot['first_bad_line']}"
     log = _tail([p for p in [d / "console.log"] if p.is_file()])
-    out = [{"context": "boot", "state": check_state(verdict), "description": desc[:2000],
+    out = [{"context": "boot", "state": check_state(verdict), "description": desc,
             "log": log}]
     smoke = _status(boot.get("kvm_smoke", ""))
     if smoke in SMOKE_RESULTS:
@@ -169,9 +177,45 @@ def _boot(d: Path) -> list[dict[str, Any]]:
     if isinstance(dax, dict) and dax_status in DAX_RESULTS:
         out.append({"context": "dax", "state": check_state(dax_status),
                     "description": f"KVM guest on device DAX, device disabled after: "
-                                   f"{dax['status']}: {dax.get('reason', '')}"[:2000],
+                                   f"{dax['status']}: {dax.get('reason', '')}",
                     "log": log})
+    fix = boot.get("fix_first")
+    if isinstance(fix, dict) and _status(fix.get("status")) in (Status.PASS, Status.FAIL):
+        dax = fix.get("dax") or {}
+        out.append({"context": "fix-first", "state": check_state(fix["status"]),
+                    "description": f"patch 1 alone (the fix) booted with the DAX check: boot "
+                                   f"{fix.get('verdict')}, dax {dax.get('status')}: "
+                                   f"{dax.get('reason') or fix.get('reason', '')}",
+                    "log": _tail([p for p in [d / "fix-first" / "console.log"] if p.is_file()])})
+    attributed(out, boot.get("attribution"))
+    with_history(out, boot.get("history"))
+    for check in out:
+        check["description"] = check["description"][:2000]
     return out
+
+
+def with_history(checks: list[dict[str, Any]], rows: Any) -> None:
+    """Each boot check says its history on the bot's host (bot/boot/history.py)."""
+    if not isinstance(rows, dict):
+        return
+    for check in checks:
+        mine = {k: v for k, v in rows.items() if CONTEXTS.get(k) == check["context"]}
+        if mine:
+            check["description"] += f" [this host's last boots: {history.text(mine)}]"
+
+
+def attributed(checks: list[dict[str, Any]], att: Any) -> None:
+    """Failed checks say whose fault they are (bot/boot/attribution.py): one the base kernel
+    fails too is a warning (it does not block the series), one the series caused stays fail."""
+    if not isinstance(att, dict):
+        return
+    for name, verdict in (att.get("checks") or {}).items():
+        for check in checks:
+            if check["context"] != CONTEXTS.get(name) or check["state"] != "fail":
+                continue
+            if verdict.get("cause") == "base":
+                check["state"] = "warning"
+            check["description"] = f"{verdict.get('says')}: {check['description']}"
 
 
 def _checkpatch(d: Path) -> dict[str, Any]:

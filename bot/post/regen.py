@@ -7,7 +7,6 @@ Both go with the series to the queue (`range_diff`, `site_delta`) and into the c
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -15,55 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults, git
-from bot.status import Status
 
 _SHORTLOG = re.compile(r"^\S.* \(\d+\):$", re.M)
 
 
 @dataclass(frozen=True)
 class Previous:
-    """The job that posted the previous version of the same campaign on the same tree."""
+    """The job that posted the previous version of the same campaign on the same tree (the
+    pipeline finds it in the job store and reads it from its run record)."""
     run_dir: Path
-    state: dict[str, Any]
+    version: int
+    series_id: int
+    cover_message_id: str | None   # its mail's Message-ID (drafts), else the queue's
     report: dict[str, Any]
-
-    @property
-    def version(self) -> int:
-        return int(self.state["stages"]["post"].get("version", 1))
-
-    @property
-    def series_id(self) -> int:
-        return int(self.state["stages"]["post"]["series_id"])
-
-    @property
-    def cover_message_id(self) -> str | None:
-        """The Message-ID its mail went out with (drafts), else the one the queue has."""
-        for stage in ("drafts", "post"):
-            msgid = self.state["stages"].get(stage, {}).get("cover_message_id")
-            if msgid:
-                return str(msgid)
-        return None
-
-
-def previous_run(runs: Path, tree: str, campaign: str, job_id: int) -> Previous | None:
-    """The newest earlier job of (tree, campaign) whose series was posted."""
-    best: tuple[int, Path, dict[str, Any]] | None = None
-    for run_json in runs.glob("*/run.json"):
-        try:
-            state = json.loads(run_json.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        post = state.get("stages", {}).get("post", {})
-        if (state.get("tree"), state.get("campaign")) != (tree, campaign) \
-                or Status.of(post.get("status")) is not Status.PASS or "series_id" not in post:
-            continue
-        other = int(state.get("job", 0))
-        if other < job_id and (best is None or other > best[0]):
-            best = (other, run_json.parent, state)
-    if best is None:
-        return None
-    report = json.loads((best[1] / "report.json").read_text())
-    return Previous(best[1], best[2], report)
 
 
 def range_diff(repo: Path, old: tuple[str, str], new: tuple[str, str]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from rest_framework import authentication, exceptions, permissions
 
 from bot.apply import identity
@@ -72,6 +73,27 @@ def maintains(user, project) -> bool:
         return True
     mine = user.project_set.all()
     return not mine.exists() or mine.filter(pk=project.pk).exists()
+
+
+def maintains_any(user) -> bool:
+    return is_maintainer(user)
+
+
+def maintained_projects(user) -> QuerySet:
+    """The projects `user` decides for (see `maintains`)."""
+    if not is_maintainer(user):
+        return Project.objects.none()
+    mine = user.project_set.all()
+    return Project.objects.all() if user.is_superuser or not mine.exists() else mine
+
+
+def maintainers_of(project) -> QuerySet:
+    """The accounts `maintains` lets decide for `project`: its own maintainers, maintainers
+    listed for no project, superusers."""
+    deciders = Q(review_role__role="maintainer") | Q(is_superuser=True)
+    return (get_user_model().objects.filter(deciders)
+            .filter(Q(project=project) | Q(project__isnull=True) | Q(is_superuser=True))
+            .distinct().order_by("id"))
 
 
 def require_maintainer_of(user, project) -> None:
@@ -159,6 +181,27 @@ def list_tokens() -> list[dict[str, Any]]:
     return [{"id": t.id, "username": t.user.username, "role": role_of(t.user) or "-",
              "created": t.created.strftime("%Y-%m-%d %H:%M"), "prefix": t.digest[:8]}
             for t in ApiToken.objects.select_related("user").order_by("id")]
+
+
+def own_tokens(user) -> list[dict[str, Any]]:
+    """`user`'s tokens as the profile page lists them (never the token: only its digest is
+    stored)."""
+    return [{"id": t.id, "created": t.created.strftime("%Y-%m-%d %H:%M"),
+             "prefix": t.digest[:8]} for t in ApiToken.objects.filter(user=user).order_by("id")]
+
+
+def make_own_token(user) -> str:
+    """A new token for a signed-in account with a role (its role unchanged)."""
+    role = role_of(user)
+    if role is None:
+        raise UserError("this account has no role: ask the queue's operator for one")
+    return create_token(role, user.username)
+
+
+def revoke_own_token(user, token_id: int) -> None:
+    deleted, _ = ApiToken.objects.filter(user=user, id=token_id).delete()
+    if not deleted:
+        raise UserError(f"you have no token {token_id}")
 
 
 def revoke_token(which: str) -> str:

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         "the drafts carry their Signed-off-by")
     p.add_argument("--name", default=None, dest="real_name", metavar="'REAL NAME'",
                    help="with --create-token: the account holder's real name (with --email)")
+    p.add_argument("--admin", action="store_true",
+                   help="with --create-token maintainer: an admin maintainer, who may stop and "
+                        "resume all of the bot's mail on the queue's Mail page")
     p.add_argument("--password-stdin", action="store_true",
                    help="with --create-token: read the account's web password from stdin")
     p.add_argument("--list-tokens", action="store_true",
@@ -61,6 +64,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--create-project", metavar="NAME",
                    help="create the project NAME (a watched tree) if needed and exit")
     p.add_argument("--scm-url", default="", help="with --create-project: the tree's git URL")
+    p.add_argument("--webhook", metavar="URL", action="append", default=[],
+                   help="POST a signed JSON event to URL when a series is created, superseded "
+                        "or changes state, or a check is added (repeatable; the HMAC secret "
+                        "comes from COCCI_REVIEW_WEBHOOK_SECRET)")
     p.set_defaults(func=run)
 
 
@@ -180,8 +187,14 @@ def _create_token(args: argparse.Namespace) -> int:
     role, name = args.create_token
     if args.maintainer_of and role != "maintainer":
         raise UserError("--maintainer-of goes with --create-token maintainer NAME")
+    if args.admin and role != "maintainer":
+        raise UserError("--admin goes with --create-token maintainer NAME")
     token = create_token(role, name, args.maintainer_of,
                          (args.real_name, args.email) if args.email is not None else None)
+    if args.admin:
+        from bot.review.mailstop import make_admin  # needs Django set up, as auth does
+
+        make_admin(name)
     if args.password_stdin:
         _set_password(name, sys.stdin.readline().rstrip("\n"))
     print(token)  # noqa: T201 - the one output operators script
@@ -210,6 +223,9 @@ def _create_project(name: str, scm_url: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # after setup_django: these import the models
+    from bot.review import webhooks
     from bot.review.server import serve
 
-    return serve(args.host, args.port, args.workers, args.threads)
+    hooks = webhooks.hooks(args.webhook, os.environ.get("COCCI_REVIEW_WEBHOOK_SECRET", ""))
+    return serve(args.host, args.port, args.workers, args.threads, hooks)

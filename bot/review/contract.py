@@ -212,6 +212,17 @@ class SeriesStateRequest(Request):
         return value or ""
 
 
+class BulkStateRequest(SeriesStateRequest):
+    """One decision for N series (one request, as a maintainer's list selection)."""
+
+    shape = ('expected a JSON object, e.g. {"series": [12, 13], "state": "accepted", '
+             '"comment": "Thanks"}')
+    series = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=defaults.REVIEW_MAX_ID),
+        min_length=1, max_length=defaults.REVIEW_MAX_BULK,
+        help_text=f"the series' ids (at most {defaults.REVIEW_MAX_BULK})")
+
+
 class AbsorbedRequest(Request):
     what = "absorbed"
     shape = 'expected a JSON object, e.g. {"release": "v6.12"}'
@@ -263,6 +274,23 @@ class PatchUpdateRequest(serializers.Serializer):
         if user is None:
             raise serializers.ValidationError(f"no user with id {value}")
         return user
+
+
+# --- projects (Patchwork's PATCH /projects/N/, by the project's maintainers) ----------------------
+
+class ProjectUpdateRequest(serializers.Serializer):
+    """The links a maintainer may change, as in Patchwork (names and list ids are the
+    operator's: `serve --create-project`); other fields are ignored, as Patchwork's read-only
+    ones."""
+
+    web_url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
+    scm_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    webscm_url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            storable(dict(data), "project update")
+        return super().to_internal_value(data)
 
 
 # --- bundles ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 
 from bot import defaults
 from bot.review.api_errors import as_response
@@ -37,3 +38,15 @@ class RequestGuardMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         return as_response(exc)
+
+
+def api_vary(get_response: Callable[[HttpRequest], HttpResponse]):
+    """API answers vary with Accept, as Patchwork's (DRF only says so when it has two
+    renderers): a cache must not serve one client's answer to another that asked differently."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if request.path.startswith("/api/"):
+            patch_vary_headers(response, ("Accept",))
+        return response
+    return middleware

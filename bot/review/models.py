@@ -259,3 +259,14 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     address = models.CharField(max_length=64, db_index=True)
     date = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class MailStop(models.Model):
+    """The queue's mail stop switch (one row): while stopped, the bot sends no mail at all.
+    Pulled and lifted by an admin maintainer on the Mail page or over the API; the bot reads
+    it before every message (bot.drafts.killswitch)."""
+
+    stopped = models.BooleanField(default=False)
+    by = models.CharField(max_length=150, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True, default="")

@@ -10,6 +10,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from bot.review import approval
+from bot.review.auth import maintainers_of
 from bot.review.models import (
     Bundle,
     Check,
@@ -136,7 +137,7 @@ def _date(d) -> str:
 class ProjectSerializer(Embedded):
     def to_representation(self, p: Project) -> dict[str, Any]:
         out = project_embedded(p, self.context)
-        out["maintainers"] = [user_embedded(u, self.context) for u in p.maintainers.all()]
+        out["maintainers"] = [user_embedded(u, self.context) for u in maintainers_of(p)]
         out["subject_match"] = ""
         return out
 

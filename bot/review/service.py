@@ -218,6 +218,13 @@ def set_state(series: Series, slug: str, user, comment: str = "") -> None:
             add_comment(series, user, comment)
 
 
+def set_states(series: list[Series], slug: str, user, comment: str = "") -> None:
+    """One decision for many series, all or nothing, each logged as if taken alone."""
+    with transaction.atomic():
+        for one in series:
+            set_state(one, slug, user, comment)
+
+
 def set_patch_state(patch: Patch, state: State, user) -> None:
     if patch.state_id == state.id:
         return

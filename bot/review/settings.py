@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "bot.review.middleware.RequestGuardMiddleware",
+    "bot.review.middleware.api_vary",
+    "bot.review.conditional.ResponseCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,10 +94,18 @@ TEMPLATES = [{
         "django.template.context_processors.request",
         "django.contrib.auth.context_processors.auth",
         "django.contrib.messages.context_processors.messages",
+        "bot.review.web.nav",
     ]},
 }]
 
 DATABASES = {"default": _database()}
+# "responses": rendered anonymous reads, per worker process (bot.review.conditional)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "responses": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                  "LOCATION": "cocci-review-responses", "TIMEOUT": None,
+                  "OPTIONS": {"MAX_ENTRIES": defaults.REVIEW_CACHE_ENTRIES}},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
@@ -136,7 +146,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bot.review.pagination.LinkHeaderPagination",
     "PAGE_SIZE": defaults.REVIEW_PAGE_SIZE,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["bot.review.api.versions.VersionedJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "bot.review.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",

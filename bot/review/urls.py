@@ -11,6 +11,7 @@ from bot.review import (
     xmlrpc,
 )
 from bot.review.api import bundles, checks, downloads, events, index, patches, people, series
+from bot.review.mailstop import MailStopView
 
 # Patchwork's resources: named under /api/1.2/ (the links the API returns), served the same
 # under /api/ (Patchwork's unversioned root) and /api/1.0/, 1.1, 1.3 for clients pinned there
@@ -52,10 +53,13 @@ urlpatterns = [
          name="api-cocci-series-supersede"),
     path("api/cocci/projects/<slug:project>/campaigns/<str:campaign>/absorbed/",
          series.CampaignAbsorbed.as_view(), name="api-cocci-campaign-absorbed"),
+    path("api/cocci/series/state/", series.SeriesBulkState.as_view(),
+         name="api-cocci-series-bulk-state"),
     path("api/cocci/series/<id:pk>/state/", series.SeriesState.as_view(),
          name="api-cocci-series-state"),
     path("api/cocci/series/<id:pk>/comments/", series.SeriesComments.as_view(),
          name="api-cocci-series-comments"),
+    path("api/cocci/mail-stop/", MailStopView.as_view(), name="api-cocci-mail-stop"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("xmlrpc/", xmlrpc.xmlrpc_view, name="xmlrpc"),
     path("patch/<id:pk>/mbox/", downloads.patch_mbox, name="patch-mbox"),

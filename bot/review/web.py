@@ -21,8 +21,16 @@ from bot import defaults
 from bot.errors import UserError
 from bot.review import approval, service
 from bot.review.api.bundles import visible_bundles
-from bot.review.auth import maintains
-from bot.review.models import CHECK_CONTEXTS, Check, Event, Patch, Project, Series, State
+from bot.review.auth import (
+    maintained_projects,
+    maintains,
+    maintains_any,
+    make_own_token,
+    own_tokens,
+    revoke_own_token,
+    role_of,
+)
+from bot.review.models import CHECK_CONTEXTS, Check, Cover, Event, Patch, Project, Series, State
 from bot.review.text import suspicious
 
 QUIET_EVENTS = ("cover-created", "patch-created", "patch-completed",
@@ -80,6 +88,11 @@ def _search(request: HttpRequest, qs: QuerySet) -> tuple[QuerySet, dict[str, str
         qs = qs.filter(campaign__icontains=terms["campaign"])
     if terms["project"]:
         qs = qs.filter(project__link_name=terms["project"])
+    if terms["delegate"]:
+        qs = qs.filter(patches__delegate__username=terms["delegate"]).distinct()
+    if terms["msgid"]:
+        msgid = _msgid(terms["msgid"])
+        qs = qs.filter(Q(patches__msgid=msgid) | Q(cover__msgid=msgid)).distinct()
     return qs, terms
 
 
@@ -89,16 +102,57 @@ def _page(request: HttpRequest, qs: QuerySet, terms: dict[str, str]) -> dict:
     return {"page": page, "keep": keep, **terms}
 
 
-SEARCH_FIELDS = ("q", "submitter", "state", "campaign", "project")
+SEARCH_FIELDS = ("q", "submitter", "state", "campaign", "project", "delegate", "msgid")
+
+
+def delegates_of(series: list[Series]) -> dict[int, list[str]]:
+    """Each series' delegates (of its patches), for the lists' Delegate column."""
+    rows = (Patch.objects.filter(series__in=series, delegate__isnull=False)
+            .values_list("series_id", "delegate__username").distinct())
+    out: dict[int, list[str]] = {}
+    for sid, username in rows:
+        out.setdefault(sid, []).append(username)
+    return {sid: sorted(names) for sid, names in out.items()}
+
+
+def _rows(page) -> list[tuple[Series, list[Check], list[str]]]:
+    series = list(page)
+    delegates = delegates_of(series)
+    return [(s, list(latest_checks(list(s.checks.all())).values()), delegates.get(s.id, []))
+            for s in series]
+
+
+def todo_of(user) -> QuerySet:
+    """Series waiting for `user`'s decision: open for review (REVIEW_TODO_STATES), with a
+    patch delegated to them, or in a project they maintain and delegated to nobody else."""
+    if not maintains_any(user):
+        return Series.objects.none()
+    elsewhere = (Patch.objects.filter(delegate__isnull=False).exclude(delegate=user)
+                 .values("series_id"))
+    mine = Q(project__in=maintained_projects(user)) & ~Q(id__in=elsewhere)
+    return (_series_qs().select_related("submitter")
+            .filter(state__slug__in=defaults.REVIEW_TODO_STATES)
+            .filter(Q(patches__delegate=user) | mine).distinct().order_by("date", "id"))
+
+
+@login_required
+def todo(request: HttpRequest) -> HttpResponse:
+    """A maintainer's to-do list: the series waiting for their decision, oldest first."""
+    ctx = _page(request, todo_of(request.user), {})
+    return render(request, "review/todo.html", {**ctx, "rows": _rows(ctx["page"]),
+                                                "can_decide": True})
 
 
 def queue(request: HttpRequest) -> HttpResponse:
     qs, terms = _search(request, _series_qs().select_related("submitter")
                         .order_by("-date", "-id"))
     ctx = _page(request, qs, terms)
-    rows = [(s, list(latest_checks(list(s.checks.all())).values())) for s in ctx["page"]]
     return render(request, "review/queue.html", {
-        **ctx, "rows": rows, "projects": Project.objects.all(), "states": State.objects.all()})
+        **ctx, "rows": _rows(ctx["page"]), "projects": Project.objects.all(),
+        "can_decide": maintains_any(request.user),
+        "states": State.objects.all(),
+        "delegates": get_user_model().objects.filter(review_role__role="maintainer")
+        .order_by("username")})
 
 
 def project(request: HttpRequest, link_name: str) -> HttpResponse:
@@ -223,6 +277,35 @@ def series_action(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("review:series", args=[pk]))
 
 
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """A maintainer's decision for the series ticked in a list: all of them or none (each
+    must be in a project they maintain), each logged as if decided alone."""
+    action = request.POST.get("action", "")
+    ids = [i for i in request.POST.getlist("series") if i.isascii() and i.isdigit()][
+        :defaults.REVIEW_MAX_BULK]
+    chosen = list(Series.objects.select_related("project", "state").filter(id__in=ids))
+    back = redirect(_back(request))
+    if action not in ACTIONS or not chosen:
+        messages.error(request, "tick one or more series, then choose a decision")
+        return back
+    refused = [s.id for s in chosen if not maintains(request.user, s.project)]
+    if refused:
+        messages.error(request, "you are not a maintainer of the project of series "
+                       f"{', '.join(map(str, refused))}: nothing was changed")
+        return back
+    service.set_states(chosen, ACTIONS[action], request.user)
+    messages.success(request, f"{len(chosen)} series: {ACTIONS[action]}")
+    return back
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a list's form came from (one of our pages), else the queue."""
+    back = str(request.POST.get("next", ""))
+    return back if back.startswith("/") and not back.startswith("//") else reverse("review:queue")
+
+
 def _delegates(project: Project) -> QuerySet:
     """Who a patch can be delegated to: the project's maintainers, else every maintainer."""
     users = get_user_model().objects.filter(review_role__role="maintainer", is_active=True)
@@ -258,9 +341,46 @@ def patch_action(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("review:series", args=[p.series_id]) + f"#patch-{p.number}")
 
 
-def patch(request: HttpRequest, pk: int) -> HttpResponse:
-    p = get_object_or_404(Patch.objects.only("series_id", "number"), pk=pk)
+def _at_patch(p: Patch) -> HttpResponse:
     return redirect(reverse("review:series", args=[p.series_id]) + f"#patch-{p.number}")
+
+
+def patch(request: HttpRequest, pk: int) -> HttpResponse:
+    return _at_patch(get_object_or_404(Patch.objects.only("series_id", "number"), pk=pk))
+
+
+def cover(request: HttpRequest, pk: int) -> HttpResponse:
+    c = get_object_or_404(Cover.objects.only("series_id"), pk=pk)
+    return redirect(reverse("review:series", args=[c.series_id]) + "#cover")
+
+
+def _msgid(value: str) -> str:
+    return f"<{value.strip().strip('<>')}>"
+
+
+def project_message(request: HttpRequest, link_name: str, msgid: str) -> HttpResponse:
+    """Patchwork's permalinks /project/P/patch/<msgid>/ and /project/P/cover/<msgid>/."""
+    found = Patch.objects.filter(project__link_name=link_name, msgid=_msgid(msgid)).first()
+    if found is not None:
+        return _at_patch(found)
+    c = get_object_or_404(Cover, project__link_name=link_name, msgid=_msgid(msgid))
+    return redirect(reverse("review:series", args=[c.series_id]) + "#cover")
+
+
+def message(request: HttpRequest, msgid: str) -> HttpResponse:
+    """Patchwork's /message/<msgid>/: the patch or cover letter with that Message-ID."""
+    found = Patch.objects.filter(msgid=_msgid(msgid)).first()
+    if found is not None:
+        return _at_patch(found)
+    c = get_object_or_404(Cover, msgid=_msgid(msgid))
+    return redirect(reverse("review:series", args=[c.series_id]) + "#cover")
+
+
+def project_list(request: HttpRequest, link_name: str) -> HttpResponse:
+    """Patchwork's /project/P/list/: the project's page, with the same search."""
+    get_object_or_404(Project, link_name=link_name)
+    url = reverse("review:project", args=[link_name])
+    return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
 
 
 def check_log(request: HttpRequest, pk: int) -> HttpResponse:
@@ -275,3 +395,35 @@ def bundle(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     patches = list(b.patches.select_related("state", "series", "submitter")
                    .order_by("bundlepatch"))
     return render(request, "review/bundle.html", {"bundle": b, "patches": patches})
+
+
+def nav(request: HttpRequest) -> dict[str, int | None]:
+    """Template context: a maintainer's to-do count for the header (None for others)."""
+    user = getattr(request, "user", None)
+    if user is None or not maintains_any(user):
+        return {"todo_count": None}
+    return {"todo_count": todo_of(user).count()}
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in account's API tokens: make one (shown once) or revoke one."""
+    new = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "create":
+                new = make_own_token(request.user)
+            elif request.POST.get("action") == "revoke":
+                which = str(request.POST.get("token", ""))
+                if not which.isascii() or not which.isdigit() or len(which) > 18:
+                    raise UserError(f"no token {which!r}")
+                revoke_own_token(request.user, int(which))
+                messages.success(request, f"token {which} revoked")
+            else:
+                raise UserError("unknown action")
+        except UserError as exc:
+            messages.error(request, str(exc))
+        if new is None:
+            return redirect("review:profile")
+    return render(request, "review/profile.html", {
+        "tokens": own_tokens(request.user), "new_token": new, "role": role_of(request.user)})

@@ -12,6 +12,10 @@ import argparse
 from pathlib import Path
 
 from bot import defaults
+from bot.pipeline import executors
+
+# `cocci-bot run` with [workers]: the loop hands jobs to this executor (imported when chosen)
+executors.register("workers", "bot.workers.enqueue:Enqueuer")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,6 +35,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.workers import worker
+    from bot.workers import worker  # optional heavy: Celery, imported when a worker starts
 
     return worker.main(args)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot import defaults
+from bot.pipeline import database
 
 log = logging.getLogger("bot.workers")
 
@@ -38,8 +39,6 @@ def held(store: str | Path, name: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _pg(url: str, name: str) -> Iterator[None]:
-    from bot.workers import database
-
     conn = database.open_session(url)
     key = lock_id(name)
     try:

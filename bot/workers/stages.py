@@ -1,15 +1,15 @@
 """One stage of one job, as a worker runs it: under the job's lock, only if it is the job's next
 stage, then the next stage is queued.
 
-The job's next stage is the first without a final result in run.json (the shared run dir), so a
-stage delivered twice runs once: the copy finds its stage recorded and does nothing, posting
-included. The one window where a worker dies after recording a stage and before queuing the
-next is closed by the redelivered copy, which queues the job's next stage instead.
+The job's next stage (bot/pipeline/scheduler.py, from the run record in the shared run dir) is
+the first without a final result, so a stage delivered twice runs once: the copy finds its
+stage recorded and does nothing, posting included. While a stage runs, its worker beats in the
+job store (bot/workers/heartbeat.py): a worker that dies mid-stage, or after recording a stage
+and before queuing the next, stops beating, and a live worker queues the job's stage again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -19,14 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import git
-from bot.errors import CocciBotError, InfraError, UserError
+from bot.apply.stage import branch_name
+from bot.build import tree as build_tree
+from bot.errors import CocciBotError, InfraError, TreeUnavailable, UserError
+from bot.mirror import stage as mirror_stage
+from bot.mirror.versions import parse_request
+from bot.pipeline import record, runner, scheduler, watch
 from bot.pipeline import run as pipeline
-from bot.pipeline import runner, watch
 from bot.pipeline.config import Config, Tree
 from bot.pipeline.queue import Queue
+from bot.pipeline.record import StageResult
 from bot.pipeline.store import Job, Store, describe, location
 from bot.status import Status
-from bot.workers import locks
+from bot.workers import heartbeat, locks
 
 log = logging.getLogger("bot.workers")
 
@@ -53,21 +58,6 @@ def run_root(cfg: Config, data_dir: Path) -> Path:
     return (cfg.workers.run_dir if cfg.workers else None) or data_dir / "runs"
 
 
-def read_state(run_dir: Path) -> dict | None:
-    path = run_dir / "run.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def next_stage(state: dict | None) -> str | None:
-    """The first stage without a final result (drafts waiting counts as none); None: finished."""
-    stages = (state or {}).get("stages", {})
-    for stage in pipeline.STAGES:
-        rec = stages.get(stage)
-        if rec is None or not Status.of(rec["status"]).final:
-            return stage
-    return None
-
-
 def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Send) -> str:
     """Run `stage` of job `job_id` if it is the job's next one; returns what happened."""
     store = Store(w.store_location)
@@ -76,56 +66,62 @@ def run_stage(w: Worker, job_id: int, stage: str, *, redelivered: bool, send: Se
         raise InfraError(f"job {job_id} is not in the job store {describe(w.store_location)}: "
                          "give every worker and the watcher the same [workers] database")
     with locks.held(w.store_location, f"job:{job.id}"):
-        now = next_stage(read_state(job.run_dir))
+        now = scheduler.next_stage(record.read(job.run_dir))
         if now != stage:
             return _not_next(store, job, stage, now, redelivered, send)
-        try:
-            stage, result = _run(w, job, stage)
-        except CocciBotError as exc:   # outside a stage: the tree, the lock, the queue
-            log.error("worker: job %d %s: %s", job.id, stage, exc)
-            _record_error(store, job, str(exc))
-            return f"{stage} {Status.ERROR}"
-        except Exception as exc:   # a bug: recorded (the job is retried), then Celery logs it
-            _record_error(store, job, f"{type(exc).__name__}: {exc}")
-            raise
-        _after(store, job, result, send)
-    return f"{stage} {result['status']}"
+        with heartbeat.beating(store, job.id):   # stopped beats: a live worker retries
+            return _run_and_queue(w, store, job, stage, send)
+
+
+def _run_and_queue(w: Worker, store: Store, job: Job, stage: str, send: Send) -> str:
+    """The stage (and those that follow it here), then the next one queued."""
+    try:
+        stage, result = _run(w, job, stage)
+    except CocciBotError as exc:   # outside a stage: the tree, the lock, the queue
+        log.error("worker: job %d %s: %s", job.id, stage, exc)
+        _record_error(store, job, str(exc))
+        return f"{stage} {Status.ERROR}"
+    except Exception as exc:   # a bug: recorded (the job is retried), then Celery logs it
+        _record_error(store, job, f"{type(exc).__name__}: {exc}")
+        raise
+    _after(store, job, result, send)
+    return f"{stage} {result.status}"
 
 
 def _not_next(store: Store, job: Job, stage: str, now: str | None, redelivered: bool,
               send: Send) -> str:
     """A copy of a stage already recorded: nothing to do, unless its worker died before
     queuing the next stage (or recording the job's outcome): then this copy does that."""
-    order = pipeline.STAGES
+    order = scheduler.STAGES
     if redelivered and now is not None and order.index(now) > order.index(stage):
         log.info("worker: job %d %s was recorded before a worker died; queuing %s", job.id,
                  stage, now)
         send(job.id, now)
     elif redelivered and now is None:
-        _after(store, job, {"status": Status.SKIPPED}, send)
+        _after(store, job, StageResult(status=Status.SKIPPED), send)
     log.info("worker: job %d %s already done (next: %s): nothing to do", job.id, stage, now)
     return f"{stage} already done"
 
 
-def _run(w: Worker, job: Job, stage: str) -> tuple[str, dict]:
+def _run(w: Worker, job: Job, stage: str) -> tuple[str, StageResult]:
     """Run `stage`, then the stages that follow it here: those of the same queue (drafts after
-    post) and those that only record a skip (build and boot when disabled or nothing to build),
+    post) and those the scheduler calls light (a skip to record, an absorbed series to mark),
     so a job never waits for a queue no worker serves just to record a skip."""
     with Queue(w.cfg, w.data_dir) as queue:
         release = resolve_release(w, job)
         ctx = pipeline.Context(job, release, job.campaign, w.cfg, w.data_dir, queue)
         while True:
             result = _run_here(w, ctx, stage)
-            state = read_state(job.run_dir) or {"stages": {}}
-            following = next_stage(state)
-            if (not Status.of(result["status"]).final or following is None
+            rec = record.read(job.run_dir)
+            following = scheduler.next_stage(rec)
+            if (not result.final or rec is None or following is None
                     or not (QUEUE_OF[following] == QUEUE_OF[stage]
-                            or only_skips(ctx, state, following))):
+                            or scheduler.light(rec, following))):
                 return stage, result
             stage = following
 
 
-def _run_here(w: Worker, ctx: pipeline.Context, stage: str) -> dict:
+def _run_here(w: Worker, ctx: pipeline.Context, stage: str) -> StageResult:
     job = ctx.job
     with _work_dir_lock(w, ctx, stage):
         _fetch_series(ctx, stage)
@@ -134,41 +130,26 @@ def _run_here(w: Worker, ctx: pipeline.Context, stage: str) -> dict:
         start = time.monotonic()
         result = pipeline.run_one_stage(ctx, stage)
         log.info("worker: job %d %s finished: %s in %.1f s", job.id, stage,
-                 result["status"], time.monotonic() - start)
+                 result.status, time.monotonic() - start)
         if stage == "apply":
             _bundle_series(ctx)
     return result
 
 
-def only_skips(ctx: pipeline.Context, state: dict, stage: str) -> bool:
-    """`stage` will only record a skip (the pipeline's own rules, bot/pipeline/run.py)."""
-    stages = state["stages"]
-    if stage == "build":
-        return not ctx.cfg.build or pipeline._applied(state) is None
-    if stage == "boot":
-        return (not ctx.cfg.boot
-                or Status.of(stages.get("build", {}).get("status")) is not Status.PASS)
-    if stage == "post":
-        return pipeline._applied(state) is None
-    if stage == "drafts":
-        return Status.of(stages.get("post", {}).get("status")) is not Status.PASS
-    return False
-
-
-def _after(store: Store, job: Job, result: dict, send: Send) -> None:
+def _after(store: Store, job: Job, result: StageResult, send: Send) -> None:
     """Queue the job's next stage, or record the job's outcome in the store."""
-    state = read_state(job.run_dir) or {"stages": {}}
-    following = next_stage(state)
-    if Status.of(result["status"]).final and following is not None:
+    rec = record.read(job.run_dir)
+    following = scheduler.next_stage(rec)
+    if result.final and following is not None:
         send(job.id, following)
-        if state.get("series_url"):
-            store.update(job.id, state=Status.RUNNING, series_url=state["series_url"])
+        if rec is not None and rec.series_url:
+            store.update(job.id, state=Status.RUNNING, series_url=rec.series_url)
         return
-    status = Status.of(state.get("status", Status.ERROR))
+    status = rec.status if rec is not None else Status.ERROR
     if status is Status.ERROR:
-        _record_error(store, job, state.get("error") or "a stage could not decide")
+        _record_error(store, job, (rec.error if rec else None) or "a stage could not decide")
         return
-    store.update(job.id, state=status, series_url=state.get("series_url"))
+    store.update(job.id, state=status, series_url=rec.series_url if rec else None)
 
 
 def _record_error(store: Store, job: Job, error: str) -> None:
@@ -180,7 +161,7 @@ def _record_error(store: Store, job: Job, error: str) -> None:
 
 # --- the tree on this host --------------------------------------------------------------------
 
-def resolve_release(w: Worker, job: Job) -> watch.Release:
+def resolve_release(w: Worker, job: Job) -> watch.TreeRelease:
     """The job's release in this host's copy of the tree (mirrored here when missing)."""
     tree = next((t for t in w.cfg.trees if t.name == job.tree), None)
     if tree is None:
@@ -196,21 +177,18 @@ def resolve_release(w: Worker, job: Job) -> watch.Release:
         if not has_commit(repo, job.base):
             watch.fetch(tree, repo)
         if not has_commit(repo, job.base):
-            raise InfraError(f"job {job.id}: {tree.url} no longer has commit {job.base} "
+            raise TreeUnavailable(f"job {job.id}: {tree.url} no longer has commit {job.base} "
                              f"({job.tag}): the tag or branch moved away from it upstream")
     else:
         repo = git.toplevel(tree.path)
     if not has_commit(repo, job.base):
-        raise InfraError(f"job {job.id}: {repo} has no commit {job.base} ({job.tag}): make the "
+        raise TreeUnavailable(f"job {job.id}: {repo} has no commit {job.base} ({job.tag}): make the "
                          f"tree {tree.name} the same on every host")
-    return watch.Release(tree, repo, job.tag, job.base)
+    return watch.TreeRelease(tree, repo, job.tag, job.base)
 
 
 def _mirror_release(tree: Tree, tag: str, repo: Path, data_dir: Path) -> None:
     """The job's Debian release into this host's mirror (the revision bot.toml names, if any)."""
-    from bot.mirror import stage as mirror_stage
-    from bot.mirror.versions import parse_request
-
     named = [r for r in tree.releases if f"v{r.split('-')[0]}" == tag] \
         if isinstance(tree.releases, tuple) else []
     mirror_stage.mirror([parse_request(named[0] if named else tag)], repo, data_dir)
@@ -224,21 +202,29 @@ def _ref(job: Job) -> str:
     return f"refs/cocci-bot/jobs/{job.id}"
 
 
+def _series_head(run_dir: Path) -> str | None:
+    """The series' last commit, when apply made one."""
+    rec = record.read(run_dir)
+    if rec is None or not scheduler.applied(rec):
+        return None
+    assert rec.apply is not None
+    return rec.apply.head
+
+
 def _bundle_series(ctx: pipeline.Context) -> None:
     """The series' commits as a git bundle in the run dir, for build/drafts on other hosts."""
-    apply = (read_state(ctx.run_dir) or {}).get("stages", {}).get("apply", {})
-    if apply.get("status") != "PASS" or apply.get("nothing_to_do") or not apply.get("head"):
+    head = _series_head(ctx.run_dir)
+    if head is None:
         return
     repo, ref = ctx.release.repo, _ref(ctx.job)
-    git.git(repo, "update-ref", ref, apply["head"])
+    git.git(repo, "update-ref", ref, head)
     git.git(repo, "bundle", "create", str(ctx.run_dir / "series.bundle"), ref,
             f"^{ctx.release.base}")
 
 
 def _fetch_series(ctx: pipeline.Context, stage: str) -> None:
     """Before build/drafts on a host that did not apply: the series' commits from the bundle."""
-    apply = (read_state(ctx.run_dir) or {}).get("stages", {}).get("apply", {})
-    head, bundle = apply.get("head"), ctx.run_dir / "series.bundle"
+    head, bundle = _series_head(ctx.run_dir), ctx.run_dir / "series.bundle"
     if stage not in ("build", "drafts") or not head or has_commit(ctx.release.repo, head):
         return
     if not bundle.exists():
@@ -264,8 +250,6 @@ def host_id(data_dir: Path) -> str:
 @contextmanager
 def _work_dir_lock(w: Worker, ctx: pipeline.Context, stage: str) -> Iterator[None]:
     """build: the tree's checkout + O= dir in DATA_DIR/build-work; apply: the bot's branch."""
-    from bot.build import tree as build_tree
-
     here = host_id(w.data_dir)
     lock: AbstractContextManager[None]
     if stage == "build":
@@ -273,28 +257,8 @@ def _work_dir_lock(w: Worker, ctx: pipeline.Context, stage: str) -> Iterator[Non
         lock = locks.held(w.store_location, f"build-work:{here}:{root}")
     elif stage == "apply":   # the bot's branch lives in the repo, which hosts may share
         lock = locks.held(w.store_location, f"apply:{ctx.release.repo.resolve()}:"
-                          f"{apply_branch(ctx)}")
+                          f"{branch_name(ctx.campaign, ctx.release.base)}")
     else:
         lock = nullcontext()
-    with lock:
-        if stage == "apply":
-            drop_stale_worktrees(ctx.release.repo, apply_branch(ctx))
+    with lock:   # apply removes the worktrees a killed apply left (pipeline.run)
         yield
-
-
-def apply_branch(ctx: pipeline.Context) -> str:
-    """The branch `cocci-bot apply` commits the series on (bot/apply/stage.py)."""
-    return f"cocci-bot/{ctx.campaign}/{ctx.release.base[:12]}"
-
-
-def drop_stale_worktrees(repo: Path, branch: str) -> None:
-    """Worktrees left on the bot's branch by an apply that was killed (SIGKILL: no cleanup)
-    would make the next apply of that base fail; under the apply lock none is in use."""
-    listing = git.out(repo, "worktree", "list", "--porcelain")
-    for entry in listing.split("\n\n"):
-        lines = dict(line.partition(" ")[::2] for line in entry.splitlines())
-        if lines.get("branch") == f"refs/heads/{branch}" and lines.get("worktree"):
-            log.info("worker: removing %s, left on %s by a killed apply", lines["worktree"], branch)
-            git.git(repo, "worktree", "remove", "--force", "--force", lines["worktree"],
-                    check=False)
-    git.git(repo, "worktree", "prune", check=False)

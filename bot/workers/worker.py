@@ -8,12 +8,15 @@ import os
 import socket
 from pathlib import Path
 
+from celery.signals import worker_ready
+
 from bot import defaults
-from bot.errors import InfraError, UserError
+from bot.errors import BrokerUnreachable, InfraError, UserError
 from bot.pipeline import config, reaper
+from bot.pipeline.database import redact
 from bot.pipeline.store import Store, location
 from bot.workers import app as celery_app
-from bot.workers import stages
+from bot.workers import heartbeat, stages
 
 log = logging.getLogger("bot.workers")
 
@@ -24,7 +27,7 @@ def load(path: Path) -> config.Config:
     if cfg.workers is None:
         raise UserError(f"{path} has no [workers] section: add [workers] broker = "
                         "\"redis://127.0.0.1:6379/0\" (without it `cocci-bot run` runs inline)")
-    if not cfg.queue_url:
+    if not cfg.queue.url:
         raise UserError(f"{path}: workers post to one shared review queue: set [queue] url "
                         "(the embedded queue lives in one data dir)")
     return cfg
@@ -53,8 +56,12 @@ def main(args: argparse.Namespace) -> int:
     stages.host_id(args.data_dir)
     reaper.reap(args.data_dir)   # what a SIGKILLed worker on this data dir left running
     reaper.mark(args.data_dir)   # every program a stage starts carries this worker's mark
+    # once the pool's processes are forked: this process looks for dead workers' jobs
+    worker_ready.connect(lambda **_: heartbeat.start_rescuer(
+        location(cfg, args.data_dir), lambda job, stage: celery_app.send(app, job, stage)),
+        weak=False)
     node = f"cocci-bot-{'-'.join(names)}-{os.getpid()}@{socket.gethostname()}"
-    log.info("worker: %s on %s, queues %s, concurrency %d", node, _redact(cfg.workers.broker),
+    log.info("worker: %s on %s, queues %s, concurrency %d", node, redact(cfg.workers.broker),
              ",".join(names), args.concurrency)
     try:
         app.worker_main(["worker", "--queues", ",".join(names), "--concurrency",
@@ -72,7 +79,7 @@ def check(app, cfg: config.Config, data_dir: Path) -> int:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=defaults.WORKER_PING_TIMEOUT)
     except Exception as exc:   # kombu raises the transport's own errors
-        raise InfraError(f"broker {_redact(cfg.workers.broker)} unreachable: {exc}: is Redis "
+        raise BrokerUnreachable(f"broker {redact(cfg.workers.broker)} unreachable: {exc}: is Redis "
                          "running?") from exc
     Store(location(cfg, data_dir))
     log.info("worker: broker and job store answer")
@@ -90,8 +97,3 @@ def ping(app) -> int:
     log.info("worker: %s answered", ", ".join(sorted(nodes)))
     return 0
 
-
-def _redact(url: str) -> str:
-    from bot.workers.database import redact
-
-    return redact(url)

@@ -19,6 +19,12 @@
 /// The engine runs this step only where the base tree's definition does not
 /// already exclude ZONE_DEVICE (classify.cocci's reserved_excludes_zone_device);
 /// each rule is guarded besides, so that a second pass changes nothing.
+///
+/// Layout: the first line asks for --smpl-spacing, so the added code keeps the
+/// kernel layout written here; a new operand of a condition that spans lines goes
+/// on a line of its own, indented like the condition's next line (the indentation
+/// is read from the file by the python rules), and a line never grows past 80
+/// columns where a line break can avoid it.
 //
 // Confidence: Moderate
 // Copyright: (C) 2026 cocci-bot authors. GPL-2.0-only

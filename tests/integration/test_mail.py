@@ -14,8 +14,9 @@ import requests
 from bot_setup import free_port, git
 
 from bot.drafts import send
+from bot.drafts.ledger import Ledger
 from bot.errors import InfraError, UserError
-from bot.pipeline.config import Config, Mail, Tree
+from bot.pipeline.config import Config, Mail, MailList, Tree
 from bot.status import Status
 
 
@@ -45,6 +46,8 @@ def patch_id(text: str | bytes) -> str:
 
 
 def mail_cfg(port: int, **kw) -> Mail:
+    """Sending to 127.0.0.1:port, to anyone @example.org, at once (no embargo)."""
+    kw.setdefault("lists", (MailList(address="*@example.org", embargo_hours=0),))
     return Mail(send=True, host="127.0.0.1", port=port, tls="none", **kw)
 
 
@@ -55,7 +58,8 @@ def test_dry_run_then_one_send_that_parses_back_threaded(smtp, drafts, tmp_path)
     assert check["to"] == ["m@example.org", "list@example.org"]
     assert inbox.messages == []   # a dry run sends nothing
     run_dir = tmp_path / "run"
-    record = send.send_once(run_dir, drafts, mail_cfg(port))
+    ledger = Ledger(tmp_path / "data")
+    record = send.send_once(run_dir, drafts, mail_cfg(port), ledger)
     assert record["state"] == "sent"
     assert len(inbox.messages) == 3
     got = [email.message_from_bytes(m[2], policy=default_policy) for m in inbox.messages]
@@ -70,7 +74,7 @@ def test_dry_run_then_one_send_that_parses_back_threaded(smtp, drafts, tmp_path)
         [patch_id(d.read_text()) for d in drafts[1:]]
     assert all(patch_id(d.read_text()) for d in drafts[1:])
     # never twice
-    again = send.send_once(run_dir, drafts, mail_cfg(port))
+    again = send.send_once(run_dir, drafts, mail_cfg(port), ledger)
     assert again["state"] == "sent" and len(inbox.messages) == 3
 
 
@@ -80,15 +84,17 @@ def test_a_send_begun_by_a_killed_bot_is_not_made_again(smtp, drafts, tmp_path):
     # what a bot killed inside git send-email leaves: the intent, no result
     (run_dir / send.MAIL_JSON).write_text('{"schema": 1, "state": "sending", "started": 0, '
                                           '"message_ids": ["<a@b>"], "to": []}')
-    record = send.send_once(run_dir, drafts, mail_cfg(port))
+    record = send.send_once(run_dir, drafts, mail_cfg(port), Ledger(tmp_path / "data"))
     assert record["state"] == "sending" and "not sent again" in record["why"]
     assert inbox.messages == []
 
 
 def test_an_unreachable_server_sends_nothing_and_may_be_retried(drafts, tmp_path):
-    with pytest.raises(InfraError, match="sent nothing"):
-        send.send_once(tmp_path / "run", drafts, mail_cfg(free_port()))
+    ledger = Ledger(tmp_path / "data")
+    with pytest.raises(InfraError, match="did not send 0000-cover-letter.patch"):
+        send.send_once(tmp_path / "run", drafts, mail_cfg(free_port()), ledger)
     assert not (tmp_path / "run" / send.MAIL_JSON).exists()
+    assert ledger.since(0) == []   # nothing counted against the budgets, nothing blocked
 
 
 def test_password_comes_from_the_environment_only(monkeypatch):
@@ -118,15 +124,36 @@ def _post_drafts(url: str, token: str, repo: Path, drafts: list[Path]) -> dict:
         "patches": [d.read_text() for d in drafts[1:]],
         "report": {"campaign": "mail-test", "base": base, "steps": [], "sites": []}})
     assert created
+    accept_as_maintainer(url, series["id"])
     return series
+
+
+def queue_with_project(live_server) -> tuple[str, str]:
+    """The live queue with project small-linux: (url, a bot token)."""
+    from bot.review.auth import create_token
+    from bot.review.models import Project
+
+    Project.objects.create(link_name="small-linux", name="small-linux",
+                           list_id="small-linux.cocci-bot", list_email="l@cocci-bot.invalid")
+    return live_server.url, create_token("bot", "cocci")
+
+
+def accept_as_maintainer(url: str, series_id: int) -> None:
+    """A maintainer with a name and an e-mail (whom the drafts are signed off by) accepts."""
+    from bot_setup import MAINTAINER, set_state
+
+    from bot.review.auth import create_token
+
+    set_state(url, create_token("maintainer", "alice", person=MAINTAINER), series_id)
 
 
 def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: list[Path],
                 port: int):
     """The pipeline's mail stage for a job whose series is posted and drafts written."""
+    from bot.pipeline.record import RunRecord
     from bot.pipeline.run import Context, stage_mail
     from bot.pipeline.store import Job
-    from bot.pipeline.watch import Release
+    from bot.pipeline.watch import TreeRelease as Release
 
     tree = Tree(name="small-linux", source="git", path=run_dir.parent / "repo")
     job = Job(1, "mail-test-key", tree.name, "v1", "0" * 40, "mail-test", Status.RUNNING,
@@ -134,22 +161,19 @@ def _mail_stage(url: str, token: str, run_dir: Path, series_id: int, drafts: lis
     ctx = Context(job, Release(tree, run_dir.parent / "repo", "v1", "0" * 40), "mail-test",
                   Config(tree=(tree,), mail=mail_cfg(port)), run_dir.parent / "data",
                   lambda: (url, token))
-    state = {"stages": {"post": {"status": Status.PASS, "series_id": series_id},
+    rec = RunRecord(job=1, tree=tree.name, tag="v1", base="0" * 40, repo=str(tree.path),
+                    campaign="mail-test", stages={
+                        "post": {"status": Status.PASS, "series_id": series_id},
                         "drafts": {"status": Status.PASS,
-                                   "send_email_dry_run": send.dry_run(drafts)}}}
-    return stage_mail(ctx, state)
+                                   "send_email_dry_run": send.dry_run(drafts)}})
+    return stage_mail(ctx, rec)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_mail_stage_comments_the_sent_message_ids_on_the_series(smtp, drafts, tmp_path,
                                                                      live_server):
-    from bot.review.auth import create_token
-    from bot.review.models import Project
-
     port, inbox = smtp
-    Project.objects.create(link_name="small-linux", name="small-linux",
-                           list_id="small-linux.cocci-bot", list_email="l@cocci-bot.invalid")
-    token, url = create_token("bot", "cocci"), live_server.url
+    url, token = queue_with_project(live_server)
     series = _post_drafts(url, token, tmp_path / "repo", drafts)
     result = _mail_stage(url, token, tmp_path / "run", series["id"], drafts, port)
     assert result["status"] is Status.PASS and len(inbox.messages) == 3, result

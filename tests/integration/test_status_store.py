@@ -8,7 +8,8 @@ from pathlib import Path
 
 import workers_infra as infra
 
-from bot import cli, jsonfile
+from bot import cli
+from bot.pipeline import record
 from bot.pipeline.store import Store
 from bot.status import Status
 
@@ -47,9 +48,11 @@ def test_status_reads_the_workers_postgresql_store(tmp_path: Path, capsys):
                    campaign=CAMPAIGN, runs=runs)
         pg.update(a.id, state=Status.WAITING, series_url="http://queue.invalid/series/7/")
         pg.update(b.id, state=Status.ERROR, error="build: make exited 2")
-        jsonfile.write(a.run_dir / "run.json", {"stages": {
-            "apply": {"status": "PASS"}, "post": {"status": "PASS"},
-            "drafts": {"status": "WAITING", "why": "series is 'new' in the queue"}}})
+        record.write(a.run_dir, record.RunRecord(
+            job=a.id, tree="small-linux", tag="v5.10.1", base="a" * 40, repo="/r",
+            campaign=CAMPAIGN, stages={
+                "apply": {"status": "PASS"}, "post": {"status": "PASS"},
+                "drafts": {"status": "WAITING", "why": "series is 'new' in the queue"}}))
         cfg = bot_toml(tmp_path / "bot.toml", database, runs)
         code, out, _ = status(capsys, "--json", "--config", str(cfg), "--data-dir", str(data))
         assert code == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import workers_infra as infra
-from bot_setup import bot_toml, git
+from bot_setup import BOT, ROOT, bot_toml, git, set_state
 
 from bot import cli
 
@@ -176,6 +176,96 @@ def test_a_tree_given_by_url_is_fetched_by_each_worker_host(tmp_path: Path, rele
                 for j in jobs(database)]
         assert sorted(r["tag"] for r in runs) == ["v5.10.4", "v5.10.5"]
         assert all(r["stages"]["apply"]["status"] == "PASS" for r in runs)
+
+
+def maintainer(queue_data: Path, database: str) -> str:
+    """A maintainer's API token in the PostgreSQL review queue."""
+    return subprocess.run(
+        [*BOT, "serve", "--create-token", "maintainer", "alice", "--data-dir",
+         str(queue_data)], check=True, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DATABASE_URL": database}, cwd=ROOT).stdout.split()[-1]
+
+
+def run_record(tmp_path: Path, job: int) -> dict:
+    return json.loads((tmp_path / "runs" / str(job) / "run.json").read_text())
+
+
+def test_vn_plus_1_on_two_workers_finds_vn_through_the_job_store(tmp_path: Path,
+                                                                  releases: Path, monkeypatch):
+    """The workers keep runs in the shared run dir, not in their data dirs: v2 of the series,
+    regenerated on the next release, still carries the range-diff against v1, the site delta,
+    and its drafts reply to v1's cover letter."""
+    with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
+            infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
+        monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
+        logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+        first = workers_toml(tmp_path, releases, broker, database, url, tags="v5.10.1")
+        workers = [infra.start_worker(first, tmp_path / name, log)
+                   for name, log in zip(("host-a", "host-b"), logs, strict=True)]
+        watcher = ["--data-dir", str(tmp_path / "watcher")]
+        try:
+            assert cli.main(["run", "--config", str(first), *watcher]) == 0
+            wait_until("v1 posted", lambda: list(jobs(database).values()) == ["WAITING"], logs,
+                       240)
+            both = workers_toml(tmp_path, releases, broker, database, url, tags="v5.10.[12]")
+            assert cli.main(["run", "--config", str(both), *watcher]) == 0
+            wait_until("v2 posted", lambda: list(jobs(database).values()) == ["WAITING"] * 2,
+                       logs, 240)
+            first_job, second_job = jobs(database)     # job ids: PostgreSQL's, not 1 and 2
+            v1 = run_record(tmp_path, first_job)["stages"]
+            v2 = run_record(tmp_path, second_job)["stages"]
+            assert v2["post"]["version"] == 2
+            assert v2["post"]["previous_series_id"] == v1["post"]["series_id"]
+            assert v2["post"]["range_diff"] is True
+            assert v2["post"]["site_delta"] == {"appeared": 0, "vanished": 0, "changed": 0}
+            # the maintainer accepts v2: its drafts thread under v1's cover letter
+            set_state(url, maintainer(tmp_path / "queue", database), v2["post"]["series_id"])
+            assert cli.main(["run", "--config", str(both), *watcher]) == 0
+            wait_until("v2's drafts", lambda: run_record(tmp_path, second_job)["stages"][
+                "drafts"]["status"] == "PASS", logs, 240)
+            drafts = run_record(tmp_path, second_job)["stages"]["drafts"]
+            assert drafts["in_reply_to"] == v1["post"]["cover_message_id"] is not None
+        finally:
+            for w in workers:
+                infra.stop(w)
+
+
+def test_a_killed_workers_stage_runs_again_within_two_minutes(tmp_path: Path, releases: Path,
+                                                              monkeypatch):
+    """Redis gives a dead worker's message back only after the visibility timeout (3 hours
+    here, as deployed): the job store's heartbeat hands the stage to the live worker within
+    two minutes, once, and the series is posted once."""
+    with infra.redis_server(tmp_path) as broker, infra.postgres() as database, \
+            infra.review_queue(tmp_path / "queue", database, ["small-linux"]) as (url, token):
+        monkeypatch.setenv("TEST_QUEUE_TOKEN", token)
+        cfg = workers_toml(tmp_path, releases, broker, database, url, tags="v5.10.1",
+                           visibility=10800)
+        logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+        workers = [infra.start_worker(cfg, tmp_path / "host-a", logs[0])]
+        try:
+            assert cli.main(["run", "--config", str(cfg), "--data-dir",
+                             str(tmp_path / "watcher")]) == 0
+            (job,) = jobs(database)
+            wait_until("worker A starts the apply",
+                       lambda: list(stage_lines(logs[:1], "started")) == [(job, "apply")],
+                       logs, 120)
+            workers.append(infra.start_worker(cfg, tmp_path / "host-b", logs[1]))
+            os.killpg(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(timeout=10)
+            killed_at = time.monotonic()
+            wait_until("B runs the apply again",
+                       lambda: stage_lines(logs[1:], "started")[(job, "apply")] == 1, logs, 150)
+            again = time.monotonic() - killed_at
+            print(f"the killed worker's apply started again on B {again:.0f} s after SIGKILL")
+            assert again < 120
+            wait_until("the job posted", lambda: jobs(database) == {job: "WAITING"}, logs, 240)
+            assert "stopped beating" in logs[1].read_text()
+            assert stage_lines(logs, "started")[(job, "apply")] == 2
+            assert stage_lines(logs, "finished")[(job, "post")] == 1
+            assert len(infra.series(url)) == 1
+        finally:
+            for w in workers:
+                infra.stop(w)
 
 
 def test_worker_needs_a_broker_and_a_shared_queue(tmp_path: Path, capsys):

@@ -72,6 +72,28 @@ def test_crafted_patch_does_not_run_in_the_browser(live_queue, crafted, page):
     assert "<img src=x onerror=window.pwned=1>" in page.text_content("#patch-1 h3")
 
 
+def test_todo_bulk_decision_and_own_token_in_a_browser(live_queue, crafted, page):
+    import re
+
+    if not page.locator("#whoami").count():
+        page.goto(f"{live_queue.url}/login/")
+        page.fill("input[name=username]", live_queue.maintainer)
+        page.fill("input[name=password]", live_queue.password)
+        page.click("button[type=submit]")
+    page.goto(f"{live_queue.url}/todo/")
+    count = int(page.text_content("#todo-count"))
+    assert count >= 1 and page.text_content("#todo-link") == f"To do ({count})"
+    page.check(f"input[name=series][value='{crafted}']")
+    page.click("#bulk button[value=reject]")
+    assert page.url.endswith("/todo/")
+    assert int(page.text_content("#todo-count")) == count - 1
+    page.goto(f"{live_queue.url}/series/{crafted}/")
+    assert page.text_content("#series-state") == "Rejected"
+    page.click("#whoami")
+    page.click("#create-token")
+    assert re.fullmatch(r"[0-9a-f]{40}", page.text_content("#new-token"))
+
+
 def test_logout_ends_the_session(live_queue, page):
     page.goto(f"{live_queue.url}/")
     if page.locator("#whoami").count():

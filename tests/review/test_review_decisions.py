@@ -247,3 +247,37 @@ def test_unversioned_and_older_api_prefixes_serve_the_same(project, bot_api, tmp
         assert rsp.status_code == 200 and rsp.json()["id"] == sid, prefix
     schema = bot_api.get("/api/schema/").content.decode()
     assert "/api/1.1/" not in schema and "/api/1.2/bundles/" in schema
+
+
+def test_bulk_decision_is_one_request_with_the_same_rules_and_events(project, bot_api,
+                                                                    maintainer_api, tmp_path):
+    from rest_framework.test import APIClient
+    from review_fixtures import make_crafted_outdir
+
+    from bot.review.auth import create_token
+    from bot.review.models import Project
+
+    a = post(bot_api, make_outdir(tmp_path)).json()["id"]
+    b = post(bot_api, make_crafted_outdir(tmp_path)).json()["id"]
+    url = "/api/cocci/series/state/"
+    body = {"series": [a, b], "state": "accepted", "comment": "Thanks"}
+    assert bot_api.post(url, body, format="json").status_code == 403
+    Project.objects.create(link_name="other", name="other", list_id="o", list_email="o@x")
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token " + create_token("maintainer", "o-maint",
+                                                                    ["other"]))
+    assert stranger.post(url, body, format="json").status_code == 403
+    missing = maintainer_api.post(url, {**body, "series": [a, 999999]}, format="json")
+    assert missing.status_code == 404 and "999999" in missing.json()["detail"]
+    bad = maintainer_api.post(url, {**body, "state": "nonsense"}, format="json")
+    assert bad.status_code == 400 and "unknown state" in bad.json()["detail"]
+    assert (state(a), state(b)) == ("new", "new")          # nothing changed on any refusal
+    assert not Event.objects.filter(category="series-state-changed").exists()
+    done = maintainer_api.post(url, body, format="json")
+    assert done.status_code == 200, done.content
+    assert done.json() == {"series": [{"id": a, "state": "accepted"},
+                                      {"id": b, "state": "accepted"}]}
+    for sid in (a, b):     # the events and comment of a decision taken alone, per series
+        assert Event.objects.filter(category="series-state-changed", series_id=sid).count() == 1
+        assert Event.objects.filter(category="patch-state-changed", series_id=sid).count() == 2
+        assert Comment.objects.filter(series_id=sid, content="Thanks").count() == 1

@@ -40,8 +40,8 @@ def test_series_list_and_show(live_queue, posted, checkout):
 
 def test_series_download(live_queue, posted, checkout, tmp_path):
     git_pw(live_queue, checkout, "series", "download", str(posted["ids"][0]), str(tmp_path))
-    mboxes = list(tmp_path.glob("*.mbox"))
-    assert len(mboxes) == 1
+    mboxes = list(tmp_path.glob("*.patch"))    # named as Patchwork names it: <name>.patch
+    assert len(mboxes) == 1 and mboxes[0].name == "kvm-refcounted-pfn-on-v5.10.223.patch"
     assert mboxes[0].read_text().count("Subject: [PATCH ") == 2
 
 

@@ -161,8 +161,13 @@ def test_filters(pw):
 def test_mbox_downloads(pw):
     s = pw["series"]
     patch = get(s["patches"][0]["mbox"])
-    assert patch.headers["Content-Disposition"].startswith("attachment; filename=")
+    # Patchwork's names and headers: scripts written for Patchwork keep working
+    assert re.fullmatch(r"attachment; filename=1-2-KVM-use-[-_A-Za-z0-9.]+\.patch",
+                        patch.headers["Content-Disposition"])
     assert patch.text.startswith("From ") and "diff --git" in patch.text
+    assert f"\nX-Patchwork-Id: {s['patches'][0]['id']}\n" in patch.text
+    assert "\nX-Patchwork-Submitter: " in patch.text
+    assert get(s["mbox"]).text.count("X-Patchwork-Id: ") == 2
     series = get(s["mbox"]).text
     assert series.count("\ndiff --git") + series.startswith("diff --git") == 2
     cover = get(s["cover_letter"]["mbox"]).text
@@ -190,3 +195,52 @@ def test_events_feed_speaks_patchworks_categories(pw):
                "under-review" for e in changed)
     assert all(e["payload"]["patch"]["id"] in [p["id"] for p in pw["series"]["patches"]]
                for e in changed)
+
+
+def test_patch_checks_filter_by_state(pw):
+    url = pw["url"] + f"/api/1.2/patches/{pw['patch']}/checks/"
+    every = get(url).json()
+    warnings = get(url, state="warning").json()
+    assert warnings and {c["state"] for c in warnings} == {"warning"}
+    assert len(warnings) < len(every)
+    assert [c["context"] for c in get(url, context="checkpatch").json()] == ["checkpatch"]
+    assert requests.get(url, params={"state": "bogus"}, timeout=10).status_code == 400
+
+
+def test_index_links_every_resource_and_answers_vary_accept(pw):
+    rsp = get(pw["url"] + "/api/1.2/")
+    assert set(rsp.json()) == {"bundles", "covers", "events", "patches", "people", "projects",
+                               "series", "users"}
+    assert get(rsp.json()["bundles"]).status_code == 200
+    assert "Accept" in rsp.headers["Vary"]
+    assert "Accept" in get(pw["url"] + "/api/1.1/patches/").headers["Vary"]
+
+
+def test_api_1_1_answers_without_the_fields_1_2_added(pw):
+    patch12 = get(pw["url"] + f"/api/1.2/patches/{pw['patch']}/").json()
+    patch11 = get(pw["url"] + f"/api/1.1/patches/{pw['patch']}/").json()
+    assert {"list_archive_url", "related"} <= set(patch12)
+    assert not {"list_archive_url", "related"} & set(patch11)
+    assert "list_archive_url_format" not in patch11["project"]
+    assert set(patch12) - set(patch11) == {"list_archive_url", "related"}
+    events = get(pw["url"] + "/api/1.1/events/").json()
+    assert events and all("actor" not in e for e in events)
+
+
+def test_a_maintainer_patches_their_project_and_is_listed(pw, live_queue):
+    project = get(pw["url"] + "/api/1.2/projects/1/").json()
+    assert live_queue.maintainer in [m["username"] for m in project["maintainers"]]
+    url = pw["url"] + "/api/1.2/projects/1/"
+    body = {"web_url": "https://kernel.example.org/", "name": "not changed"}
+    assert requests.patch(url, json=body, timeout=10).status_code in (401, 403)
+    bot = {"Authorization": f"Token {live_queue.bot_token}"}
+    assert requests.patch(url, json=body, headers=bot, timeout=10).status_code == 403
+    rsp = requests.patch(url, json=body, headers=pw["auth"], timeout=10)
+    assert rsp.status_code == 200, rsp.text
+    assert rsp.json()["web_url"] == "https://kernel.example.org/"
+    assert rsp.json()["name"] == project["name"]
+    bad = requests.patch(url, json={"web_url": "javascript:alert(1)"}, headers=pw["auth"],
+                         timeout=10)
+    assert bad.status_code == 400 and "web_url" in bad.json()
+    assert requests.patch(url, json={"web_url": ""}, headers=pw["auth"],
+                          timeout=10).status_code == 200

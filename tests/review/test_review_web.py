@@ -185,3 +185,112 @@ def test_maintainer_delegates_and_archives_from_the_page(project, bot_api, tmp_p
     assert "delegated to helper" in page and "archived</span>" in page
     api = c.get("/api/1.2/events/?category=patch-delegated").json()
     assert api[0]["payload"]["current_delegate"]["username"] == "helper"
+
+
+def test_patchwork_permalinks_and_message_id_search(project, bot_api, outdir):
+    import urllib.parse
+
+    from bot.review.models import Cover, Patch
+
+    sid = post_series(bot_api, outdir)
+    other = post_series(bot_api, make_outdir(outdir.parent, variant=" /* v2 */"))
+    patch = Patch.objects.get(series_id=sid, number=2)
+    cover = Cover.objects.get(series_id=sid)
+    c = Client()
+    for url, where in ((f"/project/debian-linux/patch/{patch.msgid.strip('<>')}/",
+                        f"/series/{sid}/#patch-2"),
+                       (f"/project/debian-linux/cover/{cover.msgid.strip('<>')}/",
+                        f"/series/{sid}/#cover"),
+                       (f"/message/{urllib.parse.quote(patch.msgid)}/", f"/series/{sid}/#patch-2"),
+                       (f"/cover/{cover.id}/", f"/series/{sid}/#cover"),
+                       (f"/patch/{patch.id}/", f"/series/{sid}/#patch-2"),
+                       ("/project/debian-linux/list/?q=KVM", "/project/debian-linux/?q=KVM")):
+        rsp = c.get(url)
+        assert (rsp.status_code, rsp["Location"]) == (302, where), url
+    assert c.get("/project/debian-linux/patch/nobody@nowhere/").status_code == 404
+    assert c.get(f"/project/other/patch/{patch.msgid.strip('<>')}/").status_code == 404
+    for page in ("/", "/project/debian-linux/"):
+        found = c.get(page, {"msgid": patch.msgid.strip("<>")}).content.decode()
+        assert f'href="/series/{sid}/"' in found and f'href="/series/{other}/"' not in found
+        assert 'name="msgid" value="' + patch.msgid.strip("<>") in found
+
+
+def test_todo_list_with_count_and_the_delegate_column_and_filter(project, bot_api,
+                                                                  maintainer_api,
+                                                                  maintainer_browser, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    from bot.review.auth import create_token
+    from bot.review.models import Patch
+
+    mine = post_series(bot_api, make_outdir(tmp_path))
+    theirs = post_series(bot_api, make_crafted_outdir(tmp_path))
+    create_token("maintainer", "helper")
+    helper = get_user_model().objects.get(username="helper")
+    patch = Patch.objects.get(series_id=theirs, number=1)
+    assert maintainer_api.patch(f"/api/1.2/patches/{patch.id}/", {"delegate": helper.id},
+                                format="json").status_code == 200
+    todo = maintainer_browser.get("/todo/").content.decode()
+    assert f'href="/series/{mine}/"' in todo and f'href="/series/{theirs}/"' not in todo
+    assert '<span id="todo-count">1</span>' in todo and "To do (1)" in todo
+    assert maintainer_api.post(f"/api/cocci/series/{mine}/state/", {"state": "accepted"},
+                               format="json").status_code == 200
+    assert '<span id="todo-count">0</span>' in maintainer_browser.get("/todo/").content.decode()
+    queue = Client().get("/").content.decode()
+    assert '<td class="delegate">helper</td>' in queue and "To do (" not in queue
+    only = Client().get("/", {"delegate": "helper"}).content.decode()
+    assert f'href="/series/{theirs}/"' in only and f'href="/series/{mine}/"' not in only
+    anon = Client().get("/todo/")
+    assert anon.status_code == 302 and "/login/" in anon["Location"]
+
+
+def test_profile_makes_and_revokes_the_accounts_own_tokens(project, maintainer_browser):
+    from rest_framework.test import APIClient
+
+    from bot.review.auth import create_token
+    from bot.review.models import ApiToken
+
+    others = create_token("maintainer", "helper")
+    page = maintainer_browser.get("/profile/")
+    assert page.status_code == 200 and page.content.decode().count('value="revoke"') == 1
+    csrf = str(page.context["csrf_token"])
+    assert maintainer_browser.post("/profile/", {"action": "create"}).status_code == 403
+    made = maintainer_browser.post("/profile/", {"action": "create",
+                                                 "csrfmiddlewaretoken": csrf})
+    token = made.context["new_token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/1.2/users/").status_code == 200          # it works at once
+    new_id = ApiToken.objects.filter(user__username="maint").order_by("id").last().id
+    helper_id = ApiToken.objects.get(user__username="helper").id
+    refused = maintainer_browser.post("/profile/", {"action": "revoke", "token": helper_id,
+                                                    "csrfmiddlewaretoken": csrf}, follow=True)
+    assert f"you have no token {helper_id}" in refused.content.decode()
+    maintainer_browser.post("/profile/", {"action": "revoke", "token": new_id,
+                                          "csrfmiddlewaretoken": csrf})
+    assert api.get("/api/1.2/projects/").status_code == 401        # revoked: refused
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {others}")
+    assert other.get("/api/1.2/users/").status_code == 200         # another's token untouched
+    assert Client().get("/profile/").status_code == 302
+
+
+def test_bulk_decision_from_the_list(project, bot_api, maintainer_browser, tmp_path):
+    a = post_series(bot_api, make_outdir(tmp_path))
+    b = post_series(bot_api, make_crafted_outdir(tmp_path))
+    assert 'name="series"' not in Client().get("/").content.decode()   # readers: no boxes
+    page = maintainer_browser.get("/")
+    html = page.content.decode()
+    assert f'<input type="checkbox" name="series" value="{a}"' in html
+    csrf = str(page.context["csrf_token"])
+    assert maintainer_browser.post("/series/bulk/", {"series": [a, b], "action": "reject"}
+                                   ).status_code == 403                # CSRF
+    done = maintainer_browser.post("/series/bulk/", {
+        "series": [a, b], "action": "reject", "next": "/?q=KVM",
+        "csrfmiddlewaretoken": csrf})
+    assert (done.status_code, done["Location"]) == (302, "/?q=KVM")
+    assert {Series.objects.get(pk=s).state.slug for s in (a, b)} == {"rejected"}
+    assert Event.objects.filter(category="series-state-changed", actor__username="maint"
+                                ).count() == 2
+    anon = Client().post("/series/bulk/", {"series": [a], "action": "accept"})
+    assert anon.status_code == 302 and "/login/" in anon["Location"]

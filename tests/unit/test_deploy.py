@@ -202,14 +202,14 @@ def test_compose_services_named_in_the_configuration_exist():
     services = compose()["services"]
     _, cfg = compose_config()
     assert cfg.workers is not None
-    for url in (cfg.workers.broker, cfg.workers.database, cfg.queue_url,
+    for url in (cfg.workers.broker, cfg.workers.database, cfg.queue.url,
                 services["queue"]["environment"]["DATABASE_URL"]):
         host = urlsplit(url).hostname
         assert host in services, f"{url} names host {host}, which is no compose service"
-    assert urlsplit(cfg.queue_url).port == 8000
+    assert urlsplit(cfg.queue.url).port == 8000
     # the queue answers only to the Host names it is told (Django ALLOWED_HOSTS): the workers'
     allowed = services["queue"]["environment"]["COCCI_REVIEW_ALLOWED_HOSTS"].split(",")
-    assert urlsplit(cfg.queue_url).hostname in allowed
+    assert urlsplit(cfg.queue.url).hostname in allowed
     assert "127.0.0.1" in allowed     # the health check and the published port
     redis_port = urlsplit(cfg.workers.broker).port
     assert redis_port == 6379

@@ -31,7 +31,7 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
     cfg = config.load(None)
     assert [t.name for t in cfg.trees] == ["debian-linux"]
     assert cfg.trees[0].releases[0].startswith("5.10.")
-    assert cfg.build and cfg.boot and cfg.queue_url == ""
+    assert cfg.checks.build and cfg.checks.boot and cfg.queue.url == ""
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -53,7 +53,7 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
     ("[[tree]]\nname='x'\ncampaign=['kvm-refcounted-pfn']\n",
      "[[tree]] 1 ('x') campaign: unknown key: 'campaign': did you mean 'campaigns'? remove it "
      "or use one of branches, campaigns, kind, name, path, post, releases, since, source, "
-     "tags, url"),
+     "tags, target, url"),
     # "false" is a string, not a boolean
     ("[[tree]]\nname='x'\n[checks]\nbuild = 'false'\n",
      "[checks] build: must be true or false (no quotes), got 'false'"),
@@ -76,6 +76,24 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
     ("[[tree]]\nname='x'\n[workers]\nbroker='amqp://h'\n",
      "[workers] broker: 'amqp://h' is not a Redis URL"),
     ("checks = 3\n[[tree]]\nname='x'\n", "[checks]: must be a table ([checks]), got 3"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='kvm list'\n",
+     "[mail] list[0] address: 'kvm list' is not an address: use e.g. \"kvm@vger.kernel.org\""),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\nembargo=1\n",
+     "[mail] list[0] embargo: unknown key: 'embargo': did you mean 'embargo_hours'?"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\nreplies='me'\n",
+     "[mail] list[0] replies: 'me' is not one of 'all' or 'author'"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\ndaily_limit=-1\n",
+     "[mail] list[0] daily_limit: Input should be greater than or equal to 0"),
+    ("[[tree]]\nname='x'\n[[mail.list]]\naddress='a@b'\n[[mail.list]]\naddress='A@b'\n",
+     "[mail]: two [[mail.list]] entries say address = 'a@b': keep one"),
+    ("[[tree]]\nname='x'\n[mail]\ndaily_limit='5'\n",
+     "[mail] daily_limit: must be a whole number (no quotes), got '5'"),
+    ("[[tree]]\nname='x'\nsource='git'\npath='/r'\ntarget={url='/srv/next', branch='next'}\n",
+     "[[tree]] 1 ('x') target url: '/srv/next' is not a git URL"),
+    ("[[tree]]\nname='x'\nsource='git'\npath='/r'\ntarget={url='file:///n', branch='a b'}\n",
+     "[[tree]] 1 ('x') target branch: 'a b' is not a branch name"),
+    ("[[tree]]\nname='x'\nsource='git'\npath='/r'\ntarget={url='file:///n'}\n",
+     "[[tree]] 1 ('x') target branch: missing: add branch = ..."),
     ("[[tree]]\nname='x'\n[identity]\nemail='nobody'\n",
      "[identity] email: 'nobody' is not an address anyone reads"),
     ("[[tree]]\nname='x'\n[identity]\nname='B'\nemail='bot@host.localdomain'\n",
@@ -112,8 +130,7 @@ def test_example_config_loads_and_documents_every_key():
     example = Path(__file__).resolve().parents[2] / "examples" / "bot.toml"
     cfg = config.load(example)
     debian, stable = cfg.trees
-    assert (debian.name, debian.source, debian.release_glob) == ("debian-linux", "debian", "5.10.*")
-    assert debian.wants_release("5.10.223") and not debian.wants_release("6.1.176")
+    assert (debian.name, debian.source, debian.releases) == ("debian-linux", "debian", "5.10.*")
     assert (stable.source, stable.url, stable.tags, stable.since) == (
         "git", "file:///srv/git/linux-stable.git", "v5.10.*", "v5.10.200")
     assert stable.branches == () and stable.campaigns == ("kvm-refcounted-pfn",)
@@ -122,6 +139,12 @@ def test_example_config_loads_and_documents_every_key():
     assert (cfg.mail.send, cfg.mail.port, cfg.mail.tls, cfg.mail.from_) == (
         False, 587, "starttls", "cocci-bot <cocci-bot@example.org>")
     assert cfg.workers is not None and cfg.source == example
+    assert cfg.mail.daily_limit == 20 and [(e.address, e.daily_limit, e.embargo_hours,
+                                            e.replies) for e in cfg.mail.lists] == [
+        ("kvm@vger.kernel.org", 8, 24.0, "all"), ("*@example.org", 10, 0.0, "author")]
+    assert stable.target is not None and (stable.target.url, stable.target.branch) == (
+        "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git",
+        "linux-5.10.y")
     assert (cfg.workers.broker, cfg.workers.database, str(cfg.workers.run_dir)) == (
         "redis://127.0.0.1:6379/0", "postgres://cocci@127.0.0.1/cocci", "/srv/cocci-bot/runs")
     assert cfg.ident == ("cocci-bot", "cocci-bot@example.org")
@@ -129,11 +152,14 @@ def test_example_config_loads_and_documents_every_key():
     for section, model in config._SECTIONS.items():   # every key is shown in the example
         for key, field in model.model_fields.items():
             assert f"{field.alias or key} = " in text, f"examples/bot.toml lacks {section}.{key}"
+    for section, model in config._NESTED.items():
+        for key, field in model.model_fields.items():
+            assert f"{field.alias or key} = " in text, f"examples/bot.toml lacks {section}.{key}"
 
 
 def test_overrides_and_old_attribute_names():
     cfg = config.load(None).with_overrides(build=False, boot=None, queue_url="http://q:1")
-    assert (cfg.build, cfg.boot, cfg.queue_url, cfg.token_env) == (
+    assert (cfg.checks.build, cfg.checks.boot, cfg.queue.url, cfg.queue.token_env) == (
         False, True, "http://q:1", "COCCI_BOT_QUEUE_TOKEN")
     assert cfg.ident is None and cfg.workers is None   # the bot authors; inline
 

@@ -1,4 +1,4 @@
-"""The one status vocabulary, the store's schema and back-off, run.json's job status."""
+"""The one status vocabulary, the store's schema and back-off."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from bot import defaults
 from bot.pipeline import runner
-from bot.pipeline.run import STAGES, job_status
 from bot.pipeline.store import SCHEMA_VERSION, Store
 from bot.post import outdir
 from bot.status import SCHEMA, Status, check_state, exit_code
@@ -62,23 +61,6 @@ def test_post_reads_build_and_boot_through_the_one_vocabulary(tmp_path: Path):
         outdir.checks(tmp_path, {})
 
 
-def _state(**stages: str) -> dict:
-    return {"stages": {k: {"status": v, "error": "boom" if v == "ERROR" else None,
-                           "why": "why-" + k} for k, v in stages.items()}}
-
-
-def test_job_status_from_the_stages():
-    assert job_status({"stages": {}}) == (Status.PENDING, None)
-    assert job_status(_state(apply="PASS")) == (Status.RUNNING, None)
-    assert job_status(_state(apply="PASS", build="ERROR")) == (Status.ERROR, "build: boom")
-    assert job_status(_state(apply="PASS", build="FAIL", boot="SKIPPED", post="PASS",
-                             drafts="WAITING"))[0] is Status.WAITING
-    everything = dict.fromkeys(STAGES, "PASS")
-    assert job_status(_state(**everything)) == (Status.PASS, None)
-    everything["build"] = "FAIL"
-    assert job_status(_state(**everything)) == (Status.FAIL, "build: why-build")
-
-
 def test_backoff_doubles_up_to_the_ceiling():
     first = defaults.RETRY_BACKOFF_FIRST
     assert [runner.backoff(n) for n in (1, 2, 3)] == [first, 2 * first, 4 * first]
@@ -118,49 +100,3 @@ def test_store_schema_1_is_migrated(tmp_path: Path):
                                                               (Status.ERROR, 0)]
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-
-
-def test_a_worker_rebuilds_the_context_from_run_json(tmp_path: Path):
-    from bot.errors import UserError
-    from bot.pipeline import config
-    from bot.pipeline.run import Context, context_of, load_state
-    from bot.pipeline.watch import Release
-
-    cfg = config.load(None)
-    store = Store(tmp_path / "s.sqlite3")
-    job = store.job("k", tree="debian-linux", tag="v5.10.1", base="b" * 40,
-                    campaign="kvm-refcounted-pfn", runs=tmp_path / "runs")
-    rel = Release(cfg.trees[0], tmp_path / "repo.git", "v5.10.1", "b" * 40)
-    load_state(Context(job, rel, "kvm-refcounted-pfn", cfg, tmp_path, lambda: ("", "")))
-    ctx = context_of(job, cfg, tmp_path, lambda: ("", ""))
-    assert (ctx.release, ctx.campaign, ctx.run_dir) == (rel, "kvm-refcounted-pfn", job.run_dir)
-    other = store.job("k2", tree="t", tag="v1", base="c" * 40, campaign="c", runs=tmp_path / "r")
-    with pytest.raises(UserError, match="has no readable run.json"):
-        context_of(other, cfg, tmp_path, lambda: ("", ""))
-
-
-def test_a_series_the_tree_does_not_want_posted_ends_the_job_skipped(tmp_path: Path):
-    """[[tree]] post = "fixes": a cleanup-only series is not posted; the job is SKIPPED
-    with the reason, and the series stays in the run directory to read."""
-    import json
-    from types import SimpleNamespace
-
-    from bot.pipeline import config
-    from bot.pipeline.run import stage_post
-
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "report.json").write_text(json.dumps(
-        {"series_kind": "cleanup", "tree_kind": "stable"}))
-    tree = config.Tree(name="debian-linux", post="fixes")
-    assert tree.tree_kind == "stable" and config.Tree(name="x").post == "all"
-    ctx = SimpleNamespace(release=SimpleNamespace(tree=tree, tag="v5.10.223"),
-                          run_dir=tmp_path / "run", data_dir=tmp_path, campaign="c",
-                          job=SimpleNamespace(id=1))
-    state = _state(apply="PASS", build="PASS", boot="PASS")
-    state["stages"]["apply"]["head"] = "abc"
-    post = stage_post(ctx, state)   # type: ignore[arg-type]
-    assert post["status"] is Status.SKIPPED and "cleanup-only" in post["why"]
-    assert str(tmp_path / "run" / "series") in post["why"]
-    state["stages"] |= {"post": post, "drafts": {"status": "SKIPPED", "why": "n"},
-                        "mail": {"status": "SKIPPED", "why": "n"}}
-    assert job_status(state) == (Status.SKIPPED, f"post: {post['why']}")

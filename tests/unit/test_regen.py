@@ -39,7 +39,7 @@ def test_site_delta_ignores_moved_lines_and_counts_repeats():
 
 
 def test_changes_text_goes_after_the_blurb(tmp_path: Path):
-    prev = regen.Previous(tmp_path, {"stages": {"post": {"version": 1, "series_id": 3}}}, OLD)
+    prev = regen.Previous(tmp_path, version=1, series_id=3, cover_message_id=None, report=OLD)
     text = regen.changes_text(prev, NEW, regen.site_delta(OLD, NEW))
     assert text.splitlines() == [
         "Changes since v1 (regenerated on v5.10.223, v1 was generated on v5.10.46):",

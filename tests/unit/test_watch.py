@@ -49,7 +49,7 @@ def bot_log(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch):
     return caplog
 
 
-def names(rels: list[watch.Release]) -> list[str]:
+def names(rels: list[watch.TreeRelease]) -> list[str]:
     return [r.tag for r in rels]
 
 

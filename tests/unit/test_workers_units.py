@@ -1,4 +1,4 @@
-"""bot/workers without a broker: which stage is next, which stages only record a skip, locks
+"""bot/workers without a broker: the queues of the stages, locks
 that die with their holder, the PostgreSQL schema, and unique cover letter Message-Ids (two
 workers formatting two series in the same second)."""
 
@@ -15,51 +15,14 @@ from pathlib import Path
 import pytest
 
 from bot.apply import series
-from bot.pipeline.config import Config
+from bot.pipeline import database, record
 from bot.pipeline.store import SCHEMA
 from bot.status import Status
-from bot.workers import app, database, locks, stages
+from bot.workers import app, locks, stages
 
 
-def rec(status: Status, **extra) -> dict:
-    return {"status": status, **extra}
-
-
-def test_next_stage_is_the_first_without_a_final_result():
-    assert stages.next_stage(None) == "apply"
-    state = {"stages": {"apply": rec(Status.PASS), "build": rec(Status.SKIPPED),
-                        "boot": rec(Status.RUNNING)}}
-    assert stages.next_stage(state) == "boot"
-    state["stages"].update(boot=rec(Status.SKIPPED), post=rec(Status.PASS),
-                           drafts=rec(Status.WAITING))
-    assert stages.next_stage(state) == "drafts"          # a waiting draft is asked again
-    state["stages"]["drafts"] = rec(Status.PASS)
-    assert stages.next_stage(state) == "mail"            # sending (or its skip) comes last
-    state["stages"]["mail"] = rec(Status.SKIPPED)
-    assert stages.next_stage(state) is None
-    state["stages"]["post"] = rec(Status.ERROR, error="queue down")
-    assert stages.next_stage(state) == "post"            # an error is retried
-
-
-class Ctx:
-    def __init__(self, build: bool = True, boot: bool = True):
-        self.cfg = Config().with_overrides(build=build, boot=boot)
-
-
-def test_only_skips_follows_the_pipeline_rules():
-    applied = {"stages": {"apply": rec(Status.PASS, head="abc", nothing_to_do=False)}}
-    nothing = {"stages": {"apply": rec(Status.PASS, head=None, nothing_to_do=True)}}
-    assert not stages.only_skips(Ctx(), applied, "build")       # a real build: build queue
-    assert stages.only_skips(Ctx(build=False), applied, "build")
-    assert stages.only_skips(Ctx(), nothing, "build")
-    assert stages.only_skips(Ctx(), nothing, "post")
-    assert not stages.only_skips(Ctx(), applied, "post")
-    built = {"stages": {**applied["stages"], "build": rec(Status.PASS)}}
-    assert not stages.only_skips(Ctx(), built, "boot")
-    assert stages.only_skips(Ctx(boot=False), built, "boot")
-    broken = {"stages": {**applied["stages"], "build": rec(Status.FAIL)}}
-    assert stages.only_skips(Ctx(), broken, "boot")
-    assert stages.QUEUE_OF["drafts"] == "post"
+def test_drafts_and_mail_go_on_the_post_queue():
+    assert stages.QUEUE_OF["drafts"] == stages.QUEUE_OF["mail"] == "post"
 
 
 HOLDER = textwrap.dedent("""
@@ -168,7 +131,6 @@ def test_series_commits_travel_to_another_host_as_a_bundle(fake_kernel_tree: Pat
                                                            tmp_path: Path):
     """The apply host bundles base..head into the shared run dir; a build host whose own copy
     of the tree lacks the commits fetches them from there before building."""
-    import json
     from types import SimpleNamespace
 
     from bot.errors import InfraError
@@ -182,8 +144,9 @@ def test_series_commits_travel_to_another_host_as_a_bundle(fake_kernel_tree: Pat
     head = git(fake_kernel_tree, "rev-parse", "HEAD")
     run_dir = tmp_path / "runs" / "7"
     run_dir.mkdir(parents=True)
-    (run_dir / "run.json").write_text(json.dumps({"stages": {"apply": {
-        "status": "PASS", "head": head, "nothing_to_do": False}}}))
+    record.write(run_dir, record.RunRecord(
+        job=7, tree="small-linux", tag="v5.10.1", base=base, repo=str(fake_kernel_tree),
+        campaign="kvm-refcounted-pfn", stages={"apply": {"status": "PASS", "head": head}}))
 
     def ctx(repo: Path) -> SimpleNamespace:
         return SimpleNamespace(run_dir=run_dir, job=SimpleNamespace(id=7),
@@ -199,3 +162,37 @@ def test_series_commits_travel_to_another_host_as_a_bundle(fake_kernel_tree: Pat
     stages._fetch_series(ctx(other_host), "build")
     assert stages.has_commit(other_host, head)
     assert git(other_host, "rev-parse", "refs/cocci-bot/jobs/7") == head
+
+
+def test_a_job_whose_worker_stopped_beating_is_queued_again_once(tmp_path: Path):
+    """Two live workers look for dead ones' jobs at the same moment: one queues the stage."""
+    from bot.pipeline.store import Store
+    from bot.workers import heartbeat
+
+    store = Store(tmp_path / "state.sqlite3")
+    job = store.job("k", tree="small-linux", tag="v5.10.1", base="b" * 40,
+                    campaign="kvm-refcounted-pfn", runs=tmp_path / "runs")
+    store.update(job.id, state=Status.RUNNING)
+    record.write(job.run_dir, record.RunRecord(
+        job=job.id, tree="small-linux", tag="v5.10.1", base="b" * 40, repo="/r",
+        campaign="kvm-refcounted-pfn", stages={"apply": {"status": "PASS", "head": "h"},
+                                               "build": {"status": "RUNNING"}}))
+    sent: list[tuple[int, str]] = []
+
+    def send(j: int, s: str) -> None:
+        sent.append((j, s))
+
+    with heartbeat.beating(store, job.id, every=0.05):
+        time.sleep(0.2)
+        beat = store.get(job.id)
+        assert beat is not None and beat.beat is not None and time.time() - beat.beat < 5
+        assert heartbeat.rescue(store, send, stale=60) == []      # alive: left alone
+    assert (store.get(job.id) or job).beat is None                # ended: no beat to go stale
+    store.beat(job.id, time.time() - 61)                          # a worker SIGKILLed 61 s ago
+    first, second = Store(tmp_path / "state.sqlite3"), Store(tmp_path / "state.sqlite3")
+    assert heartbeat.rescue(first, send, stale=60) == [f"job {job.id} build"]
+    assert heartbeat.rescue(second, send, stale=60) == []
+    assert sent == [(job.id, "build")]
+    store.update(job.id, state=Status.WAITING)
+    store.beat(job.id, time.time() - 61)
+    assert heartbeat.rescue(store, send, stale=60) == []          # not RUNNING: not a worker's

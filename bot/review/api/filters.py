@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from bot import defaults
-from bot.review.models import CHECK_STATES
+from bot.review.models import CHECK_STATES, Check
 
 _ASCII_ID = re.compile(r"^[0-9]{1,19}$")
 ORDERS = ("id", "-id", "name", "-name", "date", "-date")
@@ -68,6 +68,11 @@ class Text(df.CharFilter):
 
     def __init__(self, help_text: str, **kwargs: Any) -> None:
         super().__init__(help_text=help_text, strip=False, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdText(Text):
+    """An id parameter (documented as an integer; checked by `as_id`)."""
 
 
 def by_id_or(field: str, name_lookup: str):
@@ -137,7 +142,7 @@ class SeriesFilter(Submitted):
 
 
 class PatchFilter(Submitted):
-    series = Text("An ID of a series.", method=by_id("series_id"))
+    series = IdText("An ID of a series.", method=by_id("series_id"))
     delegate = Text("An ID or username of a user.", method=by_id_or("delegate", "username"))
     state = ManyFilter(help_text="A state slug.", method="filter_state")
     archived = Text("true or false.", method=boolean("archived"))
@@ -155,7 +160,7 @@ class PatchFilter(Submitted):
 
 
 class CoverFilter(Submitted):
-    series = Text("A series ID.", method=by_id("series_id"))
+    series = IdText("A series ID.", method=by_id("series_id"))
     msgid = Text("The message-id, without angle brackets.", method="filter_msgid")
 
     filter_msgid = PatchFilter.filter_msgid
@@ -174,9 +179,9 @@ class EventFilter(Common):
 
     project = Text("An ID or linkname of a project.", method=by_id_or("project", "link_name"))
     category = ManyFilter(help_text="An event category.", method="filter_category")
-    series = Text("A series ID.", method=by_id("series_id"))
-    patch = Text("A patch ID.", method=by_id("patch_id"))
-    cover = Text("A cover letter ID.", method=by_id("series__cover__id"))
+    series = IdText("A series ID.", method=by_id("series_id"))
+    patch = IdText("A patch ID.", method=by_id("patch_id"))
+    cover = IdText("A cover letter ID.", method=by_id("series__cover__id"))
 
     def filter_category(self, qs: QuerySet, name: str, value: list[str]) -> QuerySet:
         return qs.filter(category__in=value) if value else qs
@@ -208,3 +213,7 @@ class CheckFilter(df.FilterSet):
     state = df.MultipleChoiceFilter(choices=[(s, s) for s in CHECK_STATES],
                                     help_text="A check state.")
     context = Text("A check context.", field_name="context")
+
+    class Meta:
+        model = Check
+        fields: list[str] = []
