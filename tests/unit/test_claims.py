@@ -215,3 +215,26 @@ def test_long_lines_are_found_but_links_may_be_long():
             " virt/kvm/kvm_main.c | 2 +-\n\ndiff --git a/x b/x\n+" + "y" * 100 + "\n")
     assert [len(line) for line in claims.message_lines(mail)
             if len(line) > claims.MAX_COLUMNS] == [100]
+
+
+def test_the_claim_check_goes_to_the_queue_and_a_failed_one_is_not_posted(tmp_path: Path):
+    import json
+
+    from bot.errors import UserError
+    from bot.post import outdir, publish
+
+    proved = {"status": "PASS", "checked": 40, "failed": []}
+    (check,) = [c for c in outdir.checks(tmp_path, {"claims": proved})
+                if c["context"] == "claims"]
+    assert check["state"] == "success" and "40 statements proved" in check["description"]
+    failed = {"status": "FAIL", "checked": 40, "failed": [
+        {"message": "cover", "sentence": "A KVM maintainer acked it.", "why": "not so"}]}
+    (check,) = [c for c in outdir.checks(tmp_path, {"claims": failed})
+                if c["context"] == "claims"]
+    assert check["state"] == "fail" and "A KVM maintainer acked it." in check["description"]
+    # apply FAILs such a series, and post refuses it before it reaches the queue
+    (tmp_path / "series").mkdir()
+    (tmp_path / "series" / "0001-x.patch").write_text("From x\nSubject: [PATCH] x\n\nx\n")
+    (tmp_path / "report.json").write_text(json.dumps({"claims": failed, "status": "FAIL"}))
+    with pytest.raises(UserError, match="apply did not PASS"):
+        publish.post(tmp_path, "http://127.0.0.1:9", "token")
