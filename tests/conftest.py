@@ -119,6 +119,9 @@ def fake_kernel_tree(tmp_path: Path) -> Path:
                      ("02-refcounted-pfn/kvm_host.h", "include/linux/kvm_host.h")):
         (tree / dst).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(SMPL_INPUTS / src, tree / dst)
+    rules = tree / "Documentation/process/stable-kernel-rules.rst"   # the messages cite it
+    rules.parent.mkdir(parents=True)
+    rules.write_text("Everything you ever wanted to know about Linux -stable releases\n")
     subprocess.run(["git", "init", "-q", "-b", "master", str(tree)], check=True)
     for argv in (["add", "-A"], ["commit", "-qm", "release 1"], ["tag", "v5.10.1"]):
         subprocess.run(["git", "-C", str(tree), *argv], check=True)

@@ -9,6 +9,7 @@ cover letter carry).
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,10 @@ class Step:
     provides: tuple[str, ...] = ()   # helpers the step adds: must be declared where used
     link: bool = True
     kind: str = "cleanup"   # STEP_KINDS: required in the manifest, no default there
+    fixes: str = ""          # the commit a fix step's Fixes: names ([commits] table)
+    redoes: str = ""         # the upstream commit a fix step redoes ([commits] table)
+    differs: str = ""        # how it differs from that commit (a template)
+    suggested_by: tuple[str, ...] = ()   # whose proposal the step automates
 
     @property
     def is_fix(self) -> bool:
@@ -65,6 +70,33 @@ class Campaign:
     link: str = ""
     phrases: dict[str, list[dict]] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)   # class -> note for an untouched use
+    # upstream commits the messages may name: 12-hex id -> title, release, who did what
+    commits: dict[str, dict] = field(default_factory=dict)
+    releases: dict = field(default_factory=dict)   # [releases]: which kernel releases exist
+    claims: tuple[dict, ...] = ()   # [[claims]]: a sentence matching `says` only when `when`
+    eras: tuple[dict, ...] = ()     # [[era]]: subject prefixes by kernel version
+    stable_cleanup: str = ""   # what a cleanup-only series prepares (stable trees' framing)
+
+    def release_exists(self, major: int, minor: int, point: str | None,
+                       version: tuple[int, ...] = ()) -> bool:
+        """Whether kernel release major.minor[.point] ("y"/"x": the stable line) exists, by
+        the [releases] table: `newest` mainline, `last_minor` per major, `eol` lines' last
+        point release; a point release of a live line only up to the tree's own version or
+        as the table's commits name it."""
+        newest = tuple(int(x) for x in str(self.releases.get("newest", "0.0")).split("."))
+        last_minor = {int(k): int(v) for k, v in self.releases.get("last_minor", {}).items()}
+        if (major, minor) > newest or minor > last_minor.get(major, 10**6):
+            return False
+        if point is None or point in ("y", "x"):
+            return True
+        eol = self.releases.get("eol", {}).get(f"{major}.{minor}")
+        if eol is not None:
+            return int(point) <= int(eol)
+        if version[:2] == (major, minor) and len(version) > 2 and int(point) <= version[2]:
+            return True
+        named = {str(r) for c in self.commits.values() for r in [c.get("release"),
+                                                                  *c.get("stable", [])]}
+        return f"{major}.{minor}.{point}" in {r.lstrip("v") for r in named}
 
     def relpath(self, path: Path) -> str:
         """A campaign file as the report and commit messages name it."""
@@ -118,13 +150,52 @@ def _campaign(folder: Path, data: dict) -> Campaign:
     classes = _classes(manifest, data.get("classes", {}))
     steps = tuple(_step(folder, i, raw, classes) for i, raw in enumerate(data["step"], start=1))
     classifier = _file(folder, data["classifier"], "classifier")
+    commits = _commits(manifest, data.get("commits", {}))
+    for step in steps:
+        for cid in (step.fixes, step.redoes):
+            if cid and cid[:12] not in commits:
+                raise UserError(f"{manifest}: step {step.name!r} names commit {cid}, which "
+                                "the [commits] table does not have: add its title and release")
     return Campaign(
         name=data["name"], root=folder, title=data["title"], requires=data["requires"],
         classifier=classifier, cover=data.get("cover", "").strip(),
         scope=tuple(data.get("scope", [])),
         spatch_options=tuple(data.get("spatch_options", [])), steps=steps,
         link=str(data.get("link", "")), phrases=_phrases(manifest, data.get("phrases", {})),
-        classes=classes)
+        classes=classes, commits=commits, stable_cleanup=data.get("stable_cleanup", "").strip(),
+        releases=dict(data.get("releases", {})), claims=_claims(manifest, data.get("claims", [])),
+        eras=tuple(data.get("era", [])))
+
+
+def _commits(manifest: Path, raw: object) -> dict[str, dict]:
+    """[commits.ID] title, release (and optionally id, stable, adds, replaced_in, *_by,
+    trailers); keyed by the first 12 hex digits of ID."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{manifest}: commits must be a table of [commits.ID] tables")
+    out = {}
+    for cid, entry in raw.items():
+        if not re.fullmatch(r"[0-9a-f]{12,40}", cid) or not isinstance(entry, dict) \
+                or not {"title", "release"} <= set(entry):
+            raise UserError(f"{manifest}: [commits.{cid}]: the key is a commit id (12 to 40 "
+                            "hex digits) and the table needs title and release")
+        out[cid[:12]] = {"id": cid, **entry}    # the id as the manifest gives it (full)
+    return out
+
+
+def _claims(manifest: Path, raw: object) -> tuple[dict, ...]:
+    ok = isinstance(raw, list) and all(
+        isinstance(c, dict) and isinstance(c.get("says"), str) and
+        isinstance(c.get("when", []), list) for c in raw)
+    if not ok:
+        raise UserError(f"{manifest}: each [[claims]] takes `says` (a regular expression) "
+                        "and `when` (a list of facts)")
+    assert isinstance(raw, list)
+    for c in raw:
+        try:
+            re.compile(c["says"])
+        except re.error as exc:
+            raise UserError(f"{manifest}: [[claims]] says = {c['says']!r}: {exc}") from exc
+    return tuple(raw)
 
 
 def _classes(manifest: Path, raw: object) -> dict[str, str]:
@@ -176,7 +247,10 @@ def _step(folder: Path, index: int, raw: dict, classes: dict[str, str]) -> Step:
         otherwise_reason=raw.get("otherwise_reason", "").strip(),
         unchanged_reason=raw.get("unchanged_reason", "").strip(),
         untouched_note=" ".join(raw.get("untouched_note", "").split()),
-        link=bool(raw.get("link", True)), provides=tuple(raw.get("provides", [])), kind=kind)
+        link=bool(raw.get("link", True)), provides=tuple(raw.get("provides", [])), kind=kind,
+        fixes=str(raw.get("fixes", "")), redoes=str(raw.get("redoes", "")),
+        differs=raw.get("differs", "").strip(),
+        suggested_by=tuple(raw.get("suggested_by", [])))
 
 
 def _file(folder: Path, name: str, what: str) -> Path:

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--tree-name", default=None,
                    help="the project name the review queue files the series under "
                    "(default: the tree's directory name)")
+    p.add_argument("--tree-kind", choices=("stable", "mainline"), default=None,
+                   help="what the tree is: stable (a point release x.y.z of a maintained "
+                   "line) or mainline (default: stable when the base is a tag vX.Y.Z)")
     p.add_argument("--jobs", "-j", type=int, default=defaults.SPATCH_JOBS, help="spatch jobs")
     p.add_argument("--file-timeout", type=int, default=defaults.TIMEOUT_SPATCH_FILE,
                    help="spatch per-file timeout in seconds")
@@ -47,12 +50,17 @@ def run(args: argparse.Namespace) -> int:
     doc = apply(Options(tree=args.tree, campaign=args.campaign, out=args.out,
                         data_dir=args.data_dir, rev=args.rev, jobs=args.jobs,
                         file_timeout=args.file_timeout, tree_name=args.tree_name,
+                        tree_kind=args.tree_kind,
                         ident=_ident(args)))
     commits = sum(1 for s in doc["steps"] if s["commit"])
     if doc["nothing_to_do"]:
         log.info("apply: PASS nothing to do (no %s in %s) in %.1f s",
                  doc["requires"], doc["rev"], doc["seconds"])
         return EXIT_OK
+    claims = doc.get("claims", {})
+    for failed in claims.get("failed", []):     # a message the claim check cannot prove
+        log.error("apply: claim not proved in %s: %s: \"%s\"", failed["message"],
+                  failed["why"], failed["sentence"])
     log.info("apply: %s %d commits, %d sites, idempotent=%s in %.1f s -> %s",
              doc["status"], commits, len(doc["sites"]), doc["idempotent"], doc["seconds"],
              args.out / "report.json")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from bot import defaults, git, jsonfile, names
 from bot.apply import campaign as campaign_mod
-from bot.apply import checkpatch, cocci, identity, messages, report, series
+from bot.apply import checkpatch, claims, cocci, framing, identity, messages, report, series
 from bot.apply.campaign import Campaign, Step
 from bot.apply.identity import Identity
 from bot.errors import InfraError, UserError
@@ -48,6 +49,7 @@ class Options:
     ident: tuple[str, str] | None = None
     campaigns_root: Path | None = None
     tree_name: str | None = None
+    tree_kind: str | None = None    # "stable" | "mainline"; None: from the base's tag (framing)
 
     def __post_init__(self) -> None:
         # relative paths mean the caller's current directory, never the temporary worktree
@@ -91,12 +93,16 @@ def apply(opts: Options) -> dict:
     ident_source = identity.source(opts.ident)
     opts = Options(**{**opts.__dict__, "ident": ident})
     _check_out_dir(opts.out, tree)
+    tag = _tag(tree, opts.rev, base)
+    frame = framing.Frame(framing.tree_kind(opts.tree_kind, tag),
+                          framing.version(str(tree), tag, _makefile(tree, base)))
     hits = _grep(tree, base, camp.requires)
     files = sorted({path for path, _line, _text in hits})
     doc: dict = {"schema": SCHEMA, "campaign": camp.name, "base": base, "rev": opts.rev, "spatch": spatch_version,
                  "tree": names.check(opts.tree_name, "--tree-name") if opts.tree_name
                  else tree_name(tree), "tree_path": str(tree),
-                 "tag": _tag(tree, opts.rev, base),
+                 "tag": tag, "tree_kind": frame.kind,
+                 "tree_version": ".".join(map(str, frame.version)),
                  "dedupe_key": dedupe_key(base, camp.content_hash(), spatch_version),
                  "steps": [], "sites": [], "idempotent": True,
                  "nothing_to_do": not files, "file_problems": {},
@@ -105,7 +111,7 @@ def apply(opts: Options) -> dict:
                  "requires": camp.requires}
     jsonfile.write(opts.out / "report.json", doc | {"status": Status.RUNNING})
     try:
-        return _apply(opts, camp, tree, base, hits, doc, start)
+        return _apply(opts, camp, tree, base, hits, doc, start, frame)
     except BaseException as exc:
         jsonfile.write(opts.out / "report.json",
                        doc | {"status": Status.ERROR, "error": str(exc) or type(exc).__name__,
@@ -114,9 +120,9 @@ def apply(opts: Options) -> dict:
 
 
 def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
-           hits: list[tuple[str, int, str]], doc: dict, start: float) -> dict:
+           hits: list[tuple[str, int, str]], doc: dict, start: float,
+           frame: framing.Frame) -> dict:
     assert isinstance(opts.ident, Identity)
-    spatch_version = doc["spatch"]
     files = sorted({path for path, _line, _text in hits})
     if not files:
         doc["steps"] = [StepResult(s, skipped=f"nothing to do: no {camp.requires} in the tree")
@@ -124,7 +130,7 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
         return _finish(opts, doc, start, [])
     with _worktree(tree, base, camp, files, opts.data_dir) as (wt, branch):
         doc["branch"] = branch
-        results, sites, facts, problems = _run_steps(camp, wt, opts)
+        results, sites, facts, problems = _run_steps(camp, wt, opts, frame)
         sites += _unparsed(hits, camp.requires, sites, problems)
         doc["facts"] = sorted(facts.tree)
         doc["file_problems"] = problems
@@ -133,14 +139,32 @@ def _apply(opts: Options, camp: Campaign, tree: Path, base: str,
             _judge(site, results, camp.classes)
         doc["steps"] = [r.to_json(camp) for r in results]
         doc["sites"] = [s.to_json() for s in sites]
-        doc["head"] = git.out(wt, "rev-parse", "HEAD")
         patches = []
-        if doc["head"] != base:
-            doc["cover"] = {"subject": camp.title,
+        committed = [r for r in results if r.commit]
+        if committed:
+            fixes = any(r.step.is_fix for r in committed)
+            doc["series_kind"] = "fix" if fixes else "cleanup"
+            doc["subject_prefix"] = framing.subject_tag(frame, fixes)
+            if len(committed) == 1 and camp.link:      # the campaign's Link: once, here
+                _add_link(wt, camp.link, opts.ident)
+                committed[0].commit = git.out(wt, "rev-parse", "HEAD")
+                doc["steps"] = [r.to_json(camp) for r in results]
+            note = messages.prove(camp, framing.frame_note(
+                camp, frame, [r.step.kind for r in committed],
+                lambda t: messages.wrap(messages.render(camp, t, facts, "stable_cleanup"))),
+                facts, "cover")
+            note = messages.wrap(note)
+            subject = framing.cover_subject(camp.title)
+            doc["cover"] = {"subject": subject, "note": note,
                             "blurb": messages.cover_blurb(camp, doc, facts,
-                                                          _tool_line(camp, doc, spatch_version, opts))}
-            patches = series.format_patch(wt, base, opts.out / "series", camp.title,
-                                          doc["cover"]["blurb"], opts.ident.env())
+                                                          _tool_line(doc), note)}
+            patches = series.format_patch(wt, base, opts.out / "series", subject,
+                                          doc["cover"]["blurb"], opts.ident.env(),
+                                          doc["subject_prefix"], cover=len(committed) > 1)
+            doc["below_dashes"] = _below_dashes(camp, committed, doc, patches)
+        doc["head"] = git.out(wt, "rev-parse", "HEAD")
+        doc["claims"] = _claims(camp, tree, base, doc, patches, facts, frame).to_json()
+        if patches:
             doc["checkpatch"] = checkpatch.run(tree, base, patches, opts.out,
                                                signed=opts.ident.signs)
         return _finish(opts, doc, start, patches)
@@ -172,7 +196,8 @@ def _finish(opts: Options, doc: dict, start: float, patches: list[Path]) -> dict
     doc["series"] = [str(p.relative_to(opts.out)) for p in patches]
     doc["seconds"] = round(time.monotonic() - start, 3)
     missed = [s for s in doc["sites"] if s["outcome"] == "missed"]
-    doc["status"] = Status.PASS if doc["idempotent"] and not missed else Status.FAIL
+    proved = doc.get("claims", {}).get("status", "PASS") == "PASS"
+    doc["status"] = Status.PASS if doc["idempotent"] and not missed and proved else Status.FAIL
     jsonfile.write(opts.out / "report.json", doc)
     return doc
 
@@ -232,7 +257,7 @@ def _worktree(tree: Path, base: str, camp: Campaign, files: list[str],
         git.git(tree, "worktree", "prune", check=False)
 
 
-def _run_steps(camp: Campaign, wt: Path, opts: Options):
+def _run_steps(camp: Campaign, wt: Path, opts: Options, frame: framing.Frame):
     results: list[StepResult] = []
     facts = messages.Facts()
     tracker = report.Tracker([])
@@ -241,7 +266,7 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
     base_run = _spatch(camp, camp.classifier, wt, ("report",), opts, in_place=False)
     problems: dict[str, str] = dict(base_run.file_problems)
     facts.sites = tracker.sites = _sites(camp, base_run.records)
-    facts.tree = report.facts_from_records(base_run.records)
+    facts.tree = report.facts_from_records(base_run.records) | {f"{frame.kind}_tree"}
     for step in camp.steps:
         res = StepResult(step)
         results.append(res)
@@ -258,15 +283,22 @@ def _run_steps(camp: Campaign, wt: Path, opts: Options):
         hidden = _invisible(step, wt)
         if hidden:
             git.git(wt, "checkout", "--quiet", "--", ".")    # calls to a name nothing declares
-            res.skipped = (f"{hidden}() could not be declared where its callers see it (the tree "
-                           "has no declaration for it to sit next to), so this step's uses are "
-                           "left as they are")
+            res.skipped = messages.wrap(
+                f"{hidden}() could not be declared where its callers see it (the tree has no "
+                "declaration for it to sit next to), so this step's uses are left as they are")
             log.info("apply: %s reverted: %s() not declared", step.label, hidden)
             continue
         facts.changed = tracker.step(step.label, git.out(wt, "diff", "-U0"))
         assert isinstance(opts.ident, Identity)
-        msg = messages.commit_message(camp, step, facts, opts.ident)
-        res.commit = series.commit(wt, msg, opts.ident.env(date=_date(wt, pre)))
+        touched = git.out(wt, "diff", "--name-only").splitlines()
+        prefix = framing.subject_prefix(camp, str(wt), pre, touched, frame,
+                                        framing.prefix_of(step.subject))
+        msg = messages.commit_message(
+            camp, step, facts, opts.ident, framing.subject(camp, step, prefix),
+            framing.trailers(camp, step, frame, single=False),
+            framing.upstream_line(camp, step, frame))
+        res.commit = series.commit(wt, msg, opts.ident.env(date=_now()),
+                                   f"cocci-bot: {camp.relpath(step.cocci)}")
         res.seconds = run.seconds
         if res.commit:
             facts.steps.add(f"changed:{step.name}")
@@ -318,9 +350,81 @@ def _spatch(camp: Campaign, sp_file: Path, wt: Path, modes: tuple[str, ...], opt
                      log_path=opts.out / "logs" / "spatch.log")
 
 
-def _date(wt: Path, rev: str) -> str:
-    """Commits carry the base's committer date: the same inputs give the same series."""
-    return git.out(wt, "log", "-1", "--format=%cI", rev)
+def _now() -> str:
+    """Commits carry the time they are made (a patch's Date is when it was generated, never
+    the base commit's); the same inputs give the same trees and messages."""
+    return f"@{int(time.time())} +0000"
+
+
+def _makefile(tree: Path, base: str) -> str | None:
+    res = git.git(tree, "show", f"{base}:Makefile", check=False)
+    return res.stdout if res.ok else None
+
+
+def _add_link(wt: Path, link: str, ident: Identity) -> None:
+    """A series of one patch: the campaign's Link: goes on it, before the sign-off."""
+    msg = git.out(wt, "log", "-1", "--format=%B", "HEAD")
+    body, sep, sob = msg.rstrip("\n").rpartition("\nSigned-off-by: ")
+    new = f"{body}\nLink: {link}{sep}{sob}\n" if sep else f"{msg.rstrip()}\nLink: {link}\n"
+    note = git.out(wt, "notes", f"--ref={series.NOTES_REF}", "show", "HEAD")
+    git.git(wt, "commit", "--quiet", "--amend", "--no-verify", "-F", "-", input=new,
+            env=ident.env(date=_now()))
+    git.git(wt, "notes", f"--ref={series.NOTES_REF}", "add", "-f", "-m", note, "HEAD")
+
+
+def _below_dashes(camp: Campaign, committed: list[StepResult], doc: dict,
+                  patches: list[Path]) -> dict[str, str]:
+    """Each patch's notes below `---`: which semantic patch made it (the queue has the
+    reproducer), and for a series of one patch the cover's facts."""
+    mails = [p for p in patches if not p.name.startswith("0000-")]
+    out = {}
+    for res, mail in zip(committed, mails, strict=True):
+        assert res.step.cocci is not None
+        lines = [messages.wrap(f"This patch was made by the semantic patch "
+                               f"{res.step.cocci.name} of cocci-bot's {camp.name} campaign; "
+                               "the review queue has its reproducer.")]
+        if doc["cover"]["note"]:
+            lines.insert(0, doc["cover"]["note"])
+        if len(mails) == 1:    # no cover letter: its facts here; its Link: is the patch's
+            blurb = "\n".join(line for line in doc["cover"]["blurb"].splitlines()
+                              if not line.startswith("Link: "))
+            lines = [re.sub(r"\n{3,}", "\n\n", blurb), lines[-1]]
+        out[mail.name] = "\n\n".join(lines)
+        series.below_dashes(mail, out[mail.name])
+    return out
+
+
+def _claims(camp: Campaign, tree: Path, base: str, doc: dict, patches: list[Path],
+            facts: messages.Facts, frame: framing.Frame) -> claims.Result:
+    """The claim check of everything the series says (bot/apply/claims.py), the [[claims]]
+    rules messages.py found broken, and every line of the messages at most 75 columns."""
+    head = doc.get("head") or base
+    touched = sorted({f for s in doc["steps"] for f in s.get("files", [])})
+    kinds = {s.name: s.kind for s in camp.steps}
+    msgs = []
+    mails = [p.name for p in patches if not p.name.startswith("0000-")]
+    for step, mail in zip([s for s in doc["steps"] if s.get("commit")], mails, strict=True):
+        text = git.out(tree, "log", "-1", "--format=%B", step["commit"])
+        text += "\n" + doc.get("below_dashes", {}).get(mail, "")
+        msgs.append(claims.Message(step["name"], text, kinds[step["name"].split("-", 1)[1]]))
+    series_kinds = tuple(kinds[s["name"].split("-", 1)[1]] for s in doc["steps"] if s.get("commit"))
+    msgs = [claims.Message(m.label, m.text, m.kind, series=series_kinds) for m in msgs]
+    if "cover" in doc:
+        msgs.append(claims.Message("cover", doc["cover"]["blurb"], "cover",
+                                   doc.get("series_kind") == "cleanup", series_kinds))
+    added = "\n".join(line[1:] for line in git.out(tree, "diff", base, head).splitlines()
+                      if line.startswith("+") and not line.startswith("+++"))
+    result = claims.check(camp, claims.Tree(tree, base, head, touched, added), msgs,
+                          claims.comments(added), frame.version)
+    for where, sentence, why in facts.unproved:
+        result.failures.append(claims.Failure(where, sentence, why))
+    for path in patches:
+        for n, line in enumerate(claims.message_lines(path.read_text()), start=1):
+            if len(line) > claims.MAX_COLUMNS:
+                result.failures.append(claims.Failure(path.name, line, f"line {n} is "
+                                       f"{len(line)} columns: at most {claims.MAX_COLUMNS}"))
+    return result
+
 
 
 def _idempotence(camp: Campaign, results: list[StepResult], wt: Path,
@@ -365,15 +469,11 @@ def _judge(site: report.Site, results: list[StepResult], classes: dict[str, str]
         site.outcome, site.note = "missed", f"{owner.step.label} should have converted it"
 
 
-def _tool_line(camp: Campaign, doc: dict, spatch_version: str, opts: Options) -> str:
-    hashes = "\n".join(f"  {digest[:16]}  {name}" for name, digest in sorted(doc["cocci_hashes"].items()))
+def _tool_line(doc: dict) -> str:
+    """What the run found, for the cover; the tool's flags and hashes stay in report.json."""
     counts: dict[str, int] = {}
     for s in doc["sites"]:
         counts[f"{s['class']}/{s['outcome']}"] = counts.get(f"{s['class']}/{s['outcome']}", 0) + 1
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-    return (f"Call sites: {summary}.\n"
-            f"Idempotent: {'yes' if doc['idempotent'] else 'NO'} (a second pass changes nothing).\n\n"
-            f"Generated by cocci-bot with spatch {spatch_version}\n"
-            f"  spatch flags: --use-gitgrep -j {opts.jobs} --timeout {opts.file_timeout} "
-            f"{' '.join(camp.spatch_options)}\n"
-            f"  base commit: {doc['base']}\n  semantic patches (sha256):\n{hashes}")
+    return messages.wrap(f"Call sites: {summary}.") + (
+        f"\nIdempotent: {'yes' if doc['idempotent'] else 'NO'} (a second pass changes nothing).")

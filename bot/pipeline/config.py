@@ -7,7 +7,8 @@ release, runs the kvm-refcounted-pfn campaign, builds, boots and posts to the em
 queue.  examples/bot.toml documents every key.
 
     [[tree]]                       # one per watched tree; `name` is the queue's project
-    name, source ("debian" | "git"), campaigns (list)
+    name, source ("debian" | "git"), campaigns (list), kind ("stable" | "mainline"),
+    post ("all" | "fixes": a series that fixes nothing is not posted)
     debian: releases               (a list of versions, or a glob string like "5.10.*")
     git:    path (a local repository) or url (https/git/ssh/file), tags (glob),
             branches (list of heads to follow), since (the tag to start from)
@@ -88,6 +89,16 @@ class Tree(_Section):
     branches: tuple[str, ...] = ()
     since: str | None = None
     target: Target | None = None   # where the mail is for: checked before every send
+    # what the tree is (bot/apply/framing.py); None: debian trees are stable, a git tree is
+    # stable when the base is a release tag vX.Y.Z, else mainline
+    kind: Literal["stable", "mainline"] | None = None
+    # post every series, or only those that fix something (a cleanup-only series: SKIPPED)
+    post: Literal["all", "fixes"] = "all"
+
+    @property
+    def tree_kind(self) -> str | None:
+        """The kind apply is told; None lets apply read it off the base's tag."""
+        return self.kind or ("stable" if self.source == "debian" else None)
 
     @field_validator("campaigns", "releases", "branches", mode="before")
     @classmethod

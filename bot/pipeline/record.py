@@ -67,6 +67,7 @@ class PostResult(StageResult):
     range_diff: bool | None = None
     site_delta: dict[str, int] | None = None
     absorbed: list[int] | None = None
+    policy: bool | None = None    # not posted by the tree's `post` setting (job: SKIPPED)
 
 
 class DraftsResult(StageResult):

@@ -38,6 +38,7 @@ from bot.boot import run as boot_run
 from bot.boot.attribution import cover_text
 from bot.build import run as build_run
 from bot.drafts import outbox, send, signoff
+from bot.drafts.write import frame as frame_drafts
 from bot.drafts.write import write as write_drafts
 from bot.errors import CocciBotError, JobBusy, UserError
 from bot.pipeline import reaper, record, scheduler
@@ -198,7 +199,8 @@ def stage_apply(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     remove_stale_worktrees(ctx)
     doc = apply_stage.apply(apply_stage.Options(
         tree=ctx.release.repo, campaign=ctx.campaign, out=ctx.run_dir, data_dir=ctx.data_dir,
-        rev=ctx.release.base, tree_name=ctx.release.tree.name, ident=ctx.cfg.ident))
+        rev=ctx.release.base, tree_name=ctx.release.tree.name, ident=ctx.cfg.ident,
+        tree_kind=ctx.release.tree.tree_kind))
     missed = sum(1 for s in doc.get("sites", []) if s.get("outcome") == "missed")
     why = None if doc["idempotent"] else "a second spatch run still changes the tree"
     result = _from_result(doc["status"], why or (f"{missed} site(s) missed" if missed else None))
@@ -279,11 +281,17 @@ def stage_post(ctx: Context, rec: RunRecord) -> dict[str, Any]:
     """Post the series; a regenerated one (vN+1) carries the range-diff and the call sites that
     changed since vN. Nothing left to do on this release: the open older version becomes Not
     Applicable (upstream absorbed the campaign)."""
+    applied = scheduler.applied(rec)
+    report = json.loads((ctx.run_dir / "report.json").read_text()) if applied else {}
+    if ctx.release.tree.post == "fixes" and report.get("series_kind") == "cleanup":
+        why = (f"a cleanup-only series (it fixes nothing on this {report.get('tree_kind')} "
+               f"tree) and [[tree]] post = \"fixes\"; read it in {ctx.run_dir / 'series'}")
+        log.info("run: %s %s post SKIPPED: %s", ctx.release.tree.name, ctx.release.tag, why)
+        return {"status": Status.SKIPPED, "why": why, "policy": True}
     prev = previous(ctx)
-    if not scheduler.applied(rec):
+    if not applied:
         return _absorbed(ctx, prev)
     extra: dict[str, Any] = {}
-    report = json.loads((ctx.run_dir / "report.json").read_text())
     if prev is not None:
         extra = regen_payload(ctx, prev, report)
     url, token = ctx.queue()
@@ -365,7 +373,9 @@ def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
             version=int(series.get("version", 1)), subject=report["cover"]["subject"],
             blurb=blurb, signing=signing,
             previous=(prev.report["base"], prev.report["head"]) if prev else None,
-            in_reply_to=prev.cover_message_id if prev else None)
+            in_reply_to=prev.cover_message_id if prev else None,
+            subject_prefix=report.get("subject_prefix", "PATCH"))
+        frame_drafts(files, report, ctx.run_dir, post_rec.series_url)
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
             "signed_off_by": send.header(files[0], "From"),

@@ -44,6 +44,8 @@ def job_status(record: RunRecord) -> tuple[Status, str | None]:
     failed = [s for s in STAGES if stages[s].status is Status.FAIL]
     if failed:
         return Status.FAIL, f"{failed[0]}: {stages[failed[0]].why or 'failed'}"
+    if getattr(stages["post"], "policy", None):     # the tree's `post` setting kept it back
+        return Status.SKIPPED, f"post: {stages['post'].why}"
     return Status.PASS, None
 
 

@@ -83,6 +83,8 @@ def _tail(paths: list[Path]) -> str:
 def checks(outdir: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
     """Series checks from what the stages wrote; a missing stage directory posts nothing."""
     out = [_idempotence(report)] if "idempotent" in report else []
+    if isinstance(report.get("claims"), dict):
+        out.append(_claims(report["claims"]))
     if (outdir / "build" / "build.json").is_file():
         out.append(_build(outdir / "build"))
         out += _nfc(outdir / "build")
@@ -98,6 +100,19 @@ def _idempotence(report: dict[str, Any]) -> dict[str, Any]:
     return {"context": "idempotence", "state": check_state(Status.PASS if ok else Status.FAIL),
             "description": "a second spatch run changes nothing" if ok
             else "a second spatch run still changes the tree"}
+
+
+def _claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """apply's claim check (bot/apply/claims.py): every checkable statement of the series
+    proved on the tree, or the first it could not prove."""
+    failed = claims.get("failed") or []
+    ok = claims.get("status") == "PASS" and not failed
+    desc = (f"{claims.get('checked', 0)} statements proved on the tree" if ok else
+            f"{len(failed)} statement(s) not proved; {failed[0]['message']}: "
+            f"{failed[0]['why']}: \"{failed[0]['sentence']}\"")
+    log = "\n".join(f"{f['message']}: {f['why']}\n  {f['sentence']}" for f in failed)
+    return {"context": "claims", "state": check_state(Status.PASS if ok else Status.FAIL),
+            "description": desc[:2000], "log": log or "every statement proved"}
 
 
 def _build(d: Path) -> dict[str, Any]:

@@ -16,6 +16,17 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
+def test_tree_kind_and_post(tmp_path: Path):
+    cfg = config.load(write(tmp_path, "[[tree]]\nname = 'a'\npost = 'fixes'\n[[tree]]\n"
+                                      "name = 'b'\nsource = 'git'\npath = '/x'\n[[tree]]\n"
+                                      "name = 'c'\nsource = 'git'\npath = '/x'\n"
+                                      "kind = 'stable'\n"))
+    assert [(t.tree_kind, t.post) for t in cfg.trees] == [("stable", "fixes"), (None, "all"),
+                                                          ("stable", "all")]
+    with pytest.raises(UserError, match="post: 'some' is not one of 'all' or 'fixes'"):
+        config.load(write(tmp_path, "[[tree]]\nname = 'a'\npost = 'some'\n"))
+
+
 def test_embedded_defaults_watch_one_debian_5_10_release():
     cfg = config.load(None)
     assert [t.name for t in cfg.trees] == ["debian-linux"]
@@ -41,7 +52,8 @@ def test_embedded_defaults_watch_one_debian_5_10_release():
     # a typo in a key no longer runs the default silently
     ("[[tree]]\nname='x'\ncampaign=['kvm-refcounted-pfn']\n",
      "[[tree]] 1 ('x') campaign: unknown key: 'campaign': did you mean 'campaigns'? remove it "
-     "or use one of branches, campaigns, name, path, releases, since, source, tags, target, url"),
+     "or use one of branches, campaigns, kind, name, path, post, releases, since, source, "
+     "tags, target, url"),
     # "false" is a string, not a boolean
     ("[[tree]]\nname='x'\n[checks]\nbuild = 'false'\n",
      "[checks] build: must be true or false (no quotes), got 'false'"),

@@ -151,3 +151,27 @@ def test_status_shows_the_running_stages_progress_from_the_record(tmp_path: Path
     got = report.job_record(job)
     assert got["progress"] == "make 41%"
     assert got["stages"] == {"apply": Status.PASS, "build": Status.RUNNING}
+
+
+def test_a_series_the_tree_does_not_want_posted_ends_the_job_skipped(tmp_path: Path):
+    """[[tree]] post = "fixes": a cleanup-only series is not posted; the job is SKIPPED
+    with the reason, and the series stays in the run directory to read."""
+    from types import SimpleNamespace
+
+    from bot.pipeline import config
+    from bot.pipeline.run import stage_post
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "report.json").write_text(json.dumps(
+        {"series_kind": "cleanup", "tree_kind": "stable"}))
+    tree = config.Tree(name="debian-linux", post="fixes")
+    assert tree.tree_kind == "stable" and config.Tree(name="x").post == "all"
+    ctx = SimpleNamespace(release=SimpleNamespace(tree=tree, tag="v5.10.223"),
+                          run_dir=tmp_path / "run", data_dir=tmp_path, campaign="c",
+                          job=SimpleNamespace(id=1))
+    post = stage_post(ctx, run(apply=APPLIED))   # type: ignore[arg-type]
+    assert post["status"] is Status.SKIPPED and "cleanup-only" in post["why"]
+    assert str(tmp_path / "run" / "series") in post["why"]
+    rec = _all(drafts="SKIPPED", mail="SKIPPED")
+    rec.stages["post"] = record.result("post", post)
+    assert job_status(rec) == (Status.SKIPPED, f"post: {post['why']}")

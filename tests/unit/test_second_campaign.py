@@ -63,6 +63,10 @@ def test_second_campaign_runs_end_to_end(tmp_path: Path):
     assert "drop_buf() test the pointer before kfree(), which accepts NULL.  Drop\nthe 1 tests." \
         in patch
     assert "drop_all()" not in patch.split("---")[0] and "Link:" not in patch
-    cover = (out / "series" / "0000-cover-letter.patch").read_text()
-    assert "Calls without such a test are left as they are." in cover
+    # a series of one patch has no cover letter: the cover's facts go below its `---`
+    assert not (out / "series" / "0000-cover-letter.patch").exists()
+    notes = patch.split("\n---\n", 1)[1].split("\ndiff --git")[0]
+    assert "Calls without such a test are left as they are." in notes
+    assert "This patch is a cleanup with no functional change" in notes
+    assert doc["tree_kind"] == "mainline" and doc["claims"]["status"] == "PASS"
     assert json.loads((out / "report.json").read_text())["campaign"] == "kfree-null"
