@@ -200,4 +200,18 @@ def upstream_line(camp: Campaign, step: Step, frame: Frame) -> str:
     entry = camp.commits.get(step.redoes[:12]) if step.redoes else None
     if entry is None or frame.kind != "stable":
         return ""
-    return f"[ Upstream commit {entry.get('id', step.redoes)} ]"
+    return commit_ref(str(entry.get("id", step.redoes))[:12], str(entry["title"]), " upstream.")
+
+
+def commit_ref(sha: str, title: str, tail: str = "", width: int = 75) -> str:
+    """`commit SHA ("TITLE")TAIL` as checkpatch's GIT_COMMIT_ID wants it, at most `width`
+    columns a line: when it is longer, the first line ends inside the title and the second
+    line carries the rest of it (the split checkpatch reads as one description)."""
+    text = f'commit {sha} ("{title}"){tail}'
+    if len(text) <= width:
+        return text
+    words, first = title.split(), f'commit {sha} ("'
+    while len(words) > 1 and len(first + words[0]) < width:
+        first += words.pop(0) + " "
+    return first.rstrip() + "\n" + " ".join(words) + f'"){tail}'
+

@@ -40,7 +40,7 @@ from bot.build import run as build_run
 from bot.drafts import outbox, send, signoff
 from bot.drafts.write import frame as frame_drafts
 from bot.drafts.write import write as write_drafts
-from bot.errors import CocciBotError, JobBusy, UserError
+from bot.errors import CocciBotError, InfraError, JobBusy, UserError
 from bot.pipeline import reaper, record, scheduler
 from bot.pipeline.config import Config
 from bot.pipeline.record import RunRecord, StageResult
@@ -261,9 +261,11 @@ def stage_build(ctx: Context, rec: RunRecord) -> dict[str, Any]:
 
 
 def stage_boot(ctx: Context, rec: RunRecord) -> dict[str, Any]:
-    kernel = getattr(rec.stage("build"), "kernel", None) or json.loads(
-        (ctx.run_dir / "build" / "build.json").read_text())["kernel"]
-    built = json.loads((ctx.run_dir / "build" / "build.json").read_text())
+    build_json = ctx.run_dir / "build" / "build.json"
+    built = json.loads(build_json.read_text()) if build_json.is_file() else {}
+    kernel = getattr(rec.stage("build"), "kernel", None) or built.get("kernel")
+    if not kernel:
+        raise InfraError(f"no patched kernel to boot: the build recorded none ({build_json})")
     base, fix = built.get("base_kernel"), (built.get("fix_first") or {}).get("kernel")
     out = boot_run.boot(boot_run.Options(kernel=Path(kernel), out=ctx.run_dir / "boot",
                                          dax=ctx.cfg.checks.dax,
