@@ -79,7 +79,10 @@ def test_run_posts_once_dedupes_and_drafts_after_approval(tmp_path: Path, small_
     drafts = sorted((data / "runs" / "1" / "drafts").glob("*.patch"))
     assert [d.name[:4] for d in drafts] == ["0000", "0001", "0002"]
     cover = drafts[0].read_text()
-    assert "Subject: [PATCH 0/2] KVM: split kvm_is_reserved_pfn() by the question it answers" in cover
+    # a cleanup-only series on a stable tree (the fake tree is tagged v5.10.1): an RFC, tagged
+    # with its line, the cover subject capitalised like the patches (issue 14 §1, §3)
+    assert ("Subject: [RFC PATCH 5.10 0/2] KVM: Split kvm_is_reserved_pfn() by the question "
+            "it answers") in cover
     assert "base-commit: " in cover and "*** BLURB HERE ***" not in cover
     # done now: a further run leaves it alone
     assert run(cfg, data) == 0
