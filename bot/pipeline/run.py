@@ -33,6 +33,7 @@ from typing import Any
 
 from bot import defaults, git, locking
 from bot.apply import stage as apply_stage
+from bot.apply.series import below_dashes
 from bot.boot import accel
 from bot.boot import run as boot_run
 from bot.boot.attribution import cover_text
@@ -365,19 +366,20 @@ def stage_drafts(ctx: Context, rec: RunRecord) -> dict[str, Any]:
         report = json.loads((ctx.run_dir / "report.json").read_text())
         signing = signoff.signing(series, report)   # UserError when nobody can sign it off
         prev = previous(ctx)
-        blurb = report["cover"]["blurb"]
-        blurb += _attribution_text(ctx.run_dir / "boot" / "boot.json")
+        news = _attribution_text(ctx.run_dir / "boot" / "boot.json")
         if prev is not None:
-            blurb += "\n\n" + regen.changes_text(prev, report, regen.site_delta(prev.report,
-                                                                               report))
+            news += "\n\n" + regen.changes_text(prev, report, regen.site_delta(prev.report,
+                                                                              report))
         files = write_drafts(
             ctx.release.repo, ctx.release.base, report["head"], ctx.run_dir / "drafts",
             version=int(series.get("version", 1)), subject=report["cover"]["subject"],
-            blurb=blurb, signing=signing,
+            blurb=report["cover"]["blurb"] + news, signing=signing,
             previous=(prev.report["base"], prev.report["head"]) if prev else None,
             in_reply_to=prev.cover_message_id if prev else None,
             subject_prefix=report.get("subject_prefix", "PATCH"))
         frame_drafts(files, report, ctx.run_dir, post_rec.series_url)
+        if len(files) == 1:   # no cover letter: what it adds to apply's facts goes below `---`
+            below_dashes(files[0], news)
     check = send.dry_run(files)
     return {"status": Status.PASS, "drafts": str(ctx.run_dir / "drafts"), "files": len(files),
             "signed_off_by": send.header(files[0], "From"),
