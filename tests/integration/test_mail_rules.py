@@ -280,7 +280,9 @@ def test_restart_storm_never_sends_a_message_or_a_patch_twice(repo, tmp_path):
                    for m in received)
     pids = Counter(p for p in (patch_id(m[2]) for m in received) if p)
     print(f"storm: {dict(outcomes)}; received {len(received)} mails, {len(pids)} patches")
-    assert outcomes["killed"] >= 10 and len(received) >= 3, outcomes
+    # how many runs the timer catches alive depends on the host's speed (a run the ledger
+    # refuses ends in well under a second): 9 to 11 of 36 here; at least 6 is still a storm
+    assert outcomes["killed"] >= 6 and len(received) >= 3, outcomes
     assert max(mids.values()) == 1, mids
     assert max(pids.values()) == 1 and len(pids) <= 8, pids
     with Ledger(data) as ledger:
