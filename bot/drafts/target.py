@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults, git
+from bot.apply import identity
 from bot.drafts.policy import Hold
 from bot.drafts.send import header
 from bot.review.patchid import patch_id
@@ -102,7 +103,8 @@ def _applies(repo: Path, head: str, patches: list[Path], name: str) -> Hold | No
     try:
         git.git(repo, "worktree", "add", "--detach", "--quiet", str(work), head,
                 timeout=defaults.TIMEOUT_BUILD_CHECKOUT)
-        env = git.bot_env("cocci-bot", "cocci-bot@localhost")
+        # a scratch commit nobody sees: the bot's reserved, never-answering domain
+        env = git.bot_env("cocci-bot target check", f"target-check@{identity.BOT_DOMAIN}")
         res = git.git(work, "am", "--3way", "--quiet", *map(str, patches), env=env,
                       check=False)
         if not res.ok:
